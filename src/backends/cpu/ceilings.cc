@@ -1,0 +1,96 @@
+// Measures this CPU's ceilings for the roofline: copy bandwidth from DRAM and the single-core
+// fused multiply-add rate at the widest vector width the CPU supports. Runs inside the worker.
+#include <time.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace {
+
+double Seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// 16 independent FMA chains of W floats; returns GFLOP/s.
+#define KF_FMA_PROBE(NAME, TARGET, W)                                          \
+  TARGET double NAME(long iters) {                                             \
+    typedef float V __attribute__((vector_size(W * 4)));                       \
+    V acc[16];                                                                 \
+    V a, b;                                                                    \
+    for (int i = 0; i < W; ++i) {                                              \
+      a[i] = 0.999999f;                                                        \
+      b[i] = 1e-7f;                                                            \
+    }                                                                          \
+    for (int k = 0; k < 16; ++k) acc[k] = a * (float)(k + 1);                  \
+    const double t0 = Seconds();                                               \
+    for (long it = 0; it < iters; ++it) {                                      \
+      for (int k = 0; k < 16; ++k) acc[k] = acc[k] * a + b;                    \
+    }                                                                          \
+    const double dt = Seconds() - t0;                                          \
+    V sum = acc[0];                                                            \
+    for (int k = 1; k < 16; ++k) sum += acc[k];                                \
+    volatile float sink = sum[0];                                              \
+    (void)sink;                                                                \
+    return 2.0 * 16 * W * static_cast<double>(iters) / dt / 1e9;               \
+  }
+
+#if defined(__x86_64__)
+KF_FMA_PROBE(FmaAvx512, __attribute__((target("avx512f"))), 16)
+KF_FMA_PROBE(FmaAvx2, __attribute__((target("avx2,fma"))), 8)
+#endif
+KF_FMA_PROBE(FmaBase, , 4)
+
+double PeakGflops() {
+  const long iters = 2000000;
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) {
+      best = std::max(best, FmaAvx512(iters));
+      continue;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      best = std::max(best, FmaAvx2(iters));
+      continue;
+    }
+#endif
+    best = std::max(best, FmaBase(iters));
+  }
+  return best;
+}
+
+// Best of several copies of a buffer far larger than the last-level cache; counts read + write.
+double CopyGbps() {
+  const size_t bytes = 256u << 20;
+  char* src = static_cast<char*>(std::malloc(bytes));
+  char* dst = static_cast<char*>(std::malloc(bytes));
+  if (!src || !dst) {
+    std::free(src);
+    std::free(dst);
+    return 0;
+  }
+  std::memset(src, 1, bytes);
+  std::memset(dst, 2, bytes);
+  double best = 0;
+  for (int rep = 0; rep < 4; ++rep) {
+    const double t0 = Seconds();
+    std::memcpy(dst, src, bytes);
+    const double dt = Seconds() - t0;
+    best = std::max(best, 2.0 * static_cast<double>(bytes) / dt / 1e9);
+    std::swap(src, dst);
+  }
+  std::free(src);
+  std::free(dst);
+  return best;
+}
+
+}  // namespace
+
+nlohmann::json MeasureCeilings() {
+  return {{"ok", true}, {"copy_gbps", CopyGbps()}, {"fma_gflops_per_core", PeakGflops()}};
+}

@@ -1,0 +1,108 @@
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "eval/evaluator.h"
+#include "task/task.h"
+
+namespace kf::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool ParseSeconds(const std::string& flag, const std::string& v, double* out) {
+  try {
+    size_t used = 0;
+    *out = std::stod(v, &used);
+    if (used == v.size() && *out > 0) return true;
+  } catch (const std::exception&) {
+  }
+  std::fprintf(stderr, "kforge eval: %s expects a positive number of seconds, got '%s'\n",
+               flag.c_str(), v.c_str());
+  return false;
+}
+
+}  // namespace
+
+int RunEval(const std::vector<std::string>& args) {
+  eval::EvalOptions opt;
+  bool json = false;
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "kforge eval: %s needs a value\n", a.c_str());
+        return false;
+      }
+      *out = args[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "--json") {
+      json = true;
+    } else if (a == "--no-sandbox") {
+      opt.sandbox = false;
+    } else if (a == "--no-seccomp") {
+      opt.seccomp = false;
+    } else if (a == "--seed") {
+      if (!value(&v)) return 2;
+      try {
+        size_t used = 0;
+        opt.seed = std::stoull(v, &used);
+        if (used != v.size()) throw std::invalid_argument(v);
+      } catch (const std::exception&) {
+        std::fprintf(stderr, "kforge eval: --seed expects a non-negative integer, got '%s'\n", v.c_str());
+        return 2;
+      }
+    } else if (a == "--run-timeout") {
+      if (!value(&v) || !ParseSeconds(a, v, &opt.run_timeout_s)) return 2;
+    } else if (a == "--compile-timeout") {
+      if (!value(&v) || !ParseSeconds(a, v, &opt.compile_timeout_s)) return 2;
+    } else if (a == "--timing-seconds") {
+      if (!value(&v) || !ParseSeconds(a, v, &opt.timing_seconds)) return 2;
+    } else if (a.rfind("--", 0) == 0) {
+      std::fprintf(stderr, "kforge eval: unknown option '%s' (see kforge help)\n", a.c_str());
+      return 2;
+    } else {
+      positional.push_back(a);
+    }
+  }
+  if (positional.size() < 2) {
+    std::fprintf(stderr, "usage: kforge eval TASK CANDIDATE [CANDIDATE...] [--json]\n");
+    return 2;
+  }
+  auto dir = ResolveTask(positional[0]);
+  if (!dir.ok()) {
+    std::fprintf(stderr, "kforge eval: %s\n", dir.status().message().c_str());
+    return 2;
+  }
+  auto task = task::LoadTask(*dir);
+  if (!task.ok()) {
+    std::fprintf(stderr, "kforge eval: %s\n", task.status().message().c_str());
+    return 2;
+  }
+  for (size_t i = 1; i < positional.size(); ++i) {
+    if (!fs::is_regular_file(positional[i])) {
+      std::fprintf(stderr, "kforge eval: %s: no such file\n", positional[i].c_str());
+      return 2;
+    }
+  }
+  eval::Evaluator evaluator(*task, opt);
+  for (size_t i = 1; i < positional.size(); ++i) {
+    auto r = evaluator.Evaluate(positional[i]);
+    if (!r.ok()) {
+      std::fprintf(stderr, "kforge eval: %s\n", r.status().message().c_str());
+      return 2;
+    }
+    if (json) {
+      std::cout << r->ToJson().dump() << std::endl;
+    } else {
+      std::cout << r->Summary() << std::flush;
+    }
+  }
+  return 0;
+}
+
+}  // namespace kf::cli

@@ -1,0 +1,51 @@
+// The kforge command. Thin: parses arguments and calls the libraries. Exceptions stop here.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace {
+
+const char* kUsage = R"(kforge: makes kernels fast, and proves it
+
+usage:
+  kforge eval TASK CANDIDATE [CANDIDATE...] [options]
+      Judge candidates for a task: static checks, compile, correctness, timing against the
+      task's baseline, roofline. TASK is a task directory or a built-in name (softmax_rows).
+      --json                one JSON object per candidate (JSON Lines)
+      --seed N              reproduce an evaluation (default: a fresh secret seed)
+      --run-timeout SEC     deadline per call of the candidate (default 10)
+      --compile-timeout SEC deadline per compile (default 60)
+      --timing-seconds SEC  cap on timed runs per program (default 1)
+      --no-sandbox          run workers without bubblewrap (the system-call filter stays)
+  kforge tasks [DIR]
+      List built-in tasks, or the tasks under DIR.
+  kforge help
+
+Exit status: 0 when every evaluation completed, whatever its verdict; 2 when kforge could not
+run (bad arguments, a bad task file).
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  try {
+    if (command == "eval") return kf::cli::RunEval(args);
+    if (command == "tasks") return kf::cli::RunTasks(args);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kforge: internal error: %s\n", e.what());
+    return 3;
+  }
+  std::fprintf(stderr, "kforge: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return 2;
+}

@@ -1,0 +1,44 @@
+// Compiles CPU programs (candidates, initial programs, references) into shared objects with the
+// system compiler, under a deadline, cached by the SHA-256 of everything that determines the
+// output (compiler identity, flags, source). A failed compile is cached too: the same source
+// gets the same log without paying again. Thread-safe: compiles may run concurrently; the cache
+// is written by rename, so concurrent writers of one key agree.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "util/status.h"
+
+namespace kf::eval {
+
+struct CompileResult {
+  bool ok = false;
+  std::filesystem::path library;  // when ok
+  std::string log;                // compiler output (warnings or errors)
+  std::string command;            // the command line, for the record
+  bool cached = false;
+  bool timed_out = false;
+  double seconds = 0;
+};
+
+class CpuCompiler {
+ public:
+  CpuCompiler(std::filesystem::path cache_dir, double timeout_s);
+
+  // Compiles source_file (C for .c, C++ for .cc/.cpp/.cxx) with -O3 -march=native into a shared
+  // object. `openmp` adds -fopenmp. Returns a Status only when kforge itself cannot run the
+  // compiler; a program that does not compile is a CompileResult with ok == false.
+  Result<CompileResult> Compile(const std::filesystem::path& source_file, bool openmp) const;
+
+  const std::filesystem::path& cache_dir() const { return cache_dir_; }
+
+ private:
+  std::filesystem::path cache_dir_;
+  double timeout_s_;
+};
+
+// $KFORGE_CACHE, else $XDG_CACHE_HOME/kforge, else ~/.cache/kforge.
+std::filesystem::path DefaultCacheDir();
+
+}  // namespace kf::eval

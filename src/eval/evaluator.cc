@@ -1,0 +1,600 @@
+#include "eval/evaluator.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <future>
+#include <random>
+#include <sstream>
+
+#include "eval/compiler.h"
+#include "eval/machine.h"
+#include "eval/static_check.h"
+#include "eval/worker.h"
+#include "task/buffers.h"
+#include "util/files.h"
+
+namespace kf::eval {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using task::DType;
+using task::Sizes;
+
+namespace {
+
+constexpr size_t kAlign = 64;
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Where each buffer of one call lives inside a buffer set.
+struct Layout {
+  std::vector<size_t> offset;  // inputs then outputs
+  std::vector<int64_t> elements;
+  std::vector<DType> dtype;
+  std::vector<std::vector<int64_t>> shape;
+  size_t set_bytes = 0;
+};
+
+Result<Layout> MakeLayout(const task::Task& t, const Sizes& sizes, bool reference) {
+  Layout l;
+  size_t at = 0;
+  for (const auto* list : {&t.inputs, &t.outputs}) {
+    for (const auto& spec : *list) {
+      auto shape = t.Shape(spec, sizes);
+      if (!shape.ok()) return shape.status();
+      int64_t n = 1;
+      for (int64_t d : *shape) n *= d;
+      const DType dt = reference ? task::ReferenceDType(spec.dtype) : spec.dtype;
+      l.offset.push_back(at);
+      l.elements.push_back(n);
+      l.dtype.push_back(dt);
+      l.shape.push_back(*shape);
+      at += (static_cast<size_t>(n) * task::DTypeSize(dt) + kAlign - 1) / kAlign * kAlign;
+    }
+  }
+  l.set_bytes = std::max<size_t>(at, kAlign);
+  return l;
+}
+
+struct Failure {
+  Verdict verdict;
+  std::string message;
+  json extra = json::object();
+};
+
+
+fs::path SelfDir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::current_path() : exe.parent_path();
+}
+
+// A worker that is started on first use and again after it dies.
+class WorkerSlot {
+ public:
+  WorkerSlot(WorkerConfig config, int index) : config_(std::move(config)), index_(index) {}
+  Result<Worker*> Get() {
+    if (worker_ && worker_->alive()) return worker_.get();
+    worker_.reset();
+    ++generation_;
+    auto w = Worker::Start(config_, index_);
+    if (!w.ok()) return w.status();
+    worker_ = std::move(*w);
+    return worker_.get();
+  }
+  int generation() const { return generation_; }
+  Worker* current() { return worker_.get(); }
+
+ private:
+  WorkerConfig config_;
+  int index_;
+  std::unique_ptr<Worker> worker_;
+  int generation_ = 0;
+};
+
+// A program loaded into a worker; reloaded when the worker was replaced.
+struct Loaded {
+  fs::path library;
+  int handle = -1;
+  int generation = -1;
+};
+
+}  // namespace
+
+class Evaluator::Impl {
+ public:
+  Impl(task::Task task, EvalOptions options);
+  ~Impl() {
+    cand_.reset();
+    ref_.reset();
+    std::error_code ec;
+    fs::remove_all(scratch_root_, ec);
+  }
+  Result<EvalResult> Evaluate(const fs::path& candidate);
+
+ private:
+  Result<Loaded> CompileProgram(const fs::path& source, const std::string& what);
+  // Loads `program` into the slot's worker. A failure of the candidate is returned as Failure.
+  Result<std::optional<Failure>> Load(WorkerSlot& slot, Loaded& program);
+  Failure FromReply(const Reply& r, const std::string& stage);
+  json Args(const Layout& l, size_t base) const;
+  json CallRequest(const Loaded& p, const Layout& l, const Sizes& sizes,
+                   const std::vector<size_t>& set_bases) const;
+  // One correctness trial on buffer set `set`; fills `output_copy` with the candidate's outputs.
+  Result<std::optional<Failure>> Trial(Loaded& cand, const Sizes& sizes,
+                                       const task::Distribution& dist, uint64_t seed, int set,
+                                       int poison, const std::string& stage,
+                                       std::vector<std::string>* output_copy, double* call_ns);
+  Result<std::optional<Failure>> Time(Loaded& program, const Layout& l, int sets, double call_ns,
+                                      TimeStats* stats);
+
+  task::Task task_;
+  EvalOptions opt_;
+  CpuCompiler compiler_;
+  fs::path scratch_root_;
+  std::unique_ptr<WorkerSlot> cand_;
+  std::unique_ptr<WorkerSlot> ref_;
+  std::optional<Loaded> reference_;
+  std::optional<Loaded> initial_;
+  std::optional<CpuCeilings> ceilings_;
+};
+
+Evaluator::Impl::Impl(task::Task task, EvalOptions options)
+    : task_(std::move(task)),
+      opt_(std::move(options)),
+      compiler_(opt_.cache_dir.empty() ? DefaultCacheDir() : opt_.cache_dir,
+                opt_.compile_timeout_s) {
+  if (opt_.worker_binary.empty()) opt_.worker_binary = SelfDir() / "kforge-cpu-worker";
+  std::error_code ec;
+  scratch_root_ = fs::temp_directory_path(ec) / ("kforge-" + std::to_string(getpid()));
+  fs::create_directories(scratch_root_, ec);
+  WorkerConfig wc;
+  wc.binary = opt_.worker_binary;
+  wc.scratch_root = scratch_root_;
+  wc.read_only = {compiler_.cache_dir()};
+  wc.sandbox = opt_.sandbox;
+  wc.seccomp = opt_.seccomp;
+  cand_ = std::make_unique<WorkerSlot>(wc, 0);
+  ref_ = std::make_unique<WorkerSlot>(wc, 1);
+}
+
+Result<Loaded> Evaluator::Impl::CompileProgram(const fs::path& source, const std::string& what) {
+  auto c = compiler_.Compile(source, task_.allows_threads);
+  if (!c.ok()) return c.status();
+  if (!c->ok) {
+    return Status::Error("the task's " + what + " (" + source.string() + ") does not compile:\n" +
+                         c->log);
+  }
+  return Loaded{c->library, -1, -1};
+}
+
+Failure Evaluator::Impl::FromReply(const Reply& r, const std::string& stage) {
+  Failure f;
+  f.extra["stage"] = stage;
+  switch (r.kind) {
+    case Reply::Kind::kTimeout:
+      f.verdict = Verdict::kTimeout;
+      f.message = "did not return within the deadline during " + stage +
+                  "; the worker was killed with its process group";
+      f.extra["deadline_s"] = opt_.run_timeout_s;
+      break;
+    case Reply::Kind::kViolation:
+      f.verdict = Verdict::kSandboxViolation;
+      f.message = "the sandbox blocked a forbidden system call during " + stage + ": " + r.message;
+      f.extra["syscall"] = r.message;
+      break;
+    case Reply::Kind::kDied:
+      f.verdict = Verdict::kCrash;
+      f.message = "the worker " + r.exit.Describe() + " during " + stage;
+      if (r.exit.signaled) {
+        f.extra["signal"] = SignalName(r.exit.signal);
+      } else {
+        f.extra["exit_status"] = r.exit.code;
+        f.message += " (the program ended the process instead of returning)";
+      }
+      break;
+    default:
+      f.verdict = Verdict::kRuntimeError;
+      f.message = r.message + " (during " + stage + ")";
+      break;
+  }
+  return f;
+}
+
+Result<std::optional<Failure>> Evaluator::Impl::Load(WorkerSlot& slot, Loaded& program) {
+  auto w = slot.Get();
+  if (!w.ok()) return w.status();
+  if (program.generation == slot.generation()) return std::optional<Failure>();
+  Reply r = (*w)->Request({{"op", "load"}, {"path", program.library.string()}, {"entry", task_.entry}},
+                          opt_.run_timeout_s);
+  if (!r.ok()) {
+    Failure f = FromReply(r, "load");
+    if (r.kind == Reply::Kind::kError && r.message.find("entry point") != std::string::npos) {
+      f.verdict = Verdict::kCompileError;
+      f.message = r.message;
+    }
+    return std::optional<Failure>(f);
+  }
+  program.handle = r.body.at("handle");
+  program.generation = slot.generation();
+  return std::optional<Failure>();
+}
+
+json Evaluator::Impl::Args(const Layout& l, size_t base) const {
+  json a = json::array();
+  for (size_t off : l.offset) a.push_back(base + off);
+  return a;
+}
+
+json Evaluator::Impl::CallRequest(const Loaded& p, const Layout& l, const Sizes& sizes,
+                                  const std::vector<size_t>& set_bases) const {
+  json ints = json::array();
+  for (const auto& name : task_.params) ints.push_back(sizes.at(name));
+  json sets = json::array();
+  for (size_t b : set_bases) sets.push_back(Args(l, b));
+  return {{"op", "call"}, {"handle", p.handle}, {"sets", sets}, {"ints", ints}};
+}
+
+Result<std::optional<Failure>> Evaluator::Impl::Trial(
+    Loaded& cand, const Sizes& sizes, const task::Distribution& dist, uint64_t seed, int set,
+    int poison, const std::string& stage, std::vector<std::string>* output_copy, double* call_ns) {
+  auto lc = MakeLayout(task_, sizes, false);
+  auto lr = MakeLayout(task_, sizes, true);
+  if (!lc.ok()) return lc.status();
+  if (!lr.ok()) return lr.status();
+  const size_t nin = task_.inputs.size();
+  const std::string where = "size " + task::SizesToString(sizes) + ", distribution " + dist.name;
+
+  // Inputs drawn by the harness; the originals stay here.
+  std::vector<std::string> originals(nin);
+  for (size_t i = 0; i < nin; ++i) {
+    const auto& spec = task_.inputs[i];
+    originals[i].resize(static_cast<size_t>(lc->elements[i]) * task::DTypeSize(spec.dtype));
+    task::FillRandom(originals[i].data(), spec.dtype, lc->elements[i],
+                     spec.distribution ? *spec.distribution : dist, Mix(seed ^ (i + 1)));
+  }
+
+  // The candidate, on its own copy in its own process.
+  auto w = cand_->Get();
+  if (!w.ok()) return w.status();
+  if (auto f = Load(*cand_, cand); !f.ok() || *f) return f;
+  w = cand_->Get();
+  const size_t base = static_cast<size_t>(set) * lc->set_bytes;
+  if (auto s = (*w)->EnsureArena(base + lc->set_bytes); !s.ok()) return s;
+  unsigned char* arena = (*w)->arena() + base;
+  for (size_t i = 0; i < nin; ++i) std::memcpy(arena + lc->offset[i], originals[i].data(), originals[i].size());
+  for (size_t o = nin; o < lc->offset.size(); ++o) {
+    task::Poison(arena + lc->offset[o], lc->dtype[o], lc->elements[o], poison);
+  }
+  Reply r = (*w)->Request(CallRequest(cand, *lc, sizes, {base}), opt_.run_timeout_s);
+  if (!r.ok()) {
+    Failure f = FromReply(r, stage + " (" + where + ")");
+    return std::optional<Failure>(f);
+  }
+  if (call_ns) *call_ns = r.body.value("ns", 0.0);
+  for (size_t i = 0; i < nin; ++i) {
+    const int64_t at = task::FirstDifference(arena + lc->offset[i], originals[i].data(),
+                                             lc->dtype[i], lc->elements[i]);
+    if (at >= 0) {
+      Failure f{Verdict::kWrongAnswer,
+                "the program modified its input '" + task_.inputs[i].name + "' (first change at " +
+                    task::IndexToString(at, lc->shape[i]) + ", " + where + ")"};
+      f.extra = {{"stage", stage}, {"input", task_.inputs[i].name}, {"flat_index", at}};
+      return std::optional<Failure>(f);
+    }
+  }
+  if (output_copy) {
+    output_copy->clear();
+    for (size_t o = nin; o < lc->offset.size(); ++o) {
+      output_copy->emplace_back(reinterpret_cast<const char*>(arena + lc->offset[o]),
+                                static_cast<size_t>(lc->elements[o]) * task::DTypeSize(lc->dtype[o]));
+    }
+  }
+
+  // The reference, afterwards, from the originals, in double precision, in another process.
+  auto rw = ref_->Get();
+  if (!rw.ok()) return rw.status();
+  if (auto f = Load(*ref_, *reference_); !f.ok() || *f) {
+    if (!f.ok()) return f.status();
+    return Status::Error("the task's reference cannot be loaded: " + (*f)->message);
+  }
+  rw = ref_->Get();
+  if (auto s = (*rw)->EnsureArena(lr->set_bytes); !s.ok()) return s;
+  unsigned char* rarena = (*rw)->arena();
+  for (size_t i = 0; i < nin; ++i) {
+    task::ToReferenceType(originals[i].data(), task_.inputs[i].dtype, lr->elements[i],
+                          rarena + lr->offset[i]);
+  }
+  for (size_t o = nin; o < lr->offset.size(); ++o) {
+    task::Poison(rarena + lr->offset[o], lr->dtype[o], lr->elements[o], 0);
+  }
+  Reply rr = (*rw)->Request(CallRequest(*reference_, *lr, sizes, {0}), 30 * opt_.run_timeout_s);
+  if (!rr.ok()) {
+    return Status::Error("the task's reference failed at " + where + ": " + rr.message + " " +
+                         (*rw)->TakeOutput());
+  }
+
+  for (size_t o = nin; o < lc->offset.size(); ++o) {
+    const auto& spec = task_.outputs[o - nin];
+    const task::Mismatch m =
+        task::CompareOutput(arena + lc->offset[o], rarena + lr->offset[o], spec.dtype,
+                            lc->elements[o], task_.ToleranceFor(spec));
+    if (m.zeros_would_pass) {
+      return Status::Error("bad task " + task_.name + ": output '" + spec.name + "' at " + where +
+                           " is so small that all zeros would pass its tolerance; raise the "
+                           "inputs' scale or tighten the tolerance");
+    }
+    if (!m.pass) {
+      Failure f{Verdict::kWrongAnswer, "output '" + spec.name + "' is wrong at " + where + ": " +
+                                           m.reason};
+      f.extra = {{"stage", stage},
+                 {"mismatch",
+                  {{"output", spec.name},
+                   {"index", task::IndexToString(m.index, lc->shape[o])},
+                   {"flat_index", m.index},
+                   {"got", m.got},
+                   {"expected", m.expected},
+                   {"abs_err", m.abs_err},
+                   {"allowed", m.allowed},
+                   {"rel_norm", m.rel_norm},
+                   {"bad_elements", m.bad_elements},
+                   {"distribution", dist.name},
+                   {"sizes", sizes}}}};
+      if (!std::isfinite(m.got)) f.extra["mismatch"]["got"] = std::isnan(m.got) ? "nan" : "inf";
+      return std::optional<Failure>(f);
+    }
+  }
+  return std::optional<Failure>();
+}
+
+Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layout& l, int sets,
+                                                     double call_ns, TimeStats* stats) {
+  auto w = cand_->Get();
+  if (!w.ok()) return w.status();
+  if (auto f = Load(*cand_, program); !f.ok() || *f) return f;
+  w = cand_->Get();
+  std::vector<size_t> bases;
+  for (int s = 0; s < sets; ++s) bases.push_back(static_cast<size_t>(s) * l.set_bytes);
+  json req = CallRequest(program, l, task_.bench_sizes, bases);
+  req["op"] = "time";
+  req["min_runs"] = opt_.min_runs;
+  req["max_seconds"] = opt_.timing_seconds;
+  req["target_rel_ci"] = opt_.target_rel_ci;
+  req["warmup_runs"] = std::max(3, sets);  // every rotation set once before timing
+  const double deadline = opt_.timing_seconds + opt_.run_timeout_s +
+                          (12.0 + std::max(3, sets)) * std::max(call_ns, 1e6) * 2 / 1e9;
+  Reply r = (*w)->Request(req, deadline);
+  if (!r.ok()) return std::optional<Failure>(FromReply(r, "timing"));
+  *stats = SummariseSamples(r.body.at("samples_ns").get<std::vector<double>>());
+  return std::optional<Failure>();
+}
+
+Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
+  const double start = MonotonicSeconds();
+  EvalResult res;
+  res.task = task_.name;
+  res.candidate = candidate.string();
+  std::error_code ec;
+  if (!fs::is_regular_file(candidate, ec)) return Status::Error(candidate.string() + ": no such file");
+  uint64_t seed = opt_.seed.value_or(0);
+  if (!opt_.seed) {
+    std::random_device rd;
+    seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }
+  res.seed = seed;
+  auto finish = [&](std::optional<Failure> f) -> Result<EvalResult> {
+    if (f) {
+      res.verdict = f->verdict;
+      res.detail = f->extra;
+      res.detail["message"] = f->message;
+    }
+    if (Worker* w = cand_->current()) {
+      std::string out = w->TakeOutput();
+      if (!out.empty()) res.detail["output"] = out;
+    }
+    if (res.sandbox.empty()) res.sandbox = "not started";
+    res.eval_seconds = MonotonicSeconds() - start;
+    if (!res.detail.contains("message")) res.detail["message"] = "correct";
+    return res;
+  };
+
+  // Static checks, before paying for a compile.
+  const std::string source = ReadFile(candidate);
+  if (auto v = RunStaticChecks(source, task_.policy)) {
+    Failure f{Verdict::kStaticViolation, "line " + std::to_string(v->line) + " uses '" +
+                                             v->identifier + "' (rule '" + v->rule +
+                                             "', forbidden by the task's policy): " + v->text};
+    f.extra["static"] = {{"rule", v->rule}, {"identifier", v->identifier}, {"line", v->line},
+                         {"text", v->text}};
+    return finish(f);
+  }
+
+  // Compile the candidate, and the task's own programs on first use, in parallel.
+  auto cand_job = std::async(std::launch::async,
+                             [&] { return compiler_.Compile(candidate, task_.allows_threads); });
+  if (!reference_) {
+    auto r = CompileProgram(task_.reference, "reference");
+    if (!r.ok()) return r.status();
+    reference_ = *r;
+  }
+  if (!initial_) {
+    auto r = CompileProgram(task_.initial, "initial program");
+    if (!r.ok()) return r.status();
+    initial_ = *r;
+  }
+  auto compiled = cand_job.get();
+  if (!compiled.ok()) return compiled.status();
+  res.compile_seconds = compiled->seconds;
+  if (!compiled->ok) {
+    Failure f{Verdict::kCompileError,
+              compiled->timed_out ? "the compiler did not finish within the deadline"
+                                  : "the program does not compile"};
+    f.extra = {{"compiler_log", compiled->log}, {"command", compiled->command}};
+    return finish(f);
+  }
+  Loaded cand{compiled->library, -1, -1};
+
+  auto w = cand_->Get();
+  if (!w.ok()) return w.status();
+  res.sandbox = (*w)->sandbox();
+  if (!(*w)->sandbox_note().empty()) res.detail["sandbox_note"] = (*w)->sandbox_note();
+  if (!ceilings_) {
+    auto c = LoadOrMeasureCeilings(compiler_.cache_dir(), [&]() -> Result<json> {
+      Reply r = (*w)->Request({{"op", "ceilings"}}, 60);
+      if (!r.ok()) return Status::Error("measuring ceilings: " + r.message);
+      return r.body;
+    });
+    if (!c.ok()) return c.status();
+    ceilings_ = *c;
+  }
+  if (auto f = Load(*cand_, cand); !f.ok() || *f) {
+    if (!f.ok()) return f.status();
+    return finish(*f);
+  }
+
+  // Correctness: every check size with every distribution, the bench size with the first two.
+  struct Plan {
+    Sizes sizes;
+    size_t dist;
+  };
+  std::vector<Plan> plan;
+  for (const auto& s : task_.check_sizes) {
+    for (size_t d = 0; d < task_.distributions.size(); ++d) plan.push_back({s, d});
+  }
+  for (size_t d = 0; d < std::min<size_t>(2, task_.distributions.size()); ++d) {
+    plan.push_back({task_.bench_sizes, d});
+  }
+  double bench_call_ns = 0;
+  std::vector<std::string> first_bench_output;
+  uint64_t first_bench_seed = 0;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const bool first_bench = plan[i].sizes == task_.bench_sizes && first_bench_output.empty();
+    const uint64_t trial_seed = Mix(seed + 1000003 * (i + 1));
+    double ns = 0;
+    auto f = Trial(cand, plan[i].sizes, task_.distributions[plan[i].dist], trial_seed, 0,
+                   static_cast<int>(i % 2), "correctness", first_bench ? &first_bench_output : nullptr,
+                   &ns);
+    if (!f.ok()) return f.status();
+    if (*f) return finish(*f);
+    if (first_bench) first_bench_seed = trial_seed;
+    if (plan[i].sizes == task_.bench_sizes) bench_call_ns = std::max(bench_call_ns, ns);
+  }
+
+  // Determinism: the first bench trial again, same inputs, other poison.
+  {
+    std::vector<std::string> again;
+    auto f = Trial(cand, task_.bench_sizes, task_.distributions[0], first_bench_seed, 0, 1,
+                   "determinism re-run", &again, nullptr);
+    if (!f.ok()) return f.status();
+    if (*f) return finish(*f);
+    for (size_t o = 0; o < again.size() && task_.exact_determinism; ++o) {
+      const auto& spec = task_.outputs[o];
+      const int64_t n = static_cast<int64_t>(again[o].size() / task::DTypeSize(spec.dtype));
+      const int64_t at = task::FirstDifference(again[o].data(), first_bench_output[o].data(),
+                                               spec.dtype, n);
+      if (at >= 0) {
+        auto shape = task_.Shape(spec, task_.bench_sizes);
+        Failure nd{Verdict::kWrongAnswer,
+                   "non-deterministic: two runs on the same inputs differ in output '" + spec.name +
+                       "' at " + task::IndexToString(at, *shape) +
+                       " (a race, uninitialised memory or state kept between calls)"};
+        nd.extra = {{"stage", "determinism re-run"}, {"output", spec.name}, {"flat_index", at}};
+        return finish(nd);
+      }
+    }
+  }
+
+  // Timing: rotate over enough buffer sets that each call starts with a cold last-level cache.
+  auto layout = MakeLayout(task_, task_.bench_sizes, false);
+  if (!layout.ok()) return layout.status();
+  const size_t llc = LastLevelCacheBytes();
+  int sets = static_cast<int>(std::clamp<size_t>((2 * llc + layout->set_bytes - 1) / layout->set_bytes, 2, 64));
+  while (sets > 2 && static_cast<size_t>(sets) * layout->set_bytes > (2ull << 30)) --sets;
+  {
+    auto cw = cand_->Get();
+    if (!cw.ok()) return cw.status();
+    if (auto s = (*cw)->EnsureArena(sets * layout->set_bytes); !s.ok()) return s;
+    unsigned char* arena = (*cw)->arena();
+    const size_t nin = task_.inputs.size();
+    for (size_t i = 0; i < nin; ++i) {
+      const auto& spec = task_.inputs[i];
+      task::FillRandom(arena + layout->offset[i], spec.dtype, layout->elements[i],
+                       spec.distribution ? *spec.distribution : task_.distributions[0],
+                       Mix(seed ^ 0x7157ULL ^ i));
+    }
+    for (int s = 1; s < sets; ++s) {
+      std::memcpy(arena + s * layout->set_bytes, arena, layout->set_bytes);
+    }
+  }
+  TimeStats cand_time, base_time;
+  if (auto f = Time(cand, *layout, sets, bench_call_ns, &cand_time); !f.ok() || *f) {
+    if (!f.ok()) return f.status();
+    return finish(*f);
+  }
+  if (auto f = Time(*initial_, *layout, sets, 0, &base_time); !f.ok() || *f) {
+    if (!f.ok()) return f.status();
+    return Status::Error("the task's initial program failed while timing the baseline: " +
+                         (*f)->message);
+  }
+  res.time = cand_time;
+  res.baseline = base_time;
+  res.speedup = base_time.median_ms / std::max(cand_time.median_ms, 1e-9);
+
+  // Re-check on fresh inputs, in a buffer set the timed calls used.
+  {
+    const size_t d = task_.distributions.size() > 1 ? 1 : 0;
+    auto f = Trial(cand, task_.bench_sizes, task_.distributions[d], Mix(seed ^ 0xC0FFEEULL),
+                   sets - 1, 1, "re-check after timing", nullptr, nullptr);
+    if (!f.ok()) return f.status();
+    if (*f) {
+      (*f)->message += " (it passed before timing: it computes differently when it is not checked)";
+      return finish(*f);
+    }
+  }
+
+  // Roofline.
+  Roofline roof;
+  auto flops = task_.Flops(task_.bench_sizes);
+  auto bytes = task_.Bytes(task_.bench_sizes);
+  if (!flops.ok()) return flops.status();
+  if (!bytes.ok()) return bytes.status();
+  roof.flops = *flops;
+  roof.bytes = *bytes;
+  const double seconds = cand_time.median_ms / 1e3;
+  roof.achieved_gbps = roof.bytes / seconds / 1e9;
+  roof.achieved_gflops = roof.flops / seconds / 1e9;
+  roof.peak_gbps = ceilings_->copy_gbps;
+  roof.peak_gflops = ceilings_->fma_gflops_per_core * (task_.allows_threads ? ceilings_->cores : 1);
+  const double floor_s =
+      std::max(roof.bytes / (roof.peak_gbps * 1e9), roof.flops / (roof.peak_gflops * 1e9));
+  roof.floor_ms = floor_s * 1e3 * opt_.floor_margin;
+  roof.fraction = floor_s / seconds;
+  res.roofline = roof;
+  if (cand_time.median_ms < roof.floor_ms) {
+    Failure f{Verdict::kSuspicious,
+              "the median time " + std::to_string(cand_time.median_ms) +
+                  " ms is below the roofline floor " + std::to_string(roof.floor_ms) +
+                  " ms (bytes over measured bandwidth, flops over measured peak, with margin " +
+                  std::to_string(opt_.floor_margin) +
+                  "): it cannot have done the work it claims in that time"};
+    f.extra = {{"stage", "roofline"}, {"floor_ms", roof.floor_ms}};
+    return finish(f);
+  }
+  return finish(std::nullopt);
+}
+
+Evaluator::Evaluator(task::Task task, EvalOptions options)
+    : impl_(std::make_unique<Impl>(std::move(task), std::move(options))) {}
+Evaluator::~Evaluator() = default;
+Result<EvalResult> Evaluator::Evaluate(const fs::path& candidate) {
+  return impl_->Evaluate(candidate);
+}
+
+}  // namespace kf::eval

@@ -1,0 +1,49 @@
+// The evaluator: judges candidates for one task by EVAL_PROTOCOL.md. Static checks, a cached
+// compile, then in worker processes: correctness on seeded inputs from several distributions
+// and sizes with poisoned outputs and a double-precision reference computed afterwards from a
+// copy, a determinism re-run, timing with cache-cold rotation until the median is stable, the
+// baseline (the task's initial program) timed the same way in the same worker, a re-check on
+// fresh inputs after timing, and the roofline floor. Workers are reused across candidates and
+// replaced when a candidate kills, hangs or abuses one. Not thread-safe: one caller at a time.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "eval/verdict.h"
+#include "task/task.h"
+#include "util/status.h"
+
+namespace kf::eval {
+
+struct EvalOptions {
+  std::optional<uint64_t> seed;  // unset: a fresh secret seed per evaluation
+  double run_timeout_s = 10;     // per call of a candidate (and per load)
+  double compile_timeout_s = 60;
+  double timing_seconds = 1.0;   // cap on timed runs per program
+  double target_rel_ci = 0.01;   // stop timing when the median's 95% interval is within this
+  int min_runs = 10;
+  double floor_margin = 0.5;     // a time below margin * roofline floor is suspicious
+  bool sandbox = true;           // bubblewrap where it works
+  bool seccomp = true;           // the worker's system-call filter
+  std::filesystem::path worker_binary;  // empty: next to the running kforge binary
+  std::filesystem::path cache_dir;      // empty: DefaultCacheDir()
+};
+
+class Evaluator {
+ public:
+  Evaluator(task::Task task, EvalOptions options);
+  ~Evaluator();
+
+  // A Result error means kforge could not judge the candidate at all (the task's reference or
+  // initial program fails, no worker can start, the candidate file is unreadable); every
+  // failure of the candidate itself is a verdict in the EvalResult.
+  Result<EvalResult> Evaluate(const std::filesystem::path& candidate);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kf::eval

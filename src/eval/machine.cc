@@ -1,0 +1,84 @@
+#include "eval/machine.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "util/sha256.h"
+
+namespace kf::eval {
+namespace fs = std::filesystem;
+
+size_t LastLevelCacheBytes() {
+  size_t best = 0;
+  for (int i = 0; i < 8; ++i) {
+    std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/size");
+    std::string s;
+    if (!(in >> s) || s.empty()) continue;
+    size_t mult = 1;
+    if (s.back() == 'K') mult = 1024;
+    if (s.back() == 'M') mult = 1024 * 1024;
+    if (mult != 1) s.pop_back();
+    try {
+      best = std::max(best, std::stoul(s) * mult);
+    } catch (const std::exception&) {
+    }
+  }
+  return best ? best : 32u << 20;
+}
+
+std::string CpuModelName() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0 || line.rfind("Model", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(colon + 2);
+    }
+  }
+  return "unknown cpu";
+}
+
+Result<CpuCeilings> LoadOrMeasureCeilings(const fs::path& cache_dir,
+                                          const std::function<Result<nlohmann::json>()>& measure) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const std::string model = CpuModelName();
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  const fs::path file =
+      cache_dir / ("cpu_ceilings-" + Sha256Hex(model + "|" + host).substr(0, 16) + ".json");
+  CpuCeilings c;
+  c.cores = cores;
+  try {
+    std::ifstream in(file);
+    if (in) {
+      auto j = nlohmann::json::parse(in);
+      c.copy_gbps = j.at("copy_gbps");
+      c.fma_gflops_per_core = j.at("fma_gflops_per_core");
+      if (c.copy_gbps > 0 && c.fma_gflops_per_core > 0) return c;
+    }
+  } catch (const std::exception&) {
+    // A damaged cache file is measured again.
+  }
+  auto j = measure();
+  if (!j.ok()) return j.status();
+  c.copy_gbps = j->value("copy_gbps", 0.0);
+  c.fma_gflops_per_core = j->value("fma_gflops_per_core", 0.0);
+  if (c.copy_gbps <= 0 || c.fma_gflops_per_core <= 0) {
+    return Status::Error("measuring this machine's ceilings failed");
+  }
+  std::error_code ec;
+  fs::create_directories(cache_dir, ec);
+  std::ofstream out(file.string() + ".tmp");
+  out << nlohmann::json{{"cpu_model", model},
+                        {"copy_gbps", c.copy_gbps},
+                        {"fma_gflops_per_core", c.fma_gflops_per_core}}
+             .dump(2);
+  out.close();
+  fs::rename(file.string() + ".tmp", file, ec);
+  return c;
+}
+
+}  // namespace kf::eval

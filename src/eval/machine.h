@@ -1,0 +1,27 @@
+// Facts about the host the CPU evaluator needs: last-level cache size (for buffer rotation) and
+// the measured roofline ceilings, cached per CPU model under the cache directory so the
+// measurement (about half a second) is paid once per machine.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "util/status.h"
+
+namespace kf::eval {
+
+size_t LastLevelCacheBytes();
+std::string CpuModelName();
+
+struct CpuCeilings {
+  double copy_gbps = 0;            // DRAM copy bandwidth, read + write
+  double fma_gflops_per_core = 0;  // single-core FMA rate, widest vector width
+  int cores = 1;
+};
+
+// Reads the cached ceilings for this CPU, or calls measure (which asks a worker) and caches them.
+Result<CpuCeilings> LoadOrMeasureCeilings(const std::filesystem::path& cache_dir,
+                                          const std::function<Result<nlohmann::json>()>& measure);
+
+}  // namespace kf::eval

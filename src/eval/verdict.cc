@@ -1,0 +1,115 @@
+#include "eval/verdict.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace kf::eval {
+using json = nlohmann::json;
+
+std::string_view VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kOk: return "ok";
+    case Verdict::kCompileError: return "compile_error";
+    case Verdict::kWrongAnswer: return "wrong_answer";
+    case Verdict::kRuntimeError: return "runtime_error";
+    case Verdict::kTimeout: return "timeout";
+    case Verdict::kCrash: return "crash";
+    case Verdict::kSandboxViolation: return "sandbox_violation";
+    case Verdict::kStaticViolation: return "static_violation";
+    case Verdict::kSuspicious: return "suspicious";
+  }
+  return "unknown";
+}
+
+TimeStats SummariseSamples(std::vector<double> s) {
+  TimeStats t;
+  if (s.empty()) return t;
+  std::sort(s.begin(), s.end());
+  auto at = [&](double q) { return s[std::min(s.size() - 1, static_cast<size_t>(q * (s.size() - 1) + 0.5))] / 1e6; };
+  const double n = static_cast<double>(s.size());
+  t.median_ms = s.size() % 2 ? s[s.size() / 2] / 1e6 : (s[s.size() / 2 - 1] + s[s.size() / 2]) / 2e6;
+  t.p10_ms = at(0.1);
+  t.p90_ms = at(0.9);
+  t.min_ms = s.front() / 1e6;
+  t.runs = static_cast<int>(s.size());
+  const double half = 0.98 * std::sqrt(n);
+  const size_t lo = static_cast<size_t>(std::max(0.0, std::floor(n / 2 - half)));
+  const size_t hi = static_cast<size_t>(std::min(n - 1, std::ceil(n / 2 + half)));
+  t.ci95_rel = t.median_ms > 0 ? (s[hi] - s[lo]) / 2e6 / t.median_ms : 0;
+  return t;
+}
+
+static json StatsJson(const TimeStats& t) {
+  return {{"median", t.median_ms}, {"p10", t.p10_ms}, {"p90", t.p90_ms},
+          {"min", t.min_ms},       {"runs", t.runs},  {"ci95_rel", t.ci95_rel}};
+}
+
+json EvalResult::ToJson() const {
+  json j = {{"verdict", VerdictName(verdict)},
+            {"correct", correct()},
+            {"task", task},
+            {"candidate", candidate},
+            {"seed", seed},
+            {"sandbox", sandbox},
+            {"time_ms", time ? StatsJson(*time) : json()},
+            {"baseline_time_ms", baseline ? json(baseline->median_ms) : json()},
+            {"baseline", baseline ? StatsJson(*baseline) : json()},
+            {"speedup", speedup ? json(*speedup) : json()},
+            {"detail", detail},
+            {"eval_seconds", eval_seconds},
+            {"compile_seconds", compile_seconds}};
+  if (roofline) {
+    j["roofline"] = {{"flops", roofline->flops},
+                     {"bytes", roofline->bytes},
+                     {"achieved_gbps", roofline->achieved_gbps},
+                     {"achieved_gflops", roofline->achieved_gflops},
+                     {"peak_gbps", roofline->peak_gbps},
+                     {"peak_gflops", roofline->peak_gflops},
+                     {"fraction", roofline->fraction},
+                     {"floor_ms", roofline->floor_ms}};
+  } else {
+    j["roofline"] = nullptr;
+  }
+  return j;
+}
+
+std::string EvalResult::Summary() const {
+  char line[512];
+  std::string s;
+  std::snprintf(line, sizeof(line), "%s: %s  [task %s, sandbox %s, seed %llu]\n",
+                candidate.c_str(), std::string(VerdictName(verdict)).c_str(), task.c_str(),
+                sandbox.c_str(), static_cast<unsigned long long>(seed));
+  s += line;
+  if (time) {
+    std::snprintf(line, sizeof(line), "  time      %.4f ms median (p10 %.4f, p90 %.4f, %d runs)\n",
+                  time->median_ms, time->p10_ms, time->p90_ms, time->runs);
+    s += line;
+  }
+  if (baseline) {
+    std::snprintf(line, sizeof(line), "  baseline  %.4f ms median (initial program, %d runs)\n",
+                  baseline->median_ms, baseline->runs);
+    s += line;
+  }
+  if (speedup) {
+    std::snprintf(line, sizeof(line), "  speedup   %.2fx\n", *speedup);
+    s += line;
+  }
+  if (roofline) {
+    std::snprintf(line, sizeof(line),
+                  "  roofline  %.1f GB/s, %.2f GFLOP/s: %.0f%% of this machine's limit\n",
+                  roofline->achieved_gbps, roofline->achieved_gflops, 100 * roofline->fraction);
+    s += line;
+  }
+  if (verdict != Verdict::kOk) {
+    s += "  why       " + detail.value("message", std::string()) + "\n";
+    if (detail.contains("compiler_log")) {
+      std::string log = detail["compiler_log"].get<std::string>();
+      if (log.size() > 1500) log = log.substr(0, 1500) + "\n...";
+      s += log + (log.empty() || log.back() == '\n' ? "" : "\n");
+    }
+  }
+  return s;
+}
+
+}  // namespace kf::eval

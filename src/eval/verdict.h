@@ -1,0 +1,69 @@
+// The outcome of evaluating one candidate: a verdict from EVAL_PROTOCOL.md's list, timings with
+// their spread, speedup against the baseline, the roofline position, and the detail that
+// explains the verdict well enough to be fed back to a model. Plain values.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kf::eval {
+
+enum class Verdict {
+  kOk,
+  kCompileError,
+  kWrongAnswer,
+  kRuntimeError,
+  kTimeout,
+  kCrash,
+  kSandboxViolation,
+  kStaticViolation,
+  kSuspicious,
+};
+
+std::string_view VerdictName(Verdict v);
+
+struct TimeStats {
+  double median_ms = 0;
+  double p10_ms = 0;
+  double p90_ms = 0;
+  double min_ms = 0;
+  int runs = 0;
+  double ci95_rel = 0;  // half-width of the median's 95% interval over the median
+};
+
+// Summarises samples in nanoseconds.
+TimeStats SummariseSamples(std::vector<double> samples_ns);
+
+struct Roofline {
+  double flops = 0;
+  double bytes = 0;
+  double achieved_gbps = 0;
+  double achieved_gflops = 0;
+  double peak_gbps = 0;
+  double peak_gflops = 0;
+  double fraction = 0;  // floor time over measured time (1 = at the hardware's limit)
+  double floor_ms = 0;  // below this (with the margin) a time is suspicious
+};
+
+struct EvalResult {
+  Verdict verdict = Verdict::kOk;
+  std::string task;
+  std::string candidate;
+  uint64_t seed = 0;
+  std::string sandbox;
+  std::optional<TimeStats> time;
+  std::optional<TimeStats> baseline;
+  std::optional<double> speedup;
+  std::optional<Roofline> roofline;
+  nlohmann::json detail = nlohmann::json::object();  // "message" always set
+  double eval_seconds = 0;
+  double compile_seconds = 0;
+
+  bool correct() const { return verdict == Verdict::kOk || verdict == Verdict::kSuspicious; }
+  nlohmann::json ToJson() const;
+  std::string Summary() const;  // a few lines for people
+};
+
+}  // namespace kf::eval

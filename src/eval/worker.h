@@ -1,0 +1,88 @@
+// One worker process as the orchestrator sees it: started (sandboxed where possible), spoken to
+// in JSON lines over a pipe pair only the harness holds, sharing a memory arena with the
+// orchestrator, and killed with its whole process group when it hangs past a deadline, dies, or
+// misbehaves. A dead worker answers every later request with the same failure; the owner
+// replaces it (WorkerSlot). Not thread-safe: one owner at a time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+#include "util/subprocess.h"
+
+namespace kf::eval {
+
+struct WorkerConfig {
+  std::filesystem::path binary;                 // e.g. build/kforge-cpu-worker
+  std::vector<std::string> args;                // extra worker arguments
+  std::filesystem::path scratch_root;           // each worker gets a directory under it
+  std::vector<std::filesystem::path> read_only;  // paths the worker must see (compile cache)
+  bool sandbox = true;                          // use bubblewrap where it works
+  bool seccomp = true;
+  ResourceLimits limits{8ull << 30, 64ull << 20, 256};
+  double start_timeout_s = 20;
+};
+
+struct Reply {
+  enum class Kind { kOk, kError, kTimeout, kDied, kViolation };
+  Kind kind = Kind::kOk;
+  nlohmann::json body;  // kOk and kError: the worker's reply
+  std::string message;  // kError: the worker's error; kDied: how it died; kViolation: the call
+  ExitInfo exit;        // kDied
+  double seconds = 0;   // round trip
+  bool ok() const { return kind == Kind::kOk; }
+};
+
+class Worker {
+ public:
+  static Result<std::unique_ptr<Worker>> Start(const WorkerConfig& config, int index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Sends one request and waits for its reply for at most timeout_s. On a timeout, death or a
+  // sandbox violation the worker is killed and stays dead.
+  Reply Request(const nlohmann::json& request, double timeout_s);
+
+  // Grows the shared arena to at least `bytes` and has the worker map it.
+  Status EnsureArena(size_t bytes);
+  unsigned char* arena() const { return arena_; }
+  size_t arena_size() const { return arena_size_; }
+
+  // What the worker (the candidate) printed since the last call, at most max_bytes (the tail).
+  std::string TakeOutput(size_t max_bytes = 4096);
+
+  bool alive() const { return pid_ > 0; }
+  // "bwrap+seccomp", "seccomp", "bwrap" or "none", with the reason when not fully sandboxed.
+  const std::string& sandbox() const { return sandbox_; }
+  const std::string& sandbox_note() const { return sandbox_note_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  Worker() = default;
+  void Kill();
+  Reply Died(Reply r);
+
+  pid_t pid_ = -1;
+  int request_fd_ = -1;
+  int reply_fd_ = -1;
+  int arena_fd_ = -1;
+  int output_fd_ = -1;
+  unsigned char* arena_ = nullptr;
+  size_t arena_size_ = 0;
+  std::filesystem::path scratch_;
+  std::string buffer_;
+  off_t output_read_ = 0;
+  bool bwrap_ = false;
+  std::string sandbox_;
+  std::string sandbox_note_;
+  ExitInfo exit_;
+};
+
+}  // namespace kf::eval

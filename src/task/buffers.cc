@@ -1,0 +1,214 @@
+#include "task/buffers.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace kf::task {
+namespace {
+
+// xoshiro256+ seeded by splitmix64: fast enough to fill tens of MB per trial.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) {
+    for (auto& s : s_) {
+      seed += 0x9e3779b97f4a7c15ULL;
+      uint64_t z = seed;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      s = z ^ (z >> 31);
+    }
+  }
+  uint64_t Next() {
+    const uint64_t result = s_[0] + s_[3];
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = (s_[3] << 45) | (s_[3] >> 19);
+    return result;
+  }
+  // Uniform in (0, 1].
+  double Unit() { return (static_cast<double>(Next() >> 11) + 1.0) * 0x1.0p-53; }
+
+ private:
+  uint64_t s_[4];
+};
+
+template <typename T>
+void FillTyped(T* dst, int64_t n, const Distribution& d, Rng& rng) {
+  if (d.kind == Distribution::Kind::kUniform) {
+    for (int64_t i = 0; i < n; ++i) {
+      double u = d.a + (d.b - d.a) * rng.Unit();
+      if constexpr (std::is_integral_v<T>) {
+        dst[i] = static_cast<T>(std::floor(u));
+      } else {
+        dst[i] = static_cast<T>(u);
+      }
+    }
+    return;
+  }
+  for (int64_t i = 0; i < n; i += 2) {  // Box-Muller, two values per pair of uniforms
+    double r = std::sqrt(-2.0 * std::log(rng.Unit()));
+    double th = 2.0 * M_PI * rng.Unit();
+    double v0 = d.a + d.b * r * std::cos(th), v1 = d.a + d.b * r * std::sin(th);
+    if constexpr (std::is_integral_v<T>) {
+      v0 = std::round(v0);
+      v1 = std::round(v1);
+    }
+    dst[i] = static_cast<T>(v0);
+    if (i + 1 < n) dst[i + 1] = static_cast<T>(v1);
+  }
+}
+
+double ElementAsDouble(const void* p, DType dtype, int64_t i) {
+  switch (dtype) {
+    case DType::kF32:
+      return static_cast<const float*>(p)[i];
+    case DType::kF64:
+      return static_cast<const double*>(p)[i];
+    case DType::kI32:
+      return static_cast<const int32_t*>(p)[i];
+    case DType::kI64:
+      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void FillRandom(void* dst, DType dtype, int64_t n, const Distribution& dist, uint64_t seed) {
+  Rng rng(seed);
+  Distribution d = dist;
+  if (!IsFloat(dtype) && d.kind == Distribution::Kind::kUniform && d.b - d.a <= 4) {
+    d.a = -100;  // integer inputs default to small integers rather than {-1, 0}
+    d.b = 101;
+  }
+  switch (dtype) {
+    case DType::kF32:
+      return FillTyped(static_cast<float*>(dst), n, d, rng);
+    case DType::kF64:
+      return FillTyped(static_cast<double*>(dst), n, d, rng);
+    case DType::kI32:
+      return FillTyped(static_cast<int32_t*>(dst), n, d, rng);
+    case DType::kI64:
+      return FillTyped(static_cast<int64_t*>(dst), n, d, rng);
+  }
+}
+
+void Poison(void* dst, DType dtype, int64_t n, int variant) {
+  switch (dtype) {
+    case DType::kF32: {
+      float* p = static_cast<float*>(dst);
+      for (int64_t i = 0; i < n; ++i) p[i] = std::numeric_limits<float>::quiet_NaN();
+      return;
+    }
+    case DType::kF64: {
+      double* p = static_cast<double*>(dst);
+      for (int64_t i = 0; i < n; ++i) p[i] = std::numeric_limits<double>::quiet_NaN();
+      return;
+    }
+    case DType::kI32:
+    case DType::kI64:
+      std::memset(dst, variant ? 0xA5 : 0x5A, static_cast<size_t>(n) * DTypeSize(dtype));
+      return;
+  }
+}
+
+void ToReferenceType(const void* src, DType dtype, int64_t n, void* dst) {
+  if (!IsFloat(dtype)) {
+    std::memcpy(dst, src, static_cast<size_t>(n) * DTypeSize(dtype));
+    return;
+  }
+  double* out = static_cast<double*>(dst);
+  for (int64_t i = 0; i < n; ++i) out[i] = ElementAsDouble(src, dtype, i);
+}
+
+Mismatch CompareOutput(const void* got, const void* ref, DType dtype, int64_t n,
+                       const Tolerance& tol) {
+  const DType ref_type = ReferenceDType(dtype);
+  Mismatch m;
+  double diff_sq = 0, ref_sq = 0, worst_excess = -1;
+  bool zeros_pass = true;
+  int64_t nonfinite_index = -1;
+  for (int64_t i = 0; i < n; ++i) {
+    const double g = ElementAsDouble(got, dtype, i);
+    const double r = ElementAsDouble(ref, ref_type, i);
+    const double allowed = tol.atol + tol.rtol * std::fabs(r);
+    if (std::fabs(r) > allowed) zeros_pass = false;
+    if (!std::isfinite(g) && std::isfinite(r)) {
+      ++m.bad_elements;
+      if (nonfinite_index < 0) nonfinite_index = i;
+      continue;
+    }
+    if (!std::isfinite(r)) {
+      if (!(std::isnan(r) ? std::isnan(g) : g == r)) {
+        ++m.bad_elements;
+        if (worst_excess < INFINITY) {
+          worst_excess = INFINITY;
+          m.index = i;
+        }
+      }
+      continue;
+    }
+    const double err = std::fabs(g - r);
+    diff_sq += err * err;
+    ref_sq += r * r;
+    if (err > allowed) ++m.bad_elements;
+    if (err - allowed > worst_excess) {
+      worst_excess = err - allowed;
+      m.index = i;
+    }
+  }
+  m.rel_norm = ref_sq > 0 ? std::sqrt(diff_sq / ref_sq) : (diff_sq > 0 ? INFINITY : 0);
+  m.zeros_would_pass = zeros_pass && (ref_sq == 0 || 1.0 <= tol.rel_norm);
+  if (nonfinite_index >= 0) m.index = nonfinite_index;
+  if (m.index >= 0) {
+    m.got = ElementAsDouble(got, dtype, m.index);
+    m.expected = ElementAsDouble(ref, ref_type, m.index);
+    m.abs_err = std::fabs(m.got - m.expected);
+    m.allowed = tol.atol + tol.rtol * std::fabs(m.expected);
+  }
+  if (nonfinite_index >= 0) {
+    m.pass = false;
+    m.reason = std::to_string(m.bad_elements) + " of " + std::to_string(n) +
+               " elements are NaN or Inf where the reference is finite (NaN is the poison written "
+               "before the call: unwritten elements stay NaN)";
+  } else if (m.bad_elements > 0) {
+    m.pass = false;
+    m.reason = std::to_string(m.bad_elements) + " of " + std::to_string(n) +
+               " elements exceed the tolerance |out - ref| <= atol + rtol * |ref|";
+  } else if (m.rel_norm > tol.rel_norm) {
+    m.pass = false;
+    m.reason = "relative error norm " + std::to_string(m.rel_norm) + " exceeds " +
+               std::to_string(tol.rel_norm);
+  }
+  return m;
+}
+
+std::string IndexToString(int64_t flat, const std::vector<int64_t>& shape) {
+  std::vector<int64_t> idx(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    const int64_t extent = shape[d] > 0 ? shape[d] : 1;
+    idx[d] = flat % extent;
+    flat /= extent;
+  }
+  std::string s = "[";
+  for (size_t d = 0; d < idx.size(); ++d) s += (d ? ", " : "") + std::to_string(idx[d]);
+  return s + "]";
+}
+
+int64_t FirstDifference(const void* a, const void* b, DType dtype, int64_t n) {
+  const size_t es = DTypeSize(dtype);
+  const auto* pa = static_cast<const unsigned char*>(a);
+  const auto* pb = static_cast<const unsigned char*>(b);
+  if (std::memcmp(pa, pb, static_cast<size_t>(n) * es) == 0) return -1;
+  for (int64_t i = 0; i < n; ++i) {
+    if (std::memcmp(pa + i * es, pb + i * es, es) != 0) return i;
+  }
+  return -1;
+}
+
+}  // namespace kf::task

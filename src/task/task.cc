@@ -1,0 +1,421 @@
+#include "task/task.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "task/expr.h"
+
+namespace kf::task {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Turns the first problem found in a task.yaml into an error naming file and field.
+struct TaskError {
+  std::string field;
+  std::string what;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  Status Fail(const std::string& field, const std::string& what) const {
+    return Status::Error(file_ + ": field '" + field + "': " + what);
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+};
+
+std::string Describe(const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull()) return "nothing";
+  if (n.IsScalar()) return "'" + n.Scalar() + "'";
+  if (n.IsSequence()) return "a list";
+  return "a mapping";
+}
+
+Result<std::string> GetString(const Reader& r, const YAML::Node& parent, const std::string& key,
+                              const std::string& field, bool required = true) {
+  const YAML::Node n = parent[key];
+  if (!n.IsDefined() || n.IsNull()) {
+    if (!required) return std::string();
+    return r.Fail(field, "missing; expected a string");
+  }
+  if (!n.IsScalar()) return r.Fail(field, "expected a string, got " + Describe(n));
+  return n.Scalar();
+}
+
+Result<double> ParseNumber(const Reader& r, const YAML::Node& n, const std::string& field) {
+  if (!n.IsScalar()) return r.Fail(field, "expected a number, got " + Describe(n));
+  try {
+    size_t used = 0;
+    double v = std::stod(n.Scalar(), &used);
+    if (used != n.Scalar().size()) throw std::invalid_argument("trailing");
+    return v;
+  } catch (const std::exception&) {
+    return r.Fail(field, "expected a number, got '" + n.Scalar() + "'");
+  }
+}
+
+Result<Sizes> ParseSizes(const Reader& r, const YAML::Node& n, const std::string& field,
+                         const std::vector<std::string>& params) {
+  if (!n.IsMap()) return r.Fail(field, "expected a mapping of params to sizes, got " + Describe(n));
+  Sizes sizes;
+  for (const auto& kv : n) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(params.begin(), params.end(), key) == params.end()) {
+      return r.Fail(field + "." + key, "unknown param (declared params: " +
+                                           [&] {
+                                             std::string s;
+                                             for (const auto& p : params) s += (s.empty() ? "" : ", ") + p;
+                                             return s;
+                                           }() +
+                                           ")");
+    }
+    auto v = ParseNumber(r, kv.second, field + "." + key);
+    if (!v.ok()) return v.status();
+    if (*v < 1 || *v != static_cast<double>(static_cast<int64_t>(*v)) || *v > 1e12) {
+      return r.Fail(field + "." + key, "expected a positive integer, got '" + kv.second.Scalar() + "'");
+    }
+    sizes[key] = static_cast<int64_t>(*v);
+  }
+  for (const auto& p : params) {
+    if (!sizes.count(p)) return r.Fail(field, "missing a value for param '" + p + "'");
+  }
+  return sizes;
+}
+
+Result<Distribution> ParseDistribution(const Reader& r, const YAML::Node& n,
+                                       const std::string& field) {
+  Distribution d;
+  if (n.IsScalar()) {
+    d.name = n.Scalar();
+    if (d.name == "normal") {
+      d = {d.name, Distribution::Kind::kNormal, 0, 1};
+    } else if (d.name == "uniform") {
+      d = {d.name, Distribution::Kind::kUniform, -1, 1};
+    } else if (d.name == "large") {
+      d = {d.name, Distribution::Kind::kNormal, 0, 100};
+    } else if (d.name == "small") {
+      d = {d.name, Distribution::Kind::kNormal, 0, 1e-3};
+    } else if (d.name == "positive") {
+      d = {d.name, Distribution::Kind::kUniform, 0.5, 2};
+    } else {
+      return r.Fail(field, "unknown distribution '" + d.name +
+                               "' (expected normal, uniform, large, small, positive, "
+                               "{normal: {mean, std}} or {uniform: {low, high}})");
+    }
+    return d;
+  }
+  if (n.IsMap() && n.size() == 1) {
+    const std::string kind = n.begin()->first.Scalar();
+    const YAML::Node args = n.begin()->second;
+    auto arg = [&](const char* key, double def) -> Result<double> {
+      if (!args.IsMap() || !args[key].IsDefined()) return def;
+      return ParseNumber(r, args[key], field + "." + kind + "." + key);
+    };
+    if (kind == "normal") {
+      auto mean = arg("mean", 0), std = arg("std", 1);
+      if (!mean.ok()) return mean.status();
+      if (!std.ok()) return std.status();
+      if (*std <= 0) return r.Fail(field + ".normal.std", "expected a positive number");
+      std::ostringstream name;
+      name << "normal(mean=" << *mean << ",std=" << *std << ")";
+      return Distribution{name.str(), Distribution::Kind::kNormal, *mean, *std};
+    }
+    if (kind == "uniform") {
+      auto lo = arg("low", -1), hi = arg("high", 1);
+      if (!lo.ok()) return lo.status();
+      if (!hi.ok()) return hi.status();
+      if (*hi <= *lo) return r.Fail(field + ".uniform", "expected low < high");
+      std::ostringstream name;
+      name << "uniform(low=" << *lo << ",high=" << *hi << ")";
+      return Distribution{name.str(), Distribution::Kind::kUniform, *lo, *hi};
+    }
+  }
+  return r.Fail(field, "expected a distribution name or {normal: {...}} / {uniform: {...}}, got " +
+                           Describe(n));
+}
+
+Result<TensorSpec> ParseTensor(const Reader& r, const YAML::Node& n, const std::string& field,
+                               const std::vector<std::string>& params, bool is_input) {
+  if (!n.IsMap()) return r.Fail(field, "expected a mapping {name, dtype, shape}, got " + Describe(n));
+  TensorSpec t;
+  auto name = GetString(r, n, "name", field + ".name");
+  if (!name.ok()) return name.status();
+  t.name = *name;
+  if (!std::regex_match(t.name, std::regex("[A-Za-z_][A-Za-z0-9_]*"))) {
+    return r.Fail(field + ".name", "expected an identifier, got '" + t.name + "'");
+  }
+  auto dtype = GetString(r, n, "dtype", field + ".dtype");
+  if (!dtype.ok()) return dtype.status();
+  auto parsed = ParseDType(*dtype);
+  if (!parsed) return r.Fail(field + ".dtype", "expected one of f32, f64, i32, i64, got '" + *dtype + "'");
+  t.dtype = *parsed;
+  const YAML::Node shape = n["shape"];
+  if (!shape.IsSequence() || shape.size() == 0) {
+    return r.Fail(field + ".shape", "expected a non-empty list of sizes, got " + Describe(shape));
+  }
+  const std::set<std::string> known(params.begin(), params.end());
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const std::string dim_field = field + ".shape[" + std::to_string(i) + "]";
+    if (!shape[i].IsScalar()) return r.Fail(dim_field, "expected a size expression");
+    const std::string expr = shape[i].Scalar();
+    for (const auto& sym : ExprSymbols(expr)) {
+      if (!known.count(sym)) return r.Fail(dim_field, "unknown param '" + sym + "' in '" + expr + "'");
+    }
+    Sizes ones;
+    for (const auto& p : params) ones[p] = 7;
+    auto probe = EvalIntExpr(expr, ones);
+    if (!probe.ok()) return r.Fail(dim_field, probe.status().message());
+    t.shape.push_back(expr);
+  }
+  if (n["distribution"].IsDefined()) {
+    if (!is_input) return r.Fail(field + ".distribution", "only inputs have distributions");
+    auto d = ParseDistribution(r, n["distribution"], field + ".distribution");
+    if (!d.ok()) return d.status();
+    t.distribution = *d;
+  }
+  return t;
+}
+
+Result<std::vector<std::string>> ParseStringList(const Reader& r, const YAML::Node& n,
+                                                 const std::string& field) {
+  std::vector<std::string> out;
+  if (!n.IsDefined() || n.IsNull()) return out;
+  if (!n.IsSequence()) return r.Fail(field, "expected a list, got " + Describe(n));
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (!n[i].IsScalar()) return r.Fail(field + "[" + std::to_string(i) + "]", "expected a string");
+    out.push_back(n[i].Scalar());
+  }
+  return out;
+}
+
+Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& dir) {
+  if (!root.IsMap()) return r.Fail("(top level)", "expected a mapping, got " + Describe(root));
+  static const std::set<std::string> kKnownKeys = {
+      "name",       "description", "backend", "entry",     "params", "sizes",
+      "inputs",     "outputs",     "distributions",        "tolerance", "cost",
+      "reference",  "initial",     "policy",  "determinism"};
+  for (const auto& kv : root) {
+    if (!kKnownKeys.count(kv.first.Scalar())) {
+      return r.Fail(kv.first.Scalar(), "unknown field (known: name, description, backend, entry, "
+                                       "params, sizes, inputs, outputs, distributions, tolerance, "
+                                       "cost, reference, initial, policy, determinism)");
+    }
+  }
+  Task t;
+  t.dir = fs::absolute(dir);
+  auto get = [&](const char* key, std::string* out, bool required = true) -> Status {
+    auto v = GetString(r, root, key, key, required);
+    if (!v.ok()) return v.status();
+    *out = *v;
+    return Status::Ok();
+  };
+  for (auto [key, out] : {std::pair{"name", &t.name}, {"backend", &t.backend}, {"entry", &t.entry}}) {
+    if (auto s = get(key, out); !s.ok()) return s;
+  }
+  if (auto s = get("description", &t.description, false); !s.ok()) return s;
+  if (!std::regex_match(t.name, std::regex("[a-z0-9_]+"))) {
+    return r.Fail("name", "expected lower-case letters, digits and '_', got '" + t.name + "'");
+  }
+  if (t.backend != "cpu") return r.Fail("backend", "expected 'cpu', got '" + t.backend + "'");
+  if (!std::regex_match(t.entry, std::regex("[A-Za-z_][A-Za-z0-9_]*"))) {
+    return r.Fail("entry", "expected a C identifier, got '" + t.entry + "'");
+  }
+
+  auto params = ParseStringList(r, root["params"], "params");
+  if (!params.ok()) return params.status();
+  t.params = *params;
+  for (const auto& p : t.params) {
+    if (!std::regex_match(p, std::regex("[A-Za-z_][A-Za-z0-9_]*"))) {
+      return r.Fail("params", "expected identifiers, got '" + p + "'");
+    }
+  }
+
+  const YAML::Node sizes = root["sizes"];
+  if (!sizes.IsMap()) return r.Fail("sizes", "missing; expected {bench: {...}, check: [...]}");
+  auto bench = ParseSizes(r, sizes["bench"], "sizes.bench", t.params);
+  if (!bench.ok()) return bench.status();
+  t.bench_sizes = *bench;
+  const YAML::Node check = sizes["check"];
+  if (check.IsDefined() && !check.IsSequence()) return r.Fail("sizes.check", "expected a list");
+  for (size_t i = 0; check.IsDefined() && i < check.size(); ++i) {
+    auto s = ParseSizes(r, check[i], "sizes.check[" + std::to_string(i) + "]", t.params);
+    if (!s.ok()) return s.status();
+    t.check_sizes.push_back(*s);
+  }
+
+  for (auto [key, list, is_input] :
+       {std::tuple{"inputs", &t.inputs, true}, {"outputs", &t.outputs, false}}) {
+    const YAML::Node n = root[key];
+    if (!n.IsSequence() || n.size() == 0) return r.Fail(key, "missing; expected a non-empty list");
+    for (size_t i = 0; i < n.size(); ++i) {
+      auto ts = ParseTensor(r, n[i], std::string(key) + "[" + std::to_string(i) + "]", t.params,
+                            is_input);
+      if (!ts.ok()) return ts.status();
+      list->push_back(*ts);
+    }
+  }
+  std::set<std::string> names;
+  for (const auto* list : {&t.inputs, &t.outputs}) {
+    for (const auto& ts : *list) {
+      if (!names.insert(ts.name).second) return r.Fail("outputs", "duplicate buffer name '" + ts.name + "'");
+    }
+  }
+
+  const YAML::Node dists = root["distributions"];
+  if (dists.IsDefined()) {
+    if (!dists.IsSequence() || dists.size() == 0) return r.Fail("distributions", "expected a non-empty list");
+    for (size_t i = 0; i < dists.size(); ++i) {
+      auto d = ParseDistribution(r, dists[i], "distributions[" + std::to_string(i) + "]");
+      if (!d.ok()) return d.status();
+      t.distributions.push_back(*d);
+    }
+  } else {
+    t.distributions.push_back({"normal", Distribution::Kind::kNormal, 0, 1});
+  }
+
+  const YAML::Node tol = root["tolerance"];
+  if (tol.IsDefined()) {
+    if (!tol.IsMap()) return r.Fail("tolerance", "expected {atol, rtol, rel_norm}");
+    Tolerance tv;
+    for (auto [key, out] : {std::pair{"atol", &tv.atol}, {"rtol", &tv.rtol}, {"rel_norm", &tv.rel_norm}}) {
+      if (!tol[key].IsDefined()) return r.Fail(std::string("tolerance.") + key, "missing; expected a number");
+      auto v = ParseNumber(r, tol[key], std::string("tolerance.") + key);
+      if (!v.ok()) return v.status();
+      if (*v < 0) return r.Fail(std::string("tolerance.") + key, "expected a non-negative number");
+      *out = *v;
+    }
+    t.tolerance = tv;
+  }
+
+  const YAML::Node cost = root["cost"];
+  if (!cost.IsMap()) return r.Fail("cost", "missing; expected {flops: EXPR, bytes: EXPR}");
+  for (auto [key, out] : {std::pair{"flops", &t.flops_expr}, {"bytes", &t.bytes_expr}}) {
+    auto v = GetString(r, cost, key, std::string("cost.") + key);
+    if (!v.ok()) return v.status();
+    *out = *v;
+    std::map<std::string, double> probe;
+    for (const auto& p : t.params) probe[p] = 7;
+    if (auto e = EvalExpr(*out, probe); !e.ok()) {
+      return r.Fail(std::string("cost.") + key, e.status().message());
+    }
+  }
+
+  for (auto [key, out] : {std::pair{"reference", &t.reference}, {"initial", &t.initial}}) {
+    auto v = GetString(r, root, key, key);
+    if (!v.ok()) return v.status();
+    *out = t.dir / *v;
+    if (!fs::is_regular_file(*out)) return r.Fail(key, "file '" + out->string() + "' does not exist");
+  }
+
+  const YAML::Node policy = root["policy"];
+  if (policy.IsDefined() && !policy.IsNull()) {
+    if (!policy.IsMap()) return r.Fail("policy", "expected {allow: [...], forbid: [...]}");
+    auto allow = ParseStringList(r, policy["allow"], "policy.allow");
+    if (!allow.ok()) return allow.status();
+    auto forbid = ParseStringList(r, policy["forbid"], "policy.forbid");
+    if (!forbid.ok()) return forbid.status();
+    t.policy = {*allow, *forbid};
+    if (auto s = eval::ValidateStaticPolicy(t.policy); !s.ok()) return r.Fail("policy", s.message());
+  }
+  t.allows_threads =
+      std::find(t.policy.allow.begin(), t.policy.allow.end(), "threads") != t.policy.allow.end();
+
+  const YAML::Node det = root["determinism"];
+  if (det.IsDefined()) {
+    if (!det.IsScalar() || (det.Scalar() != "exact" && det.Scalar() != "tolerance")) {
+      return r.Fail("determinism", "expected 'exact' or 'tolerance', got " + Describe(det));
+    }
+    t.exact_determinism = det.Scalar() == "exact";
+  }
+  return t;
+}
+
+}  // namespace
+
+Result<Task> LoadTask(const fs::path& dir) {
+  const fs::path file = dir / "task.yaml";
+  if (!fs::is_directory(dir)) return Status::Error(dir.string() + ": not a task directory");
+  if (!fs::is_regular_file(file)) return Status::Error(file.string() + ": no such file");
+  Reader r(file.string());
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file.string());
+  } catch (const YAML::Exception& e) {
+    return Status::Error(file.string() + ": not valid YAML: " + e.what());
+  }
+  try {
+    return ParseTask(r, root, dir);
+  } catch (const YAML::Exception& e) {
+    return Status::Error(file.string() + ": " + e.what());
+  }
+}
+
+Result<int64_t> Task::Elements(const TensorSpec& t, const Sizes& sizes) const {
+  auto shape = Shape(t, sizes);
+  if (!shape.ok()) return shape.status();
+  int64_t n = 1;
+  for (int64_t d : *shape) n *= d;
+  return n;
+}
+
+Result<std::vector<int64_t>> Task::Shape(const TensorSpec& t, const Sizes& sizes) const {
+  std::vector<int64_t> dims;
+  for (const auto& e : t.shape) {
+    auto v = EvalIntExpr(e, sizes);
+    if (!v.ok()) return Status::Error("shape of '" + t.name + "': " + v.status().message());
+    if (*v < 0) return Status::Error("shape of '" + t.name + "' is negative at " + SizesToString(sizes));
+    dims.push_back(*v);
+  }
+  return dims;
+}
+
+static std::map<std::string, double> AsDoubles(const Sizes& sizes) {
+  std::map<std::string, double> out;
+  for (const auto& [k, v] : sizes) out[k] = static_cast<double>(v);
+  return out;
+}
+
+Result<double> Task::Flops(const Sizes& sizes) const { return EvalExpr(flops_expr, AsDoubles(sizes)); }
+Result<double> Task::Bytes(const Sizes& sizes) const { return EvalExpr(bytes_expr, AsDoubles(sizes)); }
+
+Tolerance Task::ToleranceFor(const TensorSpec& output) const {
+  if (tolerance) return *tolerance;
+  switch (output.dtype) {
+    case DType::kF32:
+      return {1e-5, 1e-5, 1e-5};
+    case DType::kF64:
+      return {1e-12, 1e-12, 1e-12};
+    default:
+      return {0, 0, 0};
+  }
+}
+
+std::vector<fs::path> FindTaskDirs(const fs::path& root) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (fs::is_regular_file(root / "task.yaml")) out.push_back(root);
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_directory() && fs::is_regular_file(it->path() / "task.yaml")) out.push_back(it->path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string SizesToString(const Sizes& sizes) {
+  std::string s;
+  for (const auto& [k, v] : sizes) s += (s.empty() ? "" : ",") + k + "=" + std::to_string(v);
+  return s;
+}
+
+}  // namespace kf::task

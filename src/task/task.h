@@ -1,0 +1,79 @@
+// A task: what a candidate must compute, at which sizes, how it is checked and what it costs.
+// Loaded from TASK_DIR/task.yaml (format in docs/tasks.md). LoadTask validates everything it can
+// without running code, and its errors name the file, the field and what was expected.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eval/static_check.h"
+#include "task/dtype.h"
+#include "util/status.h"
+
+namespace kf::task {
+
+// Values for a task's size parameters, e.g. {rows: 2048, cols: 1000}.
+using Sizes = std::map<std::string, int64_t>;
+
+struct Distribution {
+  enum class Kind { kNormal, kUniform };
+  std::string name;  // as written: "normal", "large", or "normal(mean=0,std=5)"
+  Kind kind = Kind::kNormal;
+  double a = 0;  // mean or low
+  double b = 1;  // std or high
+};
+
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::kF32;
+  std::vector<std::string> shape;             // expressions over params
+  std::optional<Distribution> distribution;  // fixed distribution for this input, if any
+};
+
+struct Tolerance {
+  double atol = 0;
+  double rtol = 0;
+  double rel_norm = 0;
+};
+
+struct Task {
+  std::filesystem::path dir;
+  std::string name;
+  std::string description;
+  std::string backend;  // "cpu"
+  std::string entry;
+  std::vector<std::string> params;
+  Sizes bench_sizes;
+  std::vector<Sizes> check_sizes;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  std::vector<Distribution> distributions;
+  std::optional<Tolerance> tolerance;  // unset: defaults by output dtype
+  std::string flops_expr;
+  std::string bytes_expr;
+  std::filesystem::path reference;  // absolute
+  std::filesystem::path initial;    // absolute
+  eval::StaticPolicy policy;
+  bool exact_determinism = true;
+  bool allows_threads = false;
+
+  // Element counts of a tensor at the given sizes.
+  Result<int64_t> Elements(const TensorSpec& t, const Sizes& sizes) const;
+  Result<std::vector<int64_t>> Shape(const TensorSpec& t, const Sizes& sizes) const;
+  Result<double> Flops(const Sizes& sizes) const;
+  Result<double> Bytes(const Sizes& sizes) const;
+  Tolerance ToleranceFor(const TensorSpec& output) const;
+};
+
+Result<Task> LoadTask(const std::filesystem::path& dir);
+
+// Task directories under root (any depth), sorted by path.
+std::vector<std::filesystem::path> FindTaskDirs(const std::filesystem::path& root);
+
+std::string SizesToString(const Sizes& sizes);
+
+}  // namespace kf::task
