@@ -25,6 +25,7 @@ using task::Sizes;
 namespace {
 
 constexpr size_t kAlign = 64;
+constexpr int kTimingRounds = 3;
 
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -84,13 +85,16 @@ class WorkerSlot {
     if (worker_ && worker_->alive()) return worker_.get();
     worker_.reset();
     ++generation_;
+    const double t0 = MonotonicSeconds();
     auto w = Worker::Start(config_, index_);
+    start_seconds += MonotonicSeconds() - t0;
     if (!w.ok()) return w.status();
     worker_ = std::move(*w);
     return worker_.get();
   }
   int generation() const { return generation_; }
   Worker* current() { return worker_.get(); }
+  double start_seconds = 0;  // spent starting workers
 
  private:
   WorkerConfig config_;
@@ -132,8 +136,9 @@ class Evaluator::Impl {
                                        const task::Distribution& dist, uint64_t seed, int set,
                                        int poison, const std::string& stage,
                                        std::vector<std::string>* output_copy, double* call_ns);
+  // Appends one round of timed samples (ns) of `program` over `sets` rotating buffer sets.
   Result<std::optional<Failure>> Time(Loaded& program, const Layout& l, int sets, double call_ns,
-                                      TimeStats* stats);
+                                      double seconds, std::vector<double>* samples);
 
   task::Task task_;
   EvalOptions opt_;
@@ -144,6 +149,13 @@ class Evaluator::Impl {
   std::optional<Loaded> reference_;
   std::optional<Loaded> initial_;
   std::optional<CpuCeilings> ceilings_;
+  // Where the time of one evaluation went, in seconds (EvalResult::profile).
+  struct Profile {
+    double candidate = 0;  // round trips of correctness calls and timing of the candidate
+    double baseline = 0;   // timing the initial program
+    double reference = 0;  // round trips of reference calls
+    double ceilings = 0;   // measuring the machine (once per machine: cached)
+  } prof_;
 };
 
 Evaluator::Impl::Impl(task::Task task, EvalOptions options)
@@ -192,12 +204,15 @@ Failure Evaluator::Impl::FromReply(const Reply& r, const std::string& stage) {
       break;
     case Reply::Kind::kDied:
       f.verdict = Verdict::kCrash;
-      f.message = "the worker " + r.exit.Describe() + " during " + stage;
+      f.message = "the program " +
+                  (r.exit.signaled ? "crashed the worker (" + r.exit.Describe() + ")"
+                                   : "ended the worker (" + r.exit.Describe() + ")") +
+                  " during " + stage;
       if (r.exit.signaled) {
         f.extra["signal"] = SignalName(r.exit.signal);
       } else {
         f.extra["exit_status"] = r.exit.code;
-        f.message += " (the program ended the process instead of returning)";
+        f.message += ": it must return from the entry point, not end the process";
       }
       break;
     default:
@@ -278,6 +293,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(
     Failure f = FromReply(r, stage + " (" + where + ")");
     return std::optional<Failure>(f);
   }
+  prof_.candidate += r.seconds;
   if (call_ns) *call_ns = r.body.value("ns", 0.0);
   for (size_t i = 0; i < nin; ++i) {
     const int64_t at = task::FirstDifference(arena + lc->offset[i], originals[i].data(),
@@ -316,6 +332,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(
     task::Poison(rarena + lr->offset[o], lr->dtype[o], lr->elements[o], 0);
   }
   Reply rr = (*rw)->Request(CallRequest(*reference_, *lr, sizes, {0}), 30 * opt_.run_timeout_s);
+  prof_.reference += rr.seconds;
   if (!rr.ok()) {
     return Status::Error("the task's reference failed at " + where + ": " + rr.message + " " +
                          (*rw)->TakeOutput());
@@ -355,7 +372,8 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(
 }
 
 Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layout& l, int sets,
-                                                     double call_ns, TimeStats* stats) {
+                                                     double call_ns, double seconds,
+                                                     std::vector<double>* samples) {
   auto w = cand_->Get();
   if (!w.ok()) return w.status();
   if (auto f = Load(*cand_, program); !f.ok() || *f) return f;
@@ -365,14 +383,15 @@ Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layo
   json req = CallRequest(program, l, task_.bench_sizes, bases);
   req["op"] = "time";
   req["min_runs"] = opt_.min_runs;
-  req["max_seconds"] = opt_.timing_seconds;
+  req["max_seconds"] = seconds;
   req["target_rel_ci"] = opt_.target_rel_ci;
   req["warmup_runs"] = std::max(3, sets);  // every rotation set once before timing
-  const double deadline = opt_.timing_seconds + opt_.run_timeout_s +
+  const double deadline = seconds + opt_.run_timeout_s +
                           (12.0 + std::max(3, sets)) * std::max(call_ns, 1e6) * 2 / 1e9;
   Reply r = (*w)->Request(req, deadline);
+  (&program == &*initial_ ? prof_.baseline : prof_.candidate) += r.seconds;
   if (!r.ok()) return std::optional<Failure>(FromReply(r, "timing"));
-  *stats = SummariseSamples(r.body.at("samples_ns").get<std::vector<double>>());
+  for (double ns : r.body.at("samples_ns")) samples->push_back(ns);
   return std::optional<Failure>();
 }
 
@@ -389,6 +408,9 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
   }
   res.seed = seed;
+  double compile_wall = 0;
+  prof_ = Profile();
+  cand_->start_seconds = ref_->start_seconds = 0;
   auto finish = [&](std::optional<Failure> f) -> Result<EvalResult> {
     if (f) {
       res.verdict = f->verdict;
@@ -402,6 +424,13 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     if (res.sandbox.empty()) res.sandbox = "not started";
     res.eval_seconds = MonotonicSeconds() - start;
     if (!res.detail.contains("message")) res.detail["message"] = "correct";
+    const double workers = cand_->start_seconds + ref_->start_seconds;
+    res.profile = {{"total_s", res.eval_seconds},        {"compile_s", compile_wall},
+                   {"worker_start_s", workers},          {"candidate_s", prof_.candidate},
+                   {"baseline_s", prof_.baseline},       {"reference_s", prof_.reference},
+                   {"ceilings_s", prof_.ceilings}};
+    res.profile["harness_s"] = res.eval_seconds - compile_wall - workers - prof_.candidate -
+                               prof_.baseline - prof_.reference - prof_.ceilings;
     return res;
   };
 
@@ -417,6 +446,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   }
 
   // Compile the candidate, and the task's own programs on first use, in parallel.
+  const double compile_start = MonotonicSeconds();
   auto cand_job = std::async(std::launch::async,
                              [&] { return compiler_.Compile(candidate, task_.allows_threads); });
   if (!reference_) {
@@ -430,6 +460,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     initial_ = *r;
   }
   auto compiled = cand_job.get();
+  compile_wall = MonotonicSeconds() - compile_start;
   if (!compiled.ok()) return compiled.status();
   res.compile_seconds = compiled->seconds;
   if (!compiled->ok) {
@@ -448,6 +479,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   if (!ceilings_) {
     auto c = LoadOrMeasureCeilings(compiler_.cache_dir(), [&]() -> Result<json> {
       Reply r = (*w)->Request({{"op", "ceilings"}}, 60);
+      prof_.ceilings += r.seconds;
       if (!r.ok()) return Status::Error("measuring ceilings: " + r.message);
       return r.body;
     });
@@ -533,16 +565,23 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       std::memcpy(arena + s * layout->set_bytes, arena, layout->set_bytes);
     }
   }
-  TimeStats cand_time, base_time;
-  if (auto f = Time(cand, *layout, sets, bench_call_ns, &cand_time); !f.ok() || *f) {
-    if (!f.ok()) return f.status();
-    return finish(*f);
+  // Candidate and baseline alternate in rounds, so drift in the machine's speed hits both.
+  std::vector<double> cand_samples, base_samples;
+  const double round_seconds = opt_.timing_seconds / kTimingRounds;
+  for (int round = 0; round < kTimingRounds; ++round) {
+    if (auto f = Time(cand, *layout, sets, bench_call_ns, round_seconds, &cand_samples);
+        !f.ok() || *f) {
+      if (!f.ok()) return f.status();
+      return finish(*f);
+    }
+    if (auto f = Time(*initial_, *layout, sets, 0, round_seconds, &base_samples); !f.ok() || *f) {
+      if (!f.ok()) return f.status();
+      return Status::Error("the task's initial program failed while timing the baseline: " +
+                           (*f)->message);
+    }
   }
-  if (auto f = Time(*initial_, *layout, sets, 0, &base_time); !f.ok() || *f) {
-    if (!f.ok()) return f.status();
-    return Status::Error("the task's initial program failed while timing the baseline: " +
-                         (*f)->message);
-  }
+  const TimeStats cand_time = SummariseSamples(cand_samples);
+  const TimeStats base_time = SummariseSamples(base_samples);
   res.time = cand_time;
   res.baseline = base_time;
   res.speedup = base_time.median_ms / std::max(cand_time.median_ms, 1e-9);

@@ -58,7 +58,8 @@ json EvalResult::ToJson() const {
             {"speedup", speedup ? json(*speedup) : json()},
             {"detail", detail},
             {"eval_seconds", eval_seconds},
-            {"compile_seconds", compile_seconds}};
+            {"compile_seconds", compile_seconds},
+            {"profile", profile}};
   if (roofline) {
     j["roofline"] = {{"flops", roofline->flops},
                      {"bytes", roofline->bytes},

@@ -60,6 +60,7 @@ struct EvalResult {
   nlohmann::json detail = nlohmann::json::object();  // "message" always set
   double eval_seconds = 0;
   double compile_seconds = 0;
+  nlohmann::json profile = nlohmann::json::object();  // seconds per stage of this evaluation
 
   bool correct() const { return verdict == Verdict::kOk || verdict == Verdict::kSuspicious; }
   nlohmann::json ToJson() const;
