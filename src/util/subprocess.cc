@@ -1,6 +1,7 @@
 #include "util/subprocess.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -78,6 +79,7 @@ Result<pid_t> Spawn(const SpawnSpec& spec) {
     int staged[16];
     const size_t n = spec.fds.size() < 16 ? spec.fds.size() : 16;
     for (size_t i = 0; i < n; ++i) staged[i] = fcntl(spec.fds[i].second, F_DUPFD_CLOEXEC, 64);
+    const int err_fd = fcntl(err_pipe[1], F_DUPFD_CLOEXEC, 64);
     dup2(devnull, 0);
     const int out = spec.output_fd >= 0 ? spec.output_fd : devnull;
     dup2(out, 1);
@@ -85,7 +87,8 @@ Result<pid_t> Spawn(const SpawnSpec& spec) {
     for (size_t i = 0; i < n; ++i) dup2(staged[i], spec.fds[i].first);
     int highest = 2;
     for (size_t i = 0; i < n; ++i) highest = spec.fds[i].first > highest ? spec.fds[i].first : highest;
-    syscall(SYS_close_range, highest + 1, ~0U, 0);
+    // Everything else closes at exec; the error pipe stays open until then.
+    syscall(SYS_close_range, highest + 1, ~0U, CLOSE_RANGE_CLOEXEC);
     auto limit = [](int resource, unsigned long long v) {
       if (v == 0) return;
       rlimit rl{v, v};
@@ -99,7 +102,7 @@ Result<pid_t> Spawn(const SpawnSpec& spec) {
     if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) _exit(127);
     execvp(argv[0], argv.data());
     const int e = errno;
-    ssize_t ignored = write(err_pipe[1], &e, sizeof(e));
+    ssize_t ignored = write(err_fd, &e, sizeof(e));
     (void)ignored;
     _exit(127);
   }
