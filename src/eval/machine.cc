@@ -42,13 +42,14 @@ std::string CpuModelName() {
 }
 
 Result<CpuCeilings> LoadOrMeasureCeilings(const fs::path& cache_dir,
-                                          const std::function<Result<nlohmann::json>()>& measure) {
+                                          const std::function<Result<nlohmann::json>()>& measure,
+                                          bool remeasure) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const std::string model = CpuModelName();
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   const fs::path file =
-      cache_dir / ("cpu_ceilings-" + Sha256Hex(model + "|" + host).substr(0, 16) + ".json");
+      cache_dir / ("cpu_ceilings-v2-" + Sha256Hex(model + "|" + host).substr(0, 16) + ".json");
   CpuCeilings c;
   c.cores = cores;
   try {
@@ -57,15 +58,16 @@ Result<CpuCeilings> LoadOrMeasureCeilings(const fs::path& cache_dir,
       auto j = nlohmann::json::parse(in);
       c.copy_gbps = j.at("copy_gbps");
       c.fma_gflops_per_core = j.at("fma_gflops_per_core");
-      if (c.copy_gbps > 0 && c.fma_gflops_per_core > 0) return c;
+      if (c.copy_gbps > 0 && c.fma_gflops_per_core > 0 && !remeasure) return c;
     }
   } catch (const std::exception&) {
     // A damaged cache file is measured again.
   }
   auto j = measure();
   if (!j.ok()) return j.status();
-  c.copy_gbps = j->value("copy_gbps", 0.0);
-  c.fma_gflops_per_core = j->value("fma_gflops_per_core", 0.0);
+  // Other load only ever lowers a measurement: keep the best seen on this machine.
+  c.copy_gbps = std::max(c.copy_gbps, j->value("copy_gbps", 0.0));
+  c.fma_gflops_per_core = std::max(c.fma_gflops_per_core, j->value("fma_gflops_per_core", 0.0));
   if (c.copy_gbps <= 0 || c.fma_gflops_per_core <= 0) {
     return Status::Error("measuring this machine's ceilings failed");
   }

@@ -21,7 +21,10 @@ struct CpuCeilings {
 };
 
 // Reads the cached ceilings for this CPU, or calls measure (which asks a worker) and caches them.
+// With remeasure, measures again and keeps the higher of the cached and new figures: a busy
+// machine measures low, and a low ceiling would make honest candidates look impossible.
 Result<CpuCeilings> LoadOrMeasureCeilings(const std::filesystem::path& cache_dir,
-                                          const std::function<Result<nlohmann::json>()>& measure);
+                                          const std::function<Result<nlohmann::json>()>& measure,
+                                          bool remeasure = false);
 
 }  // namespace kf::eval
