@@ -11,15 +11,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool ParseSeconds(const std::string& flag, const std::string& v, double* out) {
+bool ParsePositive(const std::string& flag, const std::string& v, double* out) {
   try {
     size_t used = 0;
     *out = std::stod(v, &used);
     if (used == v.size() && *out > 0) return true;
   } catch (const std::exception&) {
   }
-  std::fprintf(stderr, "kforge eval: %s expects a positive number of seconds, got '%s'\n",
-               flag.c_str(), v.c_str());
+  std::fprintf(stderr, "kforge eval: %s expects a positive number, got '%s'\n", flag.c_str(),
+               v.c_str());
   return false;
 }
 
@@ -57,11 +57,15 @@ int RunEval(const std::vector<std::string>& args) {
         return 2;
       }
     } else if (a == "--run-timeout") {
-      if (!value(&v) || !ParseSeconds(a, v, &opt.run_timeout_s)) return 2;
+      if (!value(&v) || !ParsePositive(a, v, &opt.run_timeout_s)) return 2;
     } else if (a == "--compile-timeout") {
-      if (!value(&v) || !ParseSeconds(a, v, &opt.compile_timeout_s)) return 2;
+      if (!value(&v) || !ParsePositive(a, v, &opt.compile_timeout_s)) return 2;
+    } else if (a == "--worker-memory") {
+      double mib = 0;
+      if (!value(&v) || !ParsePositive(a, v, &mib)) return 2;
+      opt.worker_memory_bytes = static_cast<unsigned long long>(mib * 1024 * 1024);
     } else if (a == "--timing-seconds") {
-      if (!value(&v) || !ParseSeconds(a, v, &opt.timing_seconds)) return 2;
+      if (!value(&v) || !ParsePositive(a, v, &opt.timing_seconds)) return 2;
     } else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "kforge eval: unknown option '%s' (see kforge help)\n", a.c_str());
       return 2;

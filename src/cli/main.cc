@@ -20,6 +20,7 @@ usage:
       --run-timeout SEC     deadline per call of the candidate (default 10)
       --compile-timeout SEC deadline per compile (default 60)
       --timing-seconds SEC  cap on timed runs per program (default 1)
+      --worker-memory MIB   address-space limit per worker (default 4096)
       --no-sandbox          run workers without bubblewrap (the system-call filter stays)
   kforge tasks [DIR]
       List built-in tasks, or the tasks under DIR.

@@ -175,6 +175,7 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
   wc.read_only = {compiler_.cache_dir()};
   wc.sandbox = opt_.sandbox;
   wc.seccomp = opt_.seccomp;
+  wc.limits.address_space_bytes = opt_.worker_memory_bytes;
   cand_ = std::make_unique<WorkerSlot>(wc, 0);
   ref_ = std::make_unique<WorkerSlot>(wc, 1);
 }
@@ -210,6 +211,7 @@ Failure Evaluator::Impl::FromReply(const Reply& r, const std::string& stage) {
                   (r.exit.signaled ? "crashed the worker (" + r.exit.Describe() + ")"
                                    : "ended the worker (" + r.exit.Describe() + ")") +
                   " during " + stage;
+      f.extra["memory_limit_bytes"] = opt_.worker_memory_bytes;
       if (r.exit.signaled) {
         f.extra["signal"] = SignalName(r.exit.signal);
       } else {

@@ -27,6 +27,7 @@ struct EvalOptions {
   double floor_margin = 0.5;     // a time below margin * roofline floor is suspicious
   bool sandbox = true;           // bubblewrap where it works
   bool seccomp = true;           // the worker's system-call filter
+  unsigned long long worker_memory_bytes = 4ull << 30;  // address-space limit per worker
   std::filesystem::path worker_binary;  // empty: next to the running kforge binary
   std::filesystem::path cache_dir;      // empty: DefaultCacheDir()
 };

@@ -46,6 +46,10 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
   spec.output_fd = w->output_fd_;
   spec.cwd = w->scratch_.string();
   spec.limits = config.limits;
+  // Candidates see no secrets of the user's environment (API keys live there).
+  spec.clean_env = true;
+  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "HOME=" + w->scratch_.string(),
+              "TMPDIR=" + w->scratch_.string()};
   auto pid = Spawn(spec);
   close(req[0]);
   close(rep[1]);
@@ -144,6 +148,7 @@ Reply Worker::Request(const json& request, double timeout_s) {
       if (!r.body.value("ok", false)) {
         r.kind = Reply::Kind::kError;
         r.message = r.body.value("error", "unknown error");
+        if (r.body.value("fatal", false)) Kill();
       }
       return r;
     }

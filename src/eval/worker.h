@@ -25,7 +25,7 @@ struct WorkerConfig {
   std::vector<std::filesystem::path> read_only;  // paths the worker must see (compile cache)
   bool sandbox = true;                          // use bubblewrap where it works
   bool seccomp = true;
-  ResourceLimits limits{8ull << 30, 64ull << 20, 256};
+  ResourceLimits limits{4ull << 30, 64ull << 20, 256};
   double start_timeout_s = 20;
 };
 

@@ -51,6 +51,12 @@ Result<pid_t> Spawn(const SpawnSpec& spec) {
   std::vector<char*> argv;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<char*> envp;
+  if (!spec.clean_env) {
+    for (char** e = environ; e && *e; ++e) envp.push_back(*e);
+  }
+  for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
   const int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) return Status::Error(std::string("open /dev/null: ") + strerror(errno));
   const pid_t parent = getpid();
@@ -100,7 +106,7 @@ Result<pid_t> Spawn(const SpawnSpec& spec) {
     rlimit no_core{0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
     if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) _exit(127);
-    execvp(argv[0], argv.data());
+    execvpe(argv[0], argv.data(), envp.data());
     const int e = errno;
     ssize_t ignored = write(err_fd, &e, sizeof(e));
     (void)ignored;

@@ -26,6 +26,8 @@ struct SpawnSpec {
   int output_fd = -1;                    // stdout and stderr; -1: /dev/null
   std::string cwd;
   ResourceLimits limits;
+  bool clean_env = false;        // start from an empty environment plus `env`
+  std::vector<std::string> env;  // "NAME=value" entries added to the child's environment
 };
 
 struct ExitInfo {

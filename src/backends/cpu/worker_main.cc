@@ -116,9 +116,20 @@ std::string ParseCall(const json& req, Call* call) {
   return "";
 }
 
+// A C++ exception escaping a candidate's entry point.
+struct CandidateThrew {
+  std::string what;
+};
+
 void Invoke(const Call& c, size_t set) {
   const auto& a = c.sets[set % c.sets.size()];
-  kCallTable[a.size()](c.fn, a.data());
+  try {
+    kCallTable[a.size()](c.fn, a.data());
+  } catch (const std::exception& e) {
+    throw CandidateThrew{e.what()};
+  } catch (...) {
+    throw CandidateThrew{"an exception that is not a std::exception"};
+  }
 }
 
 json DoMap(const json& req) {
@@ -232,6 +243,10 @@ int main(int argc, char** argv) {
       } else {
         reply = {{"ok", false}, {"error", "unknown op '" + op + "'"}};
       }
+    } catch (const CandidateThrew& e) {
+      // The worker's state after an escaped exception is suspect: report, then leave.
+      Reply({{"ok", false}, {"fatal", true}, {"error", "the program threw " + e.what + " out of its entry point"}});
+      _exit(0);
     } catch (const std::exception& e) {
       reply = {{"ok", false}, {"error", std::string("bad request: ") + e.what()}};
     }
