@@ -52,6 +52,9 @@ struct RuleCase {
   std::string source;  // the violation is always on line 3
 };
 
+// Names the case in test listings instead of gtest's byte dump.
+void PrintTo(const RuleCase& c, std::ostream* os) { *os << c.rule << ":" << c.identifier; }
+
 class RuleFiresTest : public ::testing::TestWithParam<RuleCase> {};
 
 TEST_P(RuleFiresTest, FiresWithRuleIdentifierAndLine) {

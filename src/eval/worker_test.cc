@@ -2,7 +2,10 @@
 #include "eval/worker.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -121,6 +124,28 @@ TEST_F(WorkerTest, MissingEntryPointIsAnError) {
   EXPECT_EQ(r.kind, Reply::Kind::kError);
   EXPECT_NE(r.message.find("entry point 'f'"), std::string::npos) << r.message;
   EXPECT_TRUE((*w)->alive());
+}
+
+TEST(WorkerProcessTest, ExitsWhenItsRequestPipeCloses) {
+  int req[2], rep[2];
+  ASSERT_EQ(pipe2(req, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(rep, O_CLOEXEC), 0);
+  const int arena = memfd_create("arena", MFD_CLOEXEC);
+  SpawnSpec spec;
+  spec.argv = {KFORGE_WORKER_PATH};
+  spec.fds = {{3, req[0]}, {4, rep[1]}, {5, arena}};
+  auto pid = Spawn(spec);
+  ASSERT_TRUE(pid.ok()) << pid.status().message();
+  close(req[0]);
+  close(rep[1]);
+  close(req[1]);  // the orchestrator goes away
+  const double t0 = MonotonicSeconds();
+  const ExitInfo e = Reap(*pid);
+  EXPECT_LT(MonotonicSeconds() - t0, 5.0);
+  EXPECT_FALSE(e.signaled);
+  EXPECT_EQ(e.code, 0);
+  close(rep[0]);
+  close(arena);
 }
 
 }  // namespace
