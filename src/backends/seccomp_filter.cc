@@ -1,4 +1,4 @@
-#include "backends/cpu/seccomp_filter.h"
+#include "backends/seccomp_filter.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 
 #include <vector>
 
-namespace kf::cpu {
+namespace kf::worker {
 namespace {
 
 #if defined(__x86_64__)
@@ -47,6 +47,16 @@ const Named kDenied[] = {
     {__NR_process_vm_readv, "process_vm_readv"},
     {__NR_process_vm_writev, "process_vm_writev"},
     {__NR_memfd_create, "memfd_create"},
+    {__NR_setsid, "setsid"},
+    {__NR_setpgid, "setpgid"},
+#if defined(__x86_64__)
+    {__NR_fork, "fork"},
+    {__NR_vfork, "vfork"},
+#endif
+};
+
+// Denied when strict: changes to the file system.
+const Named kDeniedStrict[] = {
     {__NR_unlinkat, "unlinkat"},
     {__NR_renameat, "renameat"},
     {__NR_renameat2, "renameat2"},
@@ -57,11 +67,7 @@ const Named kDenied[] = {
     {__NR_fchmodat, "fchmodat"},
     {__NR_fchownat, "fchownat"},
     {__NR_mknodat, "mknodat"},
-    {__NR_setsid, "setsid"},
-    {__NR_setpgid, "setpgid"},
 #if defined(__x86_64__)
-    {__NR_fork, "fork"},
-    {__NR_vfork, "vfork"},
     {__NR_unlink, "unlink"},
     {__NR_rename, "rename"},
     {__NR_mkdir, "mkdir"},
@@ -95,6 +101,9 @@ int g_result_fd = -1;
 void OnSigsys(int, siginfo_t* info, void*) {
   const char* name = "unknown";
   for (const auto& d : kDenied) {
+    if (d.nr == info->si_syscall) name = d.name;
+  }
+  for (const auto& d : kDeniedStrict) {
     if (d.nr == info->si_syscall) name = d.name;
   }
   for (const auto& d : kConditional) {
@@ -145,7 +154,7 @@ void TrapUnlessArgIn(Prog& p, long nr, int arg, const std::vector<unsigned>& all
 
 }  // namespace
 
-bool InstallSeccompFilter(int result_fd) {
+bool InstallSeccompFilter(int result_fd, bool strict) {
   g_result_fd = result_fd;
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
@@ -167,6 +176,11 @@ bool InstallSeccompFilter(int result_fd) {
     Jump(p, BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(d.nr), 0, 1);
     Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_TRAP);
   }
+  for (const auto& d : kDeniedStrict) {
+    if (!strict) break;
+    Jump(p, BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(d.nr), 0, 1);
+    Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+  }
   // clone3 hides its flags in memory the filter cannot read: make glibc fall back to clone.
   Jump(p, BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1);
   Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
@@ -177,26 +191,28 @@ bool InstallSeccompFilter(int result_fd) {
   Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_TRAP);
   Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
   Stmt(p, BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
-  const unsigned kWriteFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
-  TrapIfArgHasBits(p, __NR_openat, 2, kWriteFlags);
-#if defined(__x86_64__)
-  TrapIfArgHasBits(p, __NR_open, 1, kWriteFlags);
-#endif
-  // openat2 carries its flags in memory too.
-  Jump(p, BPF_JMP | BPF_JEQ | BPF_K, __NR_openat2, 0, 1);
-  Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
-  TrapIfArgHasBits(p, __NR_mprotect, 2, PROT_EXEC);
-  Jump(p, BPF_JMP | BPF_JEQ | BPF_K, __NR_pkey_mprotect, 0, 1);
-  Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
-  // mmap of executable memory is fine for files (the loader maps libraries so) but not anonymous.
-  Jump(p, BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 0, 6);
-  Stmt(p, BPF_LD | BPF_W | BPF_ABS, kArgLo(2));
-  Jump(p, BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 3);
-  Stmt(p, BPF_LD | BPF_W | BPF_ABS, kArgLo(3));
-  Jump(p, BPF_JMP | BPF_JSET | BPF_K, MAP_ANONYMOUS, 0, 1);
-  Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_TRAP);
-  Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-  Stmt(p, BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
+  if (strict) {
+    const unsigned kWriteFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
+    TrapIfArgHasBits(p, __NR_openat, 2, kWriteFlags);
+  #if defined(__x86_64__)
+    TrapIfArgHasBits(p, __NR_open, 1, kWriteFlags);
+  #endif
+    // openat2 carries its flags in memory too.
+    Jump(p, BPF_JMP | BPF_JEQ | BPF_K, __NR_openat2, 0, 1);
+    Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+    TrapIfArgHasBits(p, __NR_mprotect, 2, PROT_EXEC);
+    Jump(p, BPF_JMP | BPF_JEQ | BPF_K, __NR_pkey_mprotect, 0, 1);
+    Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+    // mmap of executable memory is fine for files (the loader maps libraries so) but not anonymous.
+    Jump(p, BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 0, 6);
+    Stmt(p, BPF_LD | BPF_W | BPF_ABS, kArgLo(2));
+    Jump(p, BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 3);
+    Stmt(p, BPF_LD | BPF_W | BPF_ABS, kArgLo(3));
+    Jump(p, BPF_JMP | BPF_JSET | BPF_K, MAP_ANONYMOUS, 0, 1);
+    Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+    Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    Stmt(p, BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
+  }
   TrapUnlessArgIn(p, __NR_kill, 0, {0u, self});
   TrapUnlessArgIn(p, __NR_tgkill, 0, {self});
   // Nobody may take SIGSYS away from the reporter.
@@ -214,4 +230,4 @@ bool InstallSeccompFilter(int result_fd) {
   return syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0;
 }
 
-}  // namespace kf::cpu
+}  // namespace kf::worker

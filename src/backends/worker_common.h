@@ -1,0 +1,62 @@
+// What every kforge worker executable shares: the JSON-lines protocol on the harness's
+// descriptors, loading candidate libraries, calling entry points of any arity, and the timing
+// loop (warm-up, then samples until the median is stable or a cap is reached). A backend
+// supplies its own ops (map, call, time, ceilings) through Serve's handler.
+// Protocol: docs/architecture.md ("Worker protocol").
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kf::worker {
+
+using json = nlohmann::json;
+
+constexpr int kRequestFd = 3;
+constexpr int kReplyFd = 4;
+constexpr int kArenaFd = 5;
+constexpr int kProtocolVersion = 1;
+
+double NowNs();
+
+// A C++ exception escaping a candidate's entry point.
+struct CandidateThrew {
+  std::string what;
+};
+
+// Entry point plus one argument list per buffer set.
+struct Call {
+  void* fn = nullptr;
+  std::vector<std::vector<intptr_t>> sets;
+};
+
+// Reads handle, sets (arena offsets) and ints from a request: each offset becomes base + offset,
+// then the ints, then `trailing` (for example a CUDA stream). Returns an error or "".
+std::string ParseCall(const json& req, unsigned char* base, size_t size,
+                      const std::vector<intptr_t>& trailing, Call* call);
+
+// Calls the entry with buffer set `set % sets`; throws CandidateThrew.
+void Invoke(const Call& call, size_t set);
+
+// {"op":"load"}: dlopen + dlsym; the handle is valid for ParseCall.
+json DoLoad(const json& req);
+
+// Median's 95% interval half-width over the median.
+double RelativeCi(std::vector<double> samples);
+
+// One timed call on buffer set `set`: {time in ns that counts, wall-clock ns}.
+using TimedCall = std::function<std::pair<double, double>(size_t set)>;
+
+// Warm-up over every set, then timed calls rotating over the sets until the median's 95%
+// interval is within target_rel_ci, or max_seconds pass, or max_runs are done.
+json TimeLoop(const json& req, size_t sets, const TimedCall& timed);
+
+// Answers requests until the request descriptor closes. `handler` returns the reply for an op
+// it knows, or null for "unknown op". Exceptions from candidates end the worker after a reply.
+int Serve(const std::function<json(const std::string& op, const json& req)>& handler);
+
+}  // namespace kf::worker
