@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -43,7 +44,61 @@ std::string CompilerIdentity(const std::string& compiler) {
   return id;
 }
 
+// Counts instruction classes a kernel engineer asks about first in the machine code.
+nlohmann::json SassSummary(const fs::path& lib) {
+  const char* tools[] = {"/usr/local/cuda/bin/cuobjdump", "cuobjdump"};
+  for (const char* tool : tools) {
+    auto r = RunCommand({tool, "-sass", lib.string()}, 60, 64 << 20);
+    if (!r.ok() || r->timed_out || r->exit.code != 0) continue;
+    nlohmann::json counts = nlohmann::json::object();
+    for (const char* op : {"HGMMA", "HMMA", "QGMMA", "FFMA", "LDG", "STG", "LDS", "STS", "LDL",
+                           "STL", "SHFL", "BAR", "UTMALDG"}) {
+      size_t n = 0;
+      const std::string needle = std::string(" ") + op;
+      for (size_t at = r->output.find(needle); at != std::string::npos;
+           at = r->output.find(needle, at + 1)) {
+        const char next = at + needle.size() < r->output.size() ? r->output[at + needle.size()] : ' ';
+        if (next == '.' || next == ' ') ++n;
+      }
+      counts[op] = n;
+    }
+    return counts;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+nlohmann::json ParsePtxasResources(const std::string& log) {
+  nlohmann::json kernels = nlohmann::json::array();
+  std::istringstream in(log);
+  std::string line;
+  nlohmann::json current;
+  auto number_before = [](const std::string& l, const std::string& what) -> long {
+    const size_t at = l.find(what);
+    if (at == std::string::npos) return -1;
+    size_t start = at;
+    while (start > 0 && (std::isdigit(static_cast<unsigned char>(l[start - 1])))) --start;
+    return start < at ? std::stol(l.substr(start, at - start)) : -1;
+  };
+  while (std::getline(in, line)) {
+    const size_t fn = line.find("Compiling entry function '");
+    if (fn != std::string::npos) {
+      if (!current.is_null()) kernels.push_back(current);
+      const size_t b = fn + 26, e = line.find('\'', b);
+      current = {{"kernel", line.substr(b, e - b)}};
+      continue;
+    }
+    if (current.is_null()) continue;
+    if (long v = number_before(line, " bytes stack frame"); v >= 0) current["stack_bytes"] = v;
+    if (long v = number_before(line, " bytes spill stores"); v >= 0) current["spill_stores"] = v;
+    if (long v = number_before(line, " bytes spill loads"); v >= 0) current["spill_loads"] = v;
+    if (long v = number_before(line, " registers"); v >= 0) current["registers"] = v;
+    if (long v = number_before(line, " bytes smem"); v >= 0) current["shared_bytes"] = v;
+  }
+  if (!current.is_null()) kernels.push_back(current);
+  return kernels;
+}
 
 fs::path DefaultCacheDir() {
   if (const char* v = std::getenv("KFORGE_CACHE"); v && *v) return v;
@@ -61,19 +116,34 @@ Result<CompileResult> CpuCompiler::Compile(const fs::path& source_file, bool ope
     return Status::Error(source_file.string() + ": no such file");
   }
   const std::string ext = source_file.extension().string();
+  const bool cuda = ext == ".cu";
   const bool cxx = ext == ".cc" || ext == ".cpp" || ext == ".cxx" || ext == ".C";
-  if (!cxx && ext != ".c") {
-    return Status::Error(source_file.string() + ": expected a .c, .cc, .cpp or .cxx file");
+  if (!cuda && !cxx && ext != ".c") {
+    return Status::Error(source_file.string() + ": expected a .c, .cc, .cpp, .cxx or .cu file");
   }
-  const char* env = std::getenv(cxx ? "CXX" : "CC");
-  const std::string compiler = env && *env ? env : (cxx ? "g++" : "gcc");
+  std::string compiler;
+  std::vector<std::string> flags;
+  std::vector<std::string> libs;
+  if (cuda) {
+    const char* env = std::getenv("NVCC");
+    compiler = env && *env ? env : (fs::exists("/usr/local/cuda/bin/nvcc") ? "/usr/local/cuda/bin/nvcc" : "nvcc");
+    const char* arch_env = std::getenv("KFORGE_CUDA_ARCH");
+    const std::string arch = arch_env && *arch_env ? arch_env : "90a";
+    flags = {"-O3", "-std=c++17", "-gencode=arch=compute_" + arch + ",code=sm_" + arch,
+             "-lineinfo", "-Xcompiler", "-fPIC", "-shared", "-cudart", "shared",
+             "-Xptxas", "-v"};
+  } else {
+    const char* env = std::getenv(cxx ? "CXX" : "CC");
+    compiler = env && *env ? env : (cxx ? "g++" : "gcc");
+    flags = {"-O3", "-march=native", "-fPIC", "-shared", cxx ? "-std=c++20" : "-std=c17",
+             "-fvisibility=default"};
+    if (openmp) flags.push_back("-fopenmp");
+    libs = {"-lm"};
+  }
   const std::string identity = CompilerIdentity(compiler);
   if (identity.empty()) return Status::Error("cannot run the compiler '" + compiler + "'");
 
   const std::string source = ReadFile(source_file);
-  std::vector<std::string> flags = {"-O3", "-march=native", "-fPIC", "-shared",
-                                    cxx ? "-std=c++20" : "-std=c17", "-fvisibility=default"};
-  if (openmp) flags.push_back("-fopenmp");
   std::string key_text = compiler + "\n" + identity + "\n";
   for (const auto& f : flags) key_text += f + " ";
   key_text += "\n" + source;
@@ -86,23 +156,31 @@ Result<CompileResult> CpuCompiler::Compile(const fs::path& source_file, bool ope
   CompileResult result;
   result.command = compiler;
   for (const auto& f : flags) result.command += " " + f;
-  result.command += " -o program.so " + source_file.filename().string() + " -lm";
+  result.command += " -o program.so " + source_file.filename().string();
+  for (const auto& l : libs) result.command += " " + l;
+  auto describe = [&] {
+    if (!cuda) return;
+    result.resources = ParsePtxasResources(result.log);
+    if (result.ok) result.sass = SassSummary(lib);
+  };
   if (fs::is_regular_file(lib) || fs::is_regular_file(failed)) {
     result.ok = fs::is_regular_file(lib);
     result.library = lib;
     result.log = ReadFile(log);
     result.cached = true;
+    describe();
     return result;
   }
 
   fs::create_directories(dir, ec);
   if (ec) return Status::Error("cannot create " + dir.string() + ": " + ec.message());
-  const fs::path src_copy = dir / (std::string("program") + (cxx ? ".cc" : ".c"));
+  const fs::path src_copy = dir / (std::string("program") + (cuda ? ".cu" : cxx ? ".cc" : ".c"));
   if (!WriteFileAtomically(src_copy, source)) return Status::Error("cannot write " + src_copy.string());
   const fs::path tmp_lib = dir / ("program.so.tmp" + std::to_string(getpid()));
   std::vector<std::string> argv = {compiler};
   argv.insert(argv.end(), flags.begin(), flags.end());
-  argv.insert(argv.end(), {"-o", tmp_lib.string(), src_copy.string(), "-lm"});
+  argv.insert(argv.end(), {"-o", tmp_lib.string(), src_copy.string()});
+  argv.insert(argv.end(), libs.begin(), libs.end());
   auto run = RunCommand(argv, timeout_s_, 256 << 10, dir.string());
   if (!run.ok()) return run.status();
   result.seconds = run->seconds;
@@ -123,6 +201,7 @@ Result<CompileResult> CpuCompiler::Compile(const fs::path& source_file, bool ope
   if (ec) return Status::Error("cannot store " + lib.string() + ": " + ec.message());
   result.ok = true;
   result.library = lib;
+  describe();
   return result;
 }
 

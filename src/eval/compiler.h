@@ -1,4 +1,4 @@
-// Compiles CPU programs (candidates, initial programs, references) into shared objects with the
+// Compiles programs (CPU candidates and references with the system compiler, CUDA with nvcc) into shared objects with the
 // system compiler, under a deadline, cached by the SHA-256 of everything that determines the
 // output (compiler identity, flags, source). A failed compile is cached too: the same source
 // gets the same log without paying again. Thread-safe: compiles may run concurrently; the cache
@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "util/status.h"
@@ -20,7 +21,15 @@ struct CompileResult {
   bool cached = false;
   bool timed_out = false;
   double seconds = 0;
+  // CUDA only: per kernel registers, shared memory, stack and spills (from ptxas -v), and an
+  // instruction summary of the machine code (from cuobjdump, where installed).
+  nlohmann::json resources;
+  nlohmann::json sass;
 };
+
+// Reads ptxas -v output into [{kernel, registers, shared_bytes, stack_bytes, spill_stores,
+// spill_loads}].
+nlohmann::json ParsePtxasResources(const std::string& log);
 
 class CpuCompiler {
  public:

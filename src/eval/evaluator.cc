@@ -129,8 +129,10 @@ class Evaluator::Impl {
   Result<std::optional<Failure>> Load(WorkerSlot& slot, Loaded& program);
   Failure FromReply(const Reply& r, const std::string& stage);
   json Args(const Layout& l, size_t base) const;
+  // `span` is the [offset, bytes) of the arena the call reads and writes (a GPU worker copies
+  // it to the device and back).
   json CallRequest(const Loaded& p, const Layout& l, const Sizes& sizes,
-                   const std::vector<size_t>& set_bases) const;
+                   const std::vector<size_t>& set_bases, size_t span_begin, size_t span_bytes) const;
   // One correctness trial on buffer set `set`; fills `output_copy` with the candidate's outputs.
   Result<std::optional<Failure>> Trial(Loaded& cand, const Sizes& sizes,
                                        const task::Distribution& dist, uint64_t seed, int set,
@@ -140,7 +142,8 @@ class Evaluator::Impl {
   // Loads the machine's ceilings into ceilings_ (measuring them when asked or not cached).
   Status MeasureCeilings(bool remeasure);
   Result<std::optional<Failure>> Time(Loaded& program, const Layout& l, int sets, double call_ns,
-                                      double seconds, std::vector<double>* samples);
+                                      double seconds, std::vector<double>* samples,
+                                      std::vector<double>* wall);
 
   task::Task task_;
   EvalOptions opt_;
@@ -150,7 +153,8 @@ class Evaluator::Impl {
   std::unique_ptr<WorkerSlot> ref_;
   std::optional<Loaded> reference_;
   std::optional<Loaded> initial_;
-  std::optional<CpuCeilings> ceilings_;
+  std::optional<CpuCeilings> ceilings_;  // for CUDA: copy bandwidth and best matrix rate
+  json gpu_ceilings_;
   // Where the time of one evaluation went, in seconds (EvalResult::profile).
   struct Profile {
     double candidate = 0;  // round trips of correctness calls and timing of the candidate
@@ -165,7 +169,10 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
       opt_(std::move(options)),
       compiler_(opt_.cache_dir.empty() ? DefaultCacheDir() : opt_.cache_dir,
                 opt_.compile_timeout_s) {
-  if (opt_.worker_binary.empty()) opt_.worker_binary = SelfDir() / "kforge-cpu-worker";
+  const bool cuda = task_.backend == "cuda";
+  if (opt_.worker_binary.empty()) {
+    opt_.worker_binary = SelfDir() / (cuda ? "kforge-cuda-worker" : "kforge-cpu-worker");
+  }
   std::error_code ec;
   scratch_root_ = fs::temp_directory_path(ec) / ("kforge-" + std::to_string(getpid()));
   fs::create_directories(scratch_root_, ec);
@@ -176,8 +183,15 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
   wc.sandbox = opt_.sandbox;
   wc.seccomp = opt_.seccomp;
   wc.limits.address_space_bytes = opt_.worker_memory_bytes;
+  WorkerConfig ref_config = wc;
+  ref_config.binary = opt_.worker_binary.parent_path() / "kforge-cpu-worker";
+  if (cuda) {
+    // The GPU driver maps the whole device's address range: an address-space limit cannot hold.
+    wc.limits.address_space_bytes = 0;
+    wc.devices = {"/dev/nvidiactl", "/dev/nvidia0", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"};
+  }
   cand_ = std::make_unique<WorkerSlot>(wc, 0);
-  ref_ = std::make_unique<WorkerSlot>(wc, 1);
+  ref_ = std::make_unique<WorkerSlot>(ref_config, 1);
 }
 
 Result<Loaded> Evaluator::Impl::CompileProgram(const fs::path& source, const std::string& what) {
@@ -222,6 +236,7 @@ Failure Evaluator::Impl::FromReply(const Reply& r, const std::string& stage) {
     default:
       f.verdict = Verdict::kRuntimeError;
       f.message = r.message + " (during " + stage + ")";
+      if (r.body.contains("cuda_error")) f.extra["cuda_error"] = r.body["cuda_error"];
       break;
   }
   return f;
@@ -253,12 +268,14 @@ json Evaluator::Impl::Args(const Layout& l, size_t base) const {
 }
 
 json Evaluator::Impl::CallRequest(const Loaded& p, const Layout& l, const Sizes& sizes,
-                                  const std::vector<size_t>& set_bases) const {
+                                  const std::vector<size_t>& set_bases, size_t span_begin,
+                                  size_t span_bytes) const {
   json ints = json::array();
   for (const auto& name : task_.params) ints.push_back(sizes.at(name));
   json sets = json::array();
   for (size_t b : set_bases) sets.push_back(Args(l, b));
-  return {{"op", "call"}, {"handle", p.handle}, {"sets", sets}, {"ints", ints}};
+  return {{"op", "call"}, {"handle", p.handle}, {"sets", sets},
+          {"ints", ints}, {"span", {span_begin, span_bytes}}};
 }
 
 Result<std::optional<Failure>> Evaluator::Impl::Trial(
@@ -292,7 +309,8 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(
   for (size_t o = nin; o < lc->offset.size(); ++o) {
     task::Poison(arena + lc->offset[o], lc->dtype[o], lc->elements[o], poison);
   }
-  Reply r = (*w)->Request(CallRequest(cand, *lc, sizes, {base}), opt_.run_timeout_s);
+  Reply r = (*w)->Request(CallRequest(cand, *lc, sizes, {base}, base, lc->set_bytes),
+                          opt_.run_timeout_s);
   if (!r.ok()) {
     Failure f = FromReply(r, stage + " (" + where + ")");
     return std::optional<Failure>(f);
@@ -335,7 +353,8 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(
   for (size_t o = nin; o < lr->offset.size(); ++o) {
     task::Poison(rarena + lr->offset[o], lr->dtype[o], lr->elements[o], 0);
   }
-  Reply rr = (*rw)->Request(CallRequest(*reference_, *lr, sizes, {0}), 30 * opt_.run_timeout_s);
+  Reply rr = (*rw)->Request(CallRequest(*reference_, *lr, sizes, {0}, 0, lr->set_bytes),
+                            30 * opt_.run_timeout_s);
   prof_.reference += rr.seconds;
   if (!rr.ok()) {
     return Status::Error("the task's reference failed at " + where + ": " + rr.message + " " +
@@ -378,6 +397,22 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(
 Status Evaluator::Impl::MeasureCeilings(bool remeasure) {
   auto w = cand_->Get();
   if (!w.ok()) return w.status();
+  if (task_.backend == "cuda") {
+    // Measured on this device by its worker, once per evaluator (or again when asked).
+    if (ceilings_ && !remeasure) return Status::Ok();
+    Reply r = (*w)->Request({{"op", "ceilings"}}, 120);
+    prof_.ceilings += r.seconds;
+    if (!r.ok()) return Status::Error("measuring the GPU's ceilings: " + r.message);
+    CpuCeilings c;
+    c.copy_gbps = std::max(ceilings_ ? ceilings_->copy_gbps : 0.0, r.body.value("copy_gbps", 0.0));
+    c.fma_gflops_per_core =
+        std::max({ceilings_ ? ceilings_->fma_gflops_per_core : 0.0,
+                  r.body.value("fp32_gemm_gflops", 0.0), r.body.value("bf16_gemm_gflops", 0.0)});
+    c.cores = 1;
+    ceilings_ = c;
+    gpu_ceilings_ = r.body;
+    return Status::Ok();
+  }
   auto c = LoadOrMeasureCeilings(
       compiler_.cache_dir(),
       [&]() -> Result<json> {
@@ -394,14 +429,15 @@ Status Evaluator::Impl::MeasureCeilings(bool remeasure) {
 
 Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layout& l, int sets,
                                                      double call_ns, double seconds,
-                                                     std::vector<double>* samples) {
+                                                     std::vector<double>* samples,
+                                                     std::vector<double>* wall) {
   auto w = cand_->Get();
   if (!w.ok()) return w.status();
   if (auto f = Load(*cand_, program); !f.ok() || *f) return f;
   w = cand_->Get();
   std::vector<size_t> bases;
   for (int s = 0; s < sets; ++s) bases.push_back(static_cast<size_t>(s) * l.set_bytes);
-  json req = CallRequest(program, l, task_.bench_sizes, bases);
+  json req = CallRequest(program, l, task_.bench_sizes, bases, 0, sets * l.set_bytes);
   req["op"] = "time";
   req["min_runs"] = opt_.min_runs;
   req["max_seconds"] = seconds;
@@ -413,6 +449,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layo
   (&program == &*initial_ ? prof_.baseline : prof_.candidate) += r.seconds;
   if (!r.ok()) return std::optional<Failure>(FromReply(r, "timing"));
   for (double ns : r.body.at("samples_ns")) samples->push_back(ns);
+  for (double ns : r.body.value("wall_ns", r.body.at("samples_ns"))) wall->push_back(ns);
   return std::optional<Failure>();
 }
 
@@ -443,6 +480,10 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       if (!out.empty()) res.detail["output"] = out;
     }
     if (res.sandbox.empty()) res.sandbox = "not started";
+    if (Worker* w = cand_->current(); w && w->hello().contains("device")) {
+      res.detail["device"] = w->hello()["device"];
+      if (!gpu_ceilings_.is_null()) res.detail["device"]["ceilings"] = gpu_ceilings_;
+    }
     res.eval_seconds = MonotonicSeconds() - start;
     if (!res.detail.contains("message")) res.detail["message"] = "correct";
     const double workers = cand_->start_seconds + ref_->start_seconds;
@@ -489,9 +530,12 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
               compiled->timed_out ? "the compiler did not finish within the deadline"
                                   : "the program does not compile"};
     f.extra = {{"compiler_log", compiled->log}, {"command", compiled->command}};
+    if (!compiled->resources.is_null()) f.extra["resources"] = compiled->resources;
     return finish(f);
   }
   Loaded cand{compiled->library, -1, -1};
+  if (!compiled->resources.is_null()) res.detail["resources"] = compiled->resources;
+  if (!compiled->sass.is_null()) res.detail["sass"] = compiled->sass;
 
   auto w = cand_->Get();
   if (!w.ok()) return w.status();
@@ -561,7 +605,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   // Timing: rotate over enough buffer sets that each call starts with a cold last-level cache.
   auto layout = MakeLayout(task_, task_.bench_sizes, false);
   if (!layout.ok()) return layout.status();
-  const size_t llc = LastLevelCacheBytes();
+  size_t llc = LastLevelCacheBytes();
+  if (auto cw = cand_->Get(); cw.ok()) llc = (*cw)->hello().value("cache_bytes", llc);
   int sets = static_cast<int>(std::clamp<size_t>((2 * llc + layout->set_bytes - 1) / layout->set_bytes, 2, 64));
   while (sets > 2 && static_cast<size_t>(sets) * layout->set_bytes > (2ull << 30)) --sets;
   {
@@ -581,22 +626,37 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     }
   }
   // Candidate and baseline alternate in rounds, so drift in the machine's speed hits both.
-  std::vector<double> cand_samples, base_samples;
+  std::vector<double> cand_samples, base_samples, cand_wall, base_wall;
   const double round_seconds = opt_.timing_seconds / kTimingRounds;
   for (int round = 0; round < kTimingRounds; ++round) {
-    if (auto f = Time(cand, *layout, sets, bench_call_ns, round_seconds, &cand_samples);
+    if (auto f = Time(cand, *layout, sets, bench_call_ns, round_seconds, &cand_samples, &cand_wall);
         !f.ok() || *f) {
       if (!f.ok()) return f.status();
       return finish(*f);
     }
-    if (auto f = Time(*initial_, *layout, sets, 0, round_seconds, &base_samples); !f.ok() || *f) {
+    if (auto f = Time(*initial_, *layout, sets, 0, round_seconds, &base_samples, &base_wall);
+        !f.ok() || *f) {
       if (!f.ok()) return f.status();
       return Status::Error("the task's initial program failed while timing the baseline: " +
                            (*f)->message);
     }
   }
-  const TimeStats cand_time = SummariseSamples(cand_samples);
-  const TimeStats base_time = SummariseSamples(base_samples);
+  // Rule 13's cross-check: stream events against the host clock around a device-wide sync.
+  // Work the events miss (another stream, host-side work) makes the wall clock count instead.
+  auto cross_checked = [&](std::vector<double>& events, std::vector<double>& wall,
+                           const char* who) {
+    const TimeStats e = SummariseSamples(events), w = SummariseSamples(wall);
+    if (w.median_ms > 1.2 * e.median_ms + 0.02) {
+      res.detail["timing_note_" + std::string(who)] =
+          "wall clock " + std::to_string(w.median_ms) + " ms with device synchronisation exceeds "
+          "the stream's events " + std::to_string(e.median_ms) +
+          " ms: work outside the stream is counted, by the wall clock";
+      return w;
+    }
+    return e;
+  };
+  const TimeStats cand_time = cross_checked(cand_samples, cand_wall, "candidate");
+  const TimeStats base_time = cross_checked(base_samples, base_wall, "baseline");
   res.time = cand_time;
   res.baseline = base_time;
   res.speedup = base_time.median_ms / std::max(cand_time.median_ms, 1e-9);

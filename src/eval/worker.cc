@@ -38,7 +38,7 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
 
   SpawnSpec spec;
   const SandboxPlan plan = config.sandbox ? ProbeSandbox() : SandboxPlan{false, "disabled (--no-sandbox)"};
-  if (plan.bwrap) spec.argv = SandboxPrefix(w->scratch_, config.read_only);
+  if (plan.bwrap) spec.argv = SandboxPrefix(w->scratch_, config.read_only, config.devices);
   spec.argv.push_back(config.binary.string());
   spec.argv.insert(spec.argv.end(), config.args.begin(), config.args.end());
   if (!config.seccomp) spec.argv.push_back("--no-seccomp");
@@ -62,6 +62,7 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
     return Status::Error("worker " + config.binary.string() + " did not start: " + hello.message +
                          " " + w->TakeOutput());
   }
+  w->hello_ = hello.body;
   const bool filtered = hello.body.value("seccomp", false);
   w->sandbox_ = plan.bwrap ? (filtered ? "bwrap+seccomp" : "bwrap") : (filtered ? "seccomp" : "none");
   if (!plan.bwrap) w->sandbox_note_ = plan.why_not;

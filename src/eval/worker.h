@@ -23,6 +23,7 @@ struct WorkerConfig {
   std::vector<std::string> args;                // extra worker arguments
   std::filesystem::path scratch_root;           // each worker gets a directory under it
   std::vector<std::filesystem::path> read_only;  // paths the worker must see (compile cache)
+  std::vector<std::string> devices;             // device nodes bound into the sandbox (GPUs)
   bool sandbox = true;                          // use bubblewrap where it works
   bool seccomp = true;
   ResourceLimits limits{4ull << 30, 64ull << 20, 256};
@@ -63,6 +64,8 @@ class Worker {
   const std::string& sandbox() const { return sandbox_; }
   const std::string& sandbox_note() const { return sandbox_note_; }
   pid_t pid() const { return pid_; }
+  // The worker's answer to hello: backend, cache size, device description.
+  const nlohmann::json& hello() const { return hello_; }
 
  private:
   Worker() = default;
@@ -83,6 +86,7 @@ class Worker {
   std::string sandbox_;
   std::string sandbox_note_;
   ExitInfo exit_;
+  nlohmann::json hello_;
 };
 
 }  // namespace kf::eval

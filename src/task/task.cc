@@ -226,7 +226,9 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
   if (!std::regex_match(t.name, std::regex("[a-z0-9_]+"))) {
     return r.Fail("name", "expected lower-case letters, digits and '_', got '" + t.name + "'");
   }
-  if (t.backend != "cpu") return r.Fail("backend", "expected 'cpu', got '" + t.backend + "'");
+  if (t.backend != "cpu" && t.backend != "cuda") {
+    return r.Fail("backend", "expected 'cpu' or 'cuda', got '" + t.backend + "'");
+  }
   if (!std::regex_match(t.entry, std::regex("[A-Za-z_][A-Za-z0-9_]*"))) {
     return r.Fail("entry", "expected a C identifier, got '" + t.entry + "'");
   }

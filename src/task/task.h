@@ -44,7 +44,7 @@ struct Task {
   std::filesystem::path dir;
   std::string name;
   std::string description;
-  std::string backend;  // "cpu"
+  std::string backend;  // "cpu" or "cuda"
   std::string entry;
   std::vector<std::string> params;
   Sizes bench_sizes;
