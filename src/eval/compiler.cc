@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 
@@ -65,6 +66,15 @@ nlohmann::json SassSummary(const fs::path& lib) {
     return counts;
   }
   return nullptr;
+}
+
+std::shared_ptr<std::mutex> KeyMutex(const std::string& key) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<std::mutex>> locks;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& m = locks[key];
+  if (!m) m = std::make_shared<std::mutex>();
+  return m;
 }
 
 }  // namespace
@@ -153,6 +163,9 @@ Result<CompileResult> CpuCompiler::Compile(const fs::path& source_file, bool ope
   const fs::path log = dir / "compile.log";
   const fs::path failed = dir / "failed";
 
+  // One compile per key at a time in this process (the same program is often the candidate and
+  // the task's initial program); the second caller then finds it cached.
+  std::lock_guard<std::mutex> key_lock(*KeyMutex(key));
   CompileResult result;
   result.command = compiler;
   for (const auto& f : flags) result.command += " " + f;

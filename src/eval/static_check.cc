@@ -31,7 +31,9 @@ const std::vector<Rule>& Rules() {
       {"timers",
        {"clock_gettime", "gettimeofday", "clock", "time", "times", "ftime", "timespec_get",
         "getrusage", "rdtsc", "__rdtsc", "__rdtscp", "__builtin_ia32_rdtsc",
-        "__builtin_ia32_rdtscp", "__builtin_readcyclecounter", "chrono"}},
+        "__builtin_ia32_rdtscp", "__builtin_readcyclecounter", "chrono",
+        // CUDA: the device's cycle counters and the host's event timer.
+        "clock64", "cudaEventElapsedTime", "cuEventElapsedTime"}},
       {"environment",
        {"getenv", "secure_getenv", "setenv", "putenv", "unsetenv", "clearenv", "environ",
         "__environ"}},
@@ -51,9 +53,81 @@ const std::vector<Rule>& Rules() {
        {"signal", "sigaction", "sigaltstack", "sigprocmask", "pthread_sigmask", "kill", "tgkill",
         "pthread_kill", "alarm", "ualarm", "setitimer"}},
       {"syscall", {"syscall"}},
+      // CUDA: what a kernel entry never needs. Streams of its own (work the harness's stream
+      // does not order or time), host callbacks (a thread by another name), graphs (launch work
+      // later, or capture the harness's launches), and device-wide settings that outlive the
+      // call or undo the harness's cold-cache setup (persisting-L2 windows and limits, cache
+      // configuration, switching or resetting the device). The driver API's twins too.
+      // cudaMemcpyAsync, cudaMemsetAsync and cudaFuncSetAttribute stay allowed.
+      {"streams",
+       {"cudaStreamCreate",
+        "cudaStreamCreateWithFlags",
+        "cudaStreamCreateWithPriority",
+        "cudaStreamDestroy",
+        "cudaStreamSetAttribute",
+        "cudaStreamAddCallback",
+        "cudaLaunchHostFunc",
+        "cudaStreamBeginCapture",
+        "cudaStreamEndCapture",
+        "cudaGraphInstantiate",
+        "cudaGraphInstantiateWithFlags",
+        "cudaGraphLaunch",
+        "cudaDeviceSetLimit",
+        "cudaDeviceSetCacheConfig",
+        "cudaDeviceSetSharedMemConfig",
+        "cudaCtxResetPersistingL2Cache",
+        "cudaAccessPolicyWindow",
+        "accessPolicyWindow",
+        "cudaAccessPropertyPersisting",
+        "cudaLimitPersistingL2CacheSize",
+        "cudaStreamAttributeAccessPolicyWindow",
+        "cudaLaunchAttributeAccessPolicyWindow",
+        "cudaSetDevice",
+        "cudaSetDeviceFlags",
+        "cudaDeviceReset",
+        "cuStreamCreate",
+        "cuStreamCreateWithPriority",
+        "cuStreamDestroy",
+        "cuStreamSetAttribute",
+        "cuStreamAddCallback",
+        "cuLaunchHostFunc",
+        "cuStreamBeginCapture",
+        "cuGraphLaunch",
+        "cuCtxSetLimit",
+        "cuCtxSetCacheConfig",
+        "cuCtxResetPersistingL2Cache",
+        "cuCtxCreate",
+        "cuCtxSetCurrent",
+        "cuCtxPushCurrent",
+        "cuDevicePrimaryCtxReset"}},
+      // Calls into prebuilt vendor kernels or frameworks where the task asks for a hand-written
+      // kernel. Identifiers by prefix (kPrefixRules) and headers (kHeaderRules).
+      {"vendor_libraries", {}},
   };
   return kRules;
 }
+
+// Identifiers that fire a rule by their first characters: every cuBLAS, cuDNN, cuFFT, cuSPARSE,
+// cuSOLVER and cuTENSOR function, type and constant. (cuRAND's device API, curand_kernel.h, is
+// an ordinary kernel building block and stays allowed.)
+struct PrefixRule {
+  std::string_view prefix;
+  std::string_view rule;
+};
+constexpr std::array<PrefixRule, 12> kPrefixRules = {{
+    {"cublas", "vendor_libraries"},
+    {"cudnn", "vendor_libraries"},
+    {"cufft", "vendor_libraries"},
+    {"cusparse", "vendor_libraries"},
+    {"cusolver", "vendor_libraries"},
+    {"cutensor", "vendor_libraries"},
+    {"CUBLAS_", "vendor_libraries"},
+    {"CUDNN_", "vendor_libraries"},
+    {"CUFFT_", "vendor_libraries"},
+    {"CUSPARSE_", "vendor_libraries"},
+    {"CUSOLVER_", "vendor_libraries"},
+    {"CUTENSOR_", "vendor_libraries"},
+}};
 
 const std::unordered_map<std::string_view, std::string_view>& RuleOfIdentifier() {
   static const auto* kMap = [] {
@@ -76,11 +150,12 @@ constexpr std::array<std::string_view, 9> kCodeStringTakers = {
 
 struct HeaderRule {
   std::string_view header;
-  bool prefix;  // matches every header under this directory
+  bool prefix;  // matches every header under this directory, or whose name starts so
   std::string_view rule;
+  bool basename = false;  // also matches the last path component: <some/dir/cublas_v2.h>
 };
 
-constexpr std::array<HeaderRule, 18> kHeaderRules = {{
+constexpr std::array<HeaderRule, 28> kHeaderRules = {{
     {"pthread.h", false, "threads"},
     {"thread", false, "threads"},
     {"threads.h", false, "threads"},
@@ -99,6 +174,16 @@ constexpr std::array<HeaderRule, 18> kHeaderRules = {{
     {"dlfcn.h", false, "memory_protection"},
     {"spawn.h", false, "process"},
     {"wordexp.h", false, "process"},
+    {"cublas", true, "vendor_libraries", true},  // cublas.h cublas_v2.h cublasLt.h cublasXt.h
+    {"cudnn", true, "vendor_libraries", true},   // cudnn.h and cuDNN 9's cudnn_*.h
+    {"cufft", true, "vendor_libraries", true},   // cufft.h cufftXt.h cufftw.h
+    {"cusparse", true, "vendor_libraries", true},
+    {"cusolver", true, "vendor_libraries", true},  // cusolverDn.h cusolverSp.h ...
+    {"cutensor", true, "vendor_libraries", true},
+    {"curand.h", false, "vendor_libraries", true},  // the host API; curand_kernel.h is allowed
+    {"torch/", true, "vendor_libraries"},
+    {"ATen/", true, "vendor_libraries"},
+    {"c10/", true, "vendor_libraries"},
 }};
 
 template <size_t N>
@@ -479,6 +564,11 @@ class Checker {
     if (it != RuleOfIdentifier().end() && !std_bind) {
       if (auto f = Fire(it->second, id, offset)) return f;
     }
+    for (const PrefixRule& p : kPrefixRules) {
+      if (id.starts_with(p.prefix)) {
+        if (auto f = Fire(p.rule, id, offset)) return f;
+      }
+    }
     if (forbidden_.contains(std::string(id))) return Finding{"policy", std::string(id), offset};
     return std::nullopt;
   }
@@ -508,9 +598,14 @@ class Checker {
     size_t first = header.find_first_not_of(" \t");
     size_t last = header.find_last_not_of(" \t");
     header = first == std::string_view::npos ? "" : header.substr(first, last - first + 1);
+    const size_t slash = header.find_last_of('/');
+    const std::string_view base =
+        slash == std::string_view::npos ? header : header.substr(slash + 1);
     for (const HeaderRule& rule : kHeaderRules) {
-      bool match = rule.prefix ? header.starts_with(rule.header) : header == rule.header;
-      if (match) {
+      auto matches = [&](std::string_view name) {
+        return rule.prefix ? name.starts_with(rule.header) : name == rule.header;
+      };
+      if (matches(header) || (rule.basename && matches(base))) {
         if (auto f = Fire(rule.rule, header, offset)) return f;
       }
     }

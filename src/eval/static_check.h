@@ -15,6 +15,16 @@
 //     <unistd.h> and <sys/mman.h> are allowed (mmap is; mprotect and PROT_EXEC are not). An
 //     include (or #embed) of an absolute path or one with ".." fires `files`: it would read a
 //     file at compile time and show it in the compiler log.
+//   - CUDA sources (.cu) go through the same check. Rule `streams` forbids what a kernel entry
+//     never needs: streams of its own, host callbacks, graphs, persisting-L2 access policy
+//     windows and limits, device-wide cache settings, switching or resetting the device (runtime
+//     and driver API names). cudaMemcpyAsync, cudaMemsetAsync and cudaFuncSetAttribute are
+//     allowed. Rule `vendor_libraries` forbids prebuilt vendor kernels and frameworks: every
+//     identifier starting with cublas, cudnn, cufft, cusparse, cusolver or cutensor (or their
+//     upper-case CUBLAS_... constants), and includes of their headers (cublas*.h, cudnn*.h,
+//     cufft*.h, cusparse*.h, cusolver*.h, cutensor*.h and curand.h, also under a directory) and
+//     of <torch/...>, <ATen/...>, <c10/...>. curand_kernel.h (device-side RNG) is allowed.
+//     `timers` also covers clock64 and cudaEventElapsedTime.
 //   - a string literal (adjacent literals joined, escapes decoded) naming "/proc/" fires
 //     memory_protection.
 //   - the string argument of _Pragma and of the symbol-naming attributes alias, weakref, ifunc and
@@ -23,8 +33,8 @@
 //   - the source is lexed twice, as C17 (trigraphs) and as C++20 (raw strings, digit separators),
 //     and an identifier seen by either lexing counts: text cannot hide as a literal in one
 //     language while being code in the other.
-// Known limits, left to the sandbox: names built by the preprocessor (`CAT(for,k)`), calls through
-// pointers found at run time, raw system-call instructions spelled as bytes, and `thread` after a
+// Known limits, left to the sandbox: names built by the preprocessor (`CAT(for,k)`, which also
+// hides `cudaStreamCreate` or a cuBLAS call), calls through pointers found at run time, raw system-call instructions spelled as bytes, and `thread` after a
 // namespace alias other than `std`.
 //
 // Pure functions; thread-safe.
@@ -59,7 +69,7 @@ std::optional<StaticViolation> RunStaticChecks(std::string_view source, const St
 Status ValidateStaticPolicy(const StaticPolicy& policy);
 
 // The default rules, in a fixed order: process, exit, threads, timers, environment, network,
-// files, asm, memory_protection, signals, syscall.
+// files, asm, memory_protection, signals, syscall, streams, vendor_libraries.
 const std::vector<std::string>& StaticRuleNames();
 
 }  // namespace kf::eval

@@ -119,7 +119,56 @@ INSTANTIATE_TEST_SUITE_P(
         RuleCase{"memory_protection", "/proc/", "\n\nconst char* p = \"\\x2fproc\\057self\";\n"},
         RuleCase{"signals", "signal", "\n\nsignal(SIGSEGV, handler);\n"},
         RuleCase{"signals", "sigaction", "\n\nsigaction(SIGSEGV, &sa, 0);\n"},
-        RuleCase{"syscall", "syscall", "\n\nsyscall(SYS_getpid);\n"}),
+        RuleCase{"syscall", "syscall", "\n\nsyscall(SYS_getpid);\n"},
+        RuleCase{"timers", "clock64", "__global__ void k(long long* t) {\n\n  *t = clock64();\n}\n"},
+        RuleCase{"timers", "cudaEventElapsedTime", "\n\ncudaEventElapsedTime(&ms, a, b);\n"},
+        RuleCase{"streams", "cudaStreamCreate", "\n\ncudaStreamCreate(&side);\n"},
+        RuleCase{"streams", "cudaStreamCreateWithFlags",
+                 "static cudaStream_t side;\n\ncudaStreamCreateWithFlags(&side, cudaStreamNonBlocking);\n"},
+        RuleCase{"streams", "cudaStreamCreateWithPriority",
+                 "\n\ncudaStreamCreateWithPriority(&s, cudaStreamNonBlocking, -1);\n"},
+        RuleCase{"streams", "cudaStreamDestroy", "\n\ncudaStreamDestroy(s);\n"},
+        RuleCase{"streams", "cudaLaunchHostFunc", "\n\ncudaLaunchHostFunc(stream, cb, 0);\n"},
+        RuleCase{"streams", "cudaStreamAddCallback", "\n\ncudaStreamAddCallback(stream, cb, 0, 0);\n"},
+        RuleCase{"streams", "cudaGraphLaunch", "\n\ncudaGraphLaunch(exec, stream);\n"},
+        RuleCase{"streams", "cudaStreamBeginCapture",
+                 "\n\ncudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal);\n"},
+        RuleCase{"streams", "cudaDeviceSetLimit",
+                 "\n\ncudaDeviceSetLimit(cudaLimitPersistingL2CacheSize, 1 << 20);\n"},
+        RuleCase{"streams", "cudaCtxResetPersistingL2Cache", "\n\ncudaCtxResetPersistingL2Cache();\n"},
+        RuleCase{"streams", "cudaStreamSetAttribute",
+                 "\n\ncudaStreamSetAttribute(stream, cudaStreamAttributeAccessPolicyWindow, &v);\n"},
+        RuleCase{"streams", "accessPolicyWindow",
+                 "cudaStreamAttrValue v = {};\n\nv.accessPolicyWindow.base_ptr = (void*)x;\n"},
+        RuleCase{"streams", "cudaAccessPropertyPersisting",
+                 "\n\nw.hitProp = cudaAccessPropertyPersisting;\n"},
+        RuleCase{"streams", "cudaDeviceSetCacheConfig",
+                 "\n\ncudaDeviceSetCacheConfig(cudaFuncCachePreferL1);\n"},
+        RuleCase{"streams", "cudaDeviceReset", "\n\ncudaDeviceReset();\n"},
+        RuleCase{"streams", "cudaSetDevice", "\n\ncudaSetDevice(1);\n"},
+        RuleCase{"streams", "cuStreamCreate", "\n\ncuStreamCreate(&s, 0);\n"},
+        RuleCase{"vendor_libraries", "cublas_v2.h", "#include <cstdint>\n\n#include <cublas_v2.h>\n"},
+        RuleCase{"vendor_libraries", "cublas.h", "\n\n#include \"cublas.h\"\n"},
+        RuleCase{"vendor_libraries", "cublasLt.h", "\n\n#include <cublasLt.h>\n"},
+        RuleCase{"vendor_libraries", "cudnn.h", "\n\n#include <cudnn.h>\n"},
+        RuleCase{"vendor_libraries", "cufft.h", "\n\n#include <cufft.h>\n"},
+        RuleCase{"vendor_libraries", "curand.h", "\n\n#include <curand.h>\n"},
+        RuleCase{"vendor_libraries", "cusparse.h", "\n\n#include <cusparse.h>\n"},
+        RuleCase{"vendor_libraries", "cusolverDn.h", "\n\n#include <cusolverDn.h>\n"},
+        RuleCase{"vendor_libraries", "torch/extension.h", "\n\n#include <torch/extension.h>\n"},
+        RuleCase{"vendor_libraries", "ATen/ATen.h", "\n\n#include <ATen/ATen.h>\n"},
+        RuleCase{"vendor_libraries", "c10/cuda/CUDAStream.h",
+                 "\n\n#include <c10/cuda/CUDAStream.h>\n"},
+        RuleCase{"vendor_libraries", "x/cublas_v2.h", "\n\n#include \"x/cublas_v2.h\"\n"},
+        RuleCase{"vendor_libraries", "cublasSgemm",
+                 "\n\ncublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &a, x, n, x, n, &b, y, n);\n"},
+        RuleCase{"vendor_libraries", "cublasHandle_t", "\n\nstatic cublasHandle_t handle;\n"},
+        RuleCase{"vendor_libraries", "CUBLAS_OP_N", "\n\nauto op = CUBLAS_OP_N;\n"},
+        RuleCase{"vendor_libraries", "cudnnSoftmaxForward",
+                 "\n\ncudnnSoftmaxForward(h, algo, mode, &a, xd, x, &b, yd, y);\n"},
+        RuleCase{"vendor_libraries", "cufftExecC2C", "\n\ncufftExecC2C(plan, in, out, CUFFT_FORWARD);\n"},
+        RuleCase{"vendor_libraries", "cusparseSpMV", "\n\ncusparseSpMV(h, op, &a, A, X, &b, Y, t, alg, buf);\n"},
+        RuleCase{"vendor_libraries", "cusolverDnCreate", "\n\ncusolverDnCreate(&h);\n"}),
     [](const ::testing::TestParamInfo<RuleCase>& info) {
       return info.param.rule + "_" + std::to_string(info.index);
     });
@@ -128,7 +177,91 @@ TEST(StaticCheckTest, EveryDefaultRuleHasACase) {
   // Keeps the table above honest when a rule is added.
   EXPECT_EQ(StaticRuleNames(), (std::vector<std::string>{
                                    "process", "exit", "threads", "timers", "environment", "network",
-                                   "files", "asm", "memory_protection", "signals", "syscall"}));
+                                   "files", "asm", "memory_protection", "signals", "syscall",
+                                   "streams", "vendor_libraries"}));
+}
+
+// A CUDA candidate that does nothing it should not: the harness's stream, async copies and
+// memsets on it, a function attribute, device intrinsics, curand's device API, cub-style names.
+constexpr std::string_view kCleanCudaCandidate = R"(#include <cstdint>
+#include <cuda_runtime.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <curand_kernel.h>
+
+__global__ void __launch_bounds__(256) softmax_kernel(const float* __restrict__ x, float* y,
+                                                      int64_t rows, int64_t cols) {
+  extern __shared__ float scratch[];
+  const int64_t r = blockIdx.x;
+  float m = -INFINITY;
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, __ldg(x + r * cols + c));
+  for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+  scratch[threadIdx.x] = m;
+  __syncthreads();
+  y[r * cols + threadIdx.x] = __expf(x[r * cols + threadIdx.x] - scratch[0]);
+}
+
+extern "C" void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols,
+                             cudaStream_t stream) {
+  static int cublas_like_counter = 0;  // an identifier that only contains a vendor name
+  const size_t smem = 256 * sizeof(float);
+  cudaFuncSetAttribute(softmax_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+  cudaMemsetAsync(y, 0, rows * cols * sizeof(float), stream);
+  cudaMemcpyAsync(y, x, sizeof(float), cudaMemcpyDeviceToDevice, stream);
+  softmax_kernel<<<(unsigned)rows, 256, smem, stream>>>(x, y, rows, cols);
+  cudaStreamSynchronize(stream);
+  cudaError_t e = cudaGetLastError();
+  (void)e;
+  (void)cublas_like_counter;
+}
+)";
+
+TEST(StaticCheckTest, CleanCudaCandidatePasses) {
+  std::optional<StaticViolation> v = Check(kCleanCudaCandidate);
+  EXPECT_FALSE(v.has_value()) << v->rule << " " << v->identifier << " line " << v->line;
+}
+
+TEST(StaticCheckTest, CudaRulesCanBeLifted) {
+  const char* streams = "cudaStream_t s;\ncudaStreamCreate(&s);\n";
+  std::optional<StaticViolation> v = Check(streams);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->rule, "streams");
+  EXPECT_EQ(v->line, 2);
+  EXPECT_FALSE(Check(streams, Allow({"streams"})).has_value());
+
+  const char* vendor = "#include <cublas_v2.h>\ncublasHandle_t h;\ncublasCreate(&h);\n";
+  v = Check(vendor);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->rule, "vendor_libraries");
+  EXPECT_EQ(v->identifier, "cublas_v2.h");
+  EXPECT_FALSE(Check(vendor, Allow({"vendor_libraries"})).has_value());
+  EXPECT_TRUE(ValidateStaticPolicy(Allow({"streams", "vendor_libraries"})).ok());
+  // Lifting vendor_libraries leaves streams, and the reverse.
+  v = Check("#include <cudnn.h>\ncudaStreamCreate(&s);\n", Allow({"vendor_libraries"}));
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->rule, "streams");
+  v = Check("cudaStreamCreate(&s);\ncudnnCreate(&h);\n", Allow({"streams"}));
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->rule, "vendor_libraries");
+  EXPECT_EQ(v->identifier, "cudnnCreate");
+}
+
+TEST(StaticCheckTest, VendorPrefixesMatchOnlyAtTheStart) {
+  // Names that contain a vendor prefix elsewhere, or a prefix's neighbours, are fine.
+  EXPECT_FALSE(Check("int my_cublas = 0, n_cufft = 1, cub = 2, cuda_ok = 3, cu = 4;\n"));
+  EXPECT_FALSE(Check("#include <cuda_runtime.h>\n#include <cub/cub.cuh>\n#include <curand_kernel.h>\n"));
+  EXPECT_FALSE(Check("curandState st; curand_init(1, 0, 0, &st); float u = curand_uniform(&st);\n"));
+  EXPECT_FALSE(Check("#include <mma.h>\n#include <cuda/pipeline>\n#include <cooperative_groups.h>\n"));
+  // Stream names that are legitimate in an entry.
+  EXPECT_FALSE(Check("void f(cudaStream_t stream) { cudaStreamSynchronize(stream); }\n"));
+  EXPECT_FALSE(Check("cudaMemcpyAsync(d, s, n, cudaMemcpyDeviceToDevice, stream);\n"));
+  EXPECT_FALSE(Check("cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, 1);\n"));
+}
+
+TEST(StaticCheckTest, PastedCudaNamesAreALimitation) {
+  // As for fork: a stream created through a pasted name passes; the harness's device-wide
+  // synchronisation and wall-clock cross-check are what count its work.
+  EXPECT_FALSE(Check("#define CAT(a, b) a##b\nvoid f(cudaStream_t* s) { CAT(cudaStream, Create)(s); }\n"));
 }
 
 TEST(StaticCheckTest, CommentsAndStringsDoNotFire) {

@@ -1,6 +1,10 @@
 #include "task/buffers.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <thread>
+#include <vector>
 #include <cstring>
 #include <limits>
 
@@ -80,22 +84,45 @@ double ElementAsDouble(const void* p, DType dtype, int64_t i) {
 }  // namespace
 
 void FillRandom(void* dst, DType dtype, int64_t n, const Distribution& dist, uint64_t seed) {
-  Rng rng(seed);
   Distribution d = dist;
   if (!IsFloat(dtype) && d.kind == Distribution::Kind::kUniform && d.b - d.a <= 4) {
     d.a = -100;  // integer inputs default to small integers rather than {-1, 0}
     d.b = 101;
   }
-  switch (dtype) {
-    case DType::kF32:
-      return FillTyped(static_cast<float*>(dst), n, d, rng);
-    case DType::kF64:
-      return FillTyped(static_cast<double*>(dst), n, d, rng);
-    case DType::kI32:
-      return FillTyped(static_cast<int32_t*>(dst), n, d, rng);
-    case DType::kI64:
-      return FillTyped(static_cast<int64_t*>(dst), n, d, rng);
+  // Fixed-size chunks, each with its own stream: the values do not depend on how many threads
+  // fill them, and large GPU-sized inputs fill in parallel.
+  constexpr int64_t kChunk = int64_t{1} << 20;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  auto fill_chunk = [&](int64_t c) {
+    Rng rng(seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(c + 1)));
+    const int64_t begin = c * kChunk, count = std::min(kChunk, n - begin);
+    const size_t at = static_cast<size_t>(begin) * DTypeSize(dtype);
+    unsigned char* p = static_cast<unsigned char*>(dst) + at;
+    switch (dtype) {
+      case DType::kF32:
+        return FillTyped(reinterpret_cast<float*>(p), count, d, rng);
+      case DType::kF64:
+        return FillTyped(reinterpret_cast<double*>(p), count, d, rng);
+      case DType::kI32:
+        return FillTyped(reinterpret_cast<int32_t*>(p), count, d, rng);
+      case DType::kI64:
+        return FillTyped(reinterpret_cast<int64_t*>(p), count, d, rng);
+    }
+  };
+  const int64_t threads =
+      std::min<int64_t>(chunks, std::max(1u, std::thread::hardware_concurrency()));
+  if (threads <= 1) {
+    for (int64_t c = 0; c < chunks; ++c) fill_chunk(c);
+    return;
   }
+  std::atomic<int64_t> next{0};
+  std::vector<std::thread> pool;
+  for (int64_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int64_t c = next++; c < chunks; c = next++) fill_chunk(c);
+    });
+  }
+  for (auto& th : pool) th.join();
 }
 
 void Poison(void* dst, DType dtype, int64_t n, int variant) {

@@ -1,0 +1,276 @@
+#include "task/buffers.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace kf::task {
+namespace {
+
+::testing::AssertionResult HasSubstr(const std::string& text, std::string_view part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << text << "' does not contain '" << part << "'";
+}
+
+const Tolerance kF32Tol = {1e-5, 1e-5, 1e-5};
+
+// A float output and its double reference, equal element for element.
+struct Pair {
+  std::vector<float> got;
+  std::vector<double> ref;
+};
+
+Pair Ramp(int n) {
+  Pair p;
+  for (int i = 0; i < n; ++i) {
+    p.got.push_back(0.5f + 0.25f * static_cast<float>(i));
+    p.ref.push_back(p.got.back());
+  }
+  return p;
+}
+
+Mismatch Compare(const Pair& p, const Tolerance& tol) {
+  return CompareOutput(p.got.data(), p.ref.data(), DType::kF32,
+                       static_cast<int64_t>(p.got.size()), tol);
+}
+
+TEST(CompareOutputTest, ExactMatchPasses) {
+  const Pair p = Ramp(100);
+  const Mismatch m = Compare(p, kF32Tol);
+  EXPECT_TRUE(m.pass);
+  EXPECT_TRUE(m.reason.empty());
+  EXPECT_EQ(m.bad_elements, 0);
+  EXPECT_EQ(m.rel_norm, 0);
+  EXPECT_FALSE(m.zeros_would_pass);
+}
+
+TEST(CompareOutputTest, ExactMatchPassesForIntegers) {
+  const std::vector<int32_t> v = {1, -2, 3, 40000, -7};
+  const Mismatch m = CompareOutput(v.data(), v.data(), DType::kI32, 5, {0, 0, 0});
+  EXPECT_TRUE(m.pass);
+  std::vector<int32_t> w = v;
+  w[3] += 1;
+  const Mismatch bad = CompareOutput(w.data(), v.data(), DType::kI32, 5, {0, 0, 0});
+  EXPECT_FALSE(bad.pass);
+  EXPECT_EQ(bad.index, 3);
+}
+
+TEST(CompareOutputTest, NanWhereReferenceFiniteFails) {
+  Pair p = Ramp(50);
+  p.got[17] = std::numeric_limits<float>::quiet_NaN();
+  const Mismatch m = Compare(p, kF32Tol);
+  EXPECT_FALSE(m.pass);
+  EXPECT_EQ(m.index, 17);
+  EXPECT_EQ(m.bad_elements, 1);
+  EXPECT_TRUE(std::isnan(m.got));
+  EXPECT_DOUBLE_EQ(m.expected, p.ref[17]);
+  EXPECT_TRUE(HasSubstr(m.reason, "NaN"));
+}
+
+TEST(CompareOutputTest, InfWhereReferenceFiniteFails) {
+  Pair p = Ramp(10);
+  p.got[2] = std::numeric_limits<float>::infinity();
+  const Mismatch m = Compare(p, kF32Tol);
+  EXPECT_FALSE(m.pass);
+  EXPECT_EQ(m.index, 2);
+}
+
+TEST(CompareOutputTest, OneElementOverToleranceReportsIt) {
+  Pair p = Ramp(200);
+  p.got[123] += 0.01f;
+  const Mismatch m = Compare(p, kF32Tol);
+  EXPECT_FALSE(m.pass);
+  EXPECT_EQ(m.index, 123);
+  EXPECT_EQ(m.bad_elements, 1);
+  EXPECT_DOUBLE_EQ(m.got, static_cast<double>(p.got[123]));
+  EXPECT_DOUBLE_EQ(m.expected, p.ref[123]);
+  EXPECT_NEAR(m.abs_err, 0.01, 1e-5);
+  EXPECT_DOUBLE_EQ(m.allowed, kF32Tol.atol + kF32Tol.rtol * std::fabs(p.ref[123]));
+  EXPECT_TRUE(HasSubstr(m.reason, "1 of 200"));
+}
+
+TEST(CompareOutputTest, ElementWithinToleranceStillPasses) {
+  Pair p = Ramp(20);
+  p.ref[5] += 5e-6;  // inside atol + rtol * |ref|
+  const Mismatch m = Compare(p, kF32Tol);
+  EXPECT_TRUE(m.pass) << m.reason;
+}
+
+TEST(CompareOutputTest, RelNormViolation) {
+  // Every element is off by 1e-4 relative: inside rtol 1e-3 element by element, but the error
+  // norm is 1e-4 of the reference's norm, above rel_norm 1e-5.
+  std::vector<double> got, ref;
+  for (int i = 0; i < 64; ++i) {
+    ref.push_back(1.0 + i);
+    got.push_back(ref.back() * (1 + 1e-4));
+  }
+  const Mismatch m = CompareOutput(got.data(), ref.data(), DType::kF64, 64, {0, 1e-3, 1e-5});
+  EXPECT_FALSE(m.pass);
+  EXPECT_EQ(m.bad_elements, 0);
+  EXPECT_NEAR(m.rel_norm, 1e-4, 1e-9);
+  EXPECT_TRUE(HasSubstr(m.reason, "relative error norm"));
+}
+
+TEST(CompareOutputTest, ZerosWouldPassForTinyReference) {
+  std::vector<float> got(32, 0.0f);
+  std::vector<double> ref(32, 1e-12);
+  const Mismatch m = CompareOutput(got.data(), ref.data(), DType::kF32, 32, {1e-6, 0, 2});
+  EXPECT_TRUE(m.zeros_would_pass);
+  const Mismatch all_zero_ref =
+      CompareOutput(got.data(), std::vector<double>(32, 0.0).data(), DType::kF32, 32, kF32Tol);
+  EXPECT_TRUE(all_zero_ref.zeros_would_pass);
+}
+
+TEST(CompareOutputTest, ZerosWouldNotPassNormally) {
+  const Pair p = Ramp(32);
+  EXPECT_FALSE(Compare(p, kF32Tol).zeros_would_pass);
+  // Tiny elements alone are not enough: the rel_norm check still tells zeros apart.
+  std::vector<float> got(32, 0.0f);
+  std::vector<double> ref(32, 1e-12);
+  EXPECT_FALSE(CompareOutput(got.data(), ref.data(), DType::kF32, 32, {1e-6, 0, 1e-5})
+                   .zeros_would_pass);
+}
+
+TEST(PoisonTest, FloatsBecomeNan) {
+  std::vector<float> f(9, 1.0f);
+  Poison(f.data(), DType::kF32, 9, 0);
+  for (float v : f) EXPECT_TRUE(std::isnan(v));
+  std::vector<double> d(9, 1.0);
+  Poison(d.data(), DType::kF64, 9, 1);
+  for (double v : d) EXPECT_TRUE(std::isnan(v));
+}
+
+TEST(PoisonTest, IntegerVariantsDiffer) {
+  for (DType t : {DType::kI32, DType::kI64}) {
+    std::vector<int64_t> a(4, 0), b(4, 0);  // room for 4 i64 or 8 i32
+    const int64_t n = t == DType::kI32 ? 8 : 4;
+    Poison(a.data(), t, n, 0);
+    Poison(b.data(), t, n, 1);
+    EXPECT_EQ(FirstDifference(a.data(), b.data(), t, n), 0) << DTypeName(t);
+    for (int64_t i = 0; i < 4; ++i) {
+      EXPECT_NE(a[i], 0);
+      EXPECT_NE(b[i], 0);
+    }
+  }
+}
+
+TEST(PoisonTest, WritesOnlyNElements) {
+  std::vector<int32_t> v(6, 7);
+  Poison(v.data(), DType::kI32, 4, 0);
+  EXPECT_EQ(v[4], 7);
+  EXPECT_EQ(v[5], 7);
+  EXPECT_NE(v[3], 7);
+}
+
+TEST(FillRandomTest, DeterministicPerSeed) {
+  const Distribution normal{"normal", Distribution::Kind::kNormal, 0, 1};
+  std::vector<float> a(1001), b(1001), c(1001);
+  FillRandom(a.data(), DType::kF32, 1001, normal, 42);
+  FillRandom(b.data(), DType::kF32, 1001, normal, 42);
+  FillRandom(c.data(), DType::kF32, 1001, normal, 43);
+  EXPECT_EQ(FirstDifference(a.data(), b.data(), DType::kF32, 1001), -1);
+  EXPECT_NE(FirstDifference(a.data(), c.data(), DType::kF32, 1001), -1);
+  int same = 0;
+  for (int i = 0; i < 1001; ++i) same += a[i] == c[i];
+  EXPECT_LT(same, 10);
+}
+
+TEST(FillRandomTest, LargeHasStdNear100) {
+  const Distribution large{"large", Distribution::Kind::kNormal, 0, 100};
+  const int64_t n = 100000;
+  std::vector<double> v(n);
+  FillRandom(v.data(), DType::kF64, n, large, 7);
+  double sum = 0, sq = 0;
+  for (double x : v) {
+    sum += x;
+    sq += x * x;
+  }
+  const double mean = sum / n;
+  const double std = std::sqrt(sq / n - mean * mean);
+  EXPECT_NEAR(mean, 0, 2);
+  EXPECT_NEAR(std, 100, 3);
+}
+
+TEST(FillRandomTest, UniformStaysInRange) {
+  const Distribution positive{"positive", Distribution::Kind::kUniform, 0.5, 2};
+  std::vector<float> v(10000);
+  FillRandom(v.data(), DType::kF32, 10000, positive, 3);
+  for (float x : v) {
+    EXPECT_GE(x, 0.5f);
+    EXPECT_LE(x, 2.0f);
+  }
+}
+
+TEST(FillRandomTest, IntegersDefaultToSmallRange) {
+  const Distribution uniform{"uniform", Distribution::Kind::kUniform, -1, 1};
+  std::vector<int32_t> v(10000);
+  FillRandom(v.data(), DType::kI32, 10000, uniform, 5);
+  int32_t lo = v[0], hi = v[0];
+  for (int32_t x : v) {
+    lo = std::min(lo, x);
+    hi = std::max(hi, x);
+  }
+  EXPECT_GE(lo, -100);
+  EXPECT_LE(hi, 100);
+  EXPECT_LT(lo, -50);  // not just {-1, 0}
+  EXPECT_GT(hi, 50);
+}
+
+TEST(ToReferenceTypeTest, F32ToDoubleIsExact) {
+  const std::vector<float> f = {0.1f,
+                                -3.0f,
+                                1e-40f,  // subnormal
+                                std::numeric_limits<float>::max(),
+                                std::numeric_limits<float>::lowest(),
+                                -0.0f,
+                                std::numeric_limits<float>::infinity()};
+  std::vector<double> d(f.size());
+  ToReferenceType(f.data(), DType::kF32, static_cast<int64_t>(f.size()), d.data());
+  for (size_t i = 0; i < f.size(); ++i) {
+    EXPECT_EQ(d[i], static_cast<double>(f[i])) << i;
+    EXPECT_EQ(std::signbit(d[i]), std::signbit(f[i])) << i;
+  }
+}
+
+TEST(ToReferenceTypeTest, IntegersAreCopied) {
+  const std::vector<int64_t> v = {1, -1, std::numeric_limits<int64_t>::max()};
+  std::vector<int64_t> out(3);
+  ToReferenceType(v.data(), DType::kI64, 3, out.data());
+  EXPECT_EQ(out, v);
+}
+
+TEST(IndexToStringTest, RowMajor) {
+  EXPECT_EQ(IndexToString(4, {2, 3}), "[1, 1]");
+  EXPECT_EQ(IndexToString(0, {2, 3}), "[0, 0]");
+  EXPECT_EQ(IndexToString(5, {2, 3}), "[1, 2]");
+  EXPECT_EQ(IndexToString(7, {10}), "[7]");
+  EXPECT_EQ(IndexToString(23, {2, 3, 4}), "[1, 2, 3]");
+}
+
+TEST(FirstDifferenceTest, FindsFirstDifferingElement) {
+  std::vector<float> a = {1, 2, 3, 4, 5}, b = a;
+  EXPECT_EQ(FirstDifference(a.data(), b.data(), DType::kF32, 5), -1);
+  b[3] = 4.5f;
+  b[4] = 0;
+  EXPECT_EQ(FirstDifference(a.data(), b.data(), DType::kF32, 5), 3);
+  EXPECT_EQ(FirstDifference(a.data(), b.data(), DType::kF32, 3), -1);
+}
+
+TEST(FirstDifferenceTest, IsBitwise) {
+  // -0.0 == 0.0 numerically, but a re-run that flips the sign is not bitwise identical; two NaNs
+  // with the same bits are.
+  std::vector<double> a = {0.0, std::numeric_limits<double>::quiet_NaN()};
+  std::vector<double> b = a;
+  EXPECT_EQ(FirstDifference(a.data(), b.data(), DType::kF64, 2), -1);
+  b[0] = -0.0;
+  EXPECT_EQ(FirstDifference(a.data(), b.data(), DType::kF64, 2), 0);
+}
+
+}  // namespace
+}  // namespace kf::task
