@@ -167,6 +167,7 @@ Result<CompileResult> CpuCompiler::Compile(const fs::path& source_file, bool ope
   // the task's initial program); the second caller then finds it cached.
   std::lock_guard<std::mutex> key_lock(*KeyMutex(key));
   CompileResult result;
+  result.library = lib;  // where it is, or would be: valid only when ok
   result.command = compiler;
   for (const auto& f : flags) result.command += " " + f;
   result.command += " -o program.so " + source_file.filename().string();

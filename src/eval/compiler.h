@@ -15,7 +15,7 @@ namespace kf::eval {
 
 struct CompileResult {
   bool ok = false;
-  std::filesystem::path library;  // when ok
+  std::filesystem::path library;  // the shared object; exists only when ok
   std::string log;                // compiler output (warnings or errors)
   std::string command;            // the command line, for the record
   bool cached = false;

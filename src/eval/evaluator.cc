@@ -26,6 +26,7 @@ namespace {
 
 constexpr size_t kAlign = 64;
 constexpr int kTimingRounds = 3;
+constexpr size_t kMaxSets = 2048;  // enough for a 32 KiB working set to cover twice a 32 MiB cache
 
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -443,8 +444,12 @@ Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layo
   req["max_seconds"] = seconds;
   req["target_rel_ci"] = opt_.target_rel_ci;
   req["warmup_runs"] = std::max(3, sets);  // every rotation set once before timing
+  // Known call time (the candidate's, from correctness): a generous multiple of it. Unknown (the
+  // task's own initial program): the per-call deadline for each warm-up and a few timed calls.
+  const double calls = 4.0 + std::max(3, sets);
   const double deadline = seconds + opt_.run_timeout_s +
-                          (12.0 + std::max(3, sets)) * std::max(call_ns, 1e6) * 2 / 1e9;
+                          (call_ns > 0 ? calls * 2 * std::max(call_ns, 1e6) / 1e9
+                                       : calls * opt_.run_timeout_s);
   Reply r = (*w)->Request(req, deadline);
   (&program == &*initial_ ? prof_.baseline : prof_.candidate) += r.seconds;
   if (!r.ok()) return std::optional<Failure>(FromReply(r, "timing"));
@@ -479,7 +484,10 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       std::string out = w->TakeOutput();
       if (!out.empty()) res.detail["output"] = out;
     }
-    if (res.sandbox.empty()) res.sandbox = "not started";
+    if (res.sandbox.empty()) {
+      res.sandbox = "none";
+      res.detail["sandbox_note"] = "the program never ran";
+    }
     if (Worker* w = cand_->current(); w && w->hello().contains("device")) {
       res.detail["device"] = w->hello()["device"];
       if (!gpu_ceilings_.is_null()) res.detail["device"]["ceilings"] = gpu_ceilings_;
@@ -529,7 +537,13 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     Failure f{Verdict::kCompileError,
               compiled->timed_out ? "the compiler did not finish within the deadline"
                                   : "the program does not compile"};
-    f.extra = {{"compiler_log", compiled->log}, {"command", compiled->command}};
+    std::string log = compiled->log;
+    const std::string cached_source = (compiled->library.parent_path() / "program").string();
+    for (size_t at = log.find(cached_source); at != std::string::npos; at = log.find(cached_source, at)) {
+      const size_t ext_end = log.find_first_of(":( \n", at + cached_source.size());
+      log.replace(at, ext_end - at, candidate.filename().string());
+    }
+    f.extra = {{"compiler_log", log}, {"command", compiled->command}};
     if (!compiled->resources.is_null()) f.extra["resources"] = compiled->resources;
     return finish(f);
   }
@@ -607,7 +621,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   if (!layout.ok()) return layout.status();
   size_t llc = LastLevelCacheBytes();
   if (auto cw = cand_->Get(); cw.ok()) llc = (*cw)->hello().value("cache_bytes", llc);
-  int sets = static_cast<int>(std::clamp<size_t>((2 * llc + layout->set_bytes - 1) / layout->set_bytes, 2, 64));
+  int sets = static_cast<int>(std::clamp<size_t>((2 * llc + layout->set_bytes - 1) / layout->set_bytes, 2, kMaxSets));
   while (sets > 2 && static_cast<size_t>(sets) * layout->set_bytes > (2ull << 30)) --sets;
   {
     auto cw = cand_->Get();

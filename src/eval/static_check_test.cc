@@ -203,7 +203,7 @@ __global__ void __launch_bounds__(256) softmax_kernel(const float* __restrict__ 
 
 extern "C" void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols,
                              cudaStream_t stream) {
-  static int cublas_like_counter = 0;  // an identifier that only contains a vendor name
+  static int my_cublas_counter = 0;  // contains a vendor name, does not start with it
   const size_t smem = 256 * sizeof(float);
   cudaFuncSetAttribute(softmax_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
   cudaMemsetAsync(y, 0, rows * cols * sizeof(float), stream);
@@ -212,7 +212,7 @@ extern "C" void softmax_rows(const float* x, float* y, int64_t rows, int64_t col
   cudaStreamSynchronize(stream);
   cudaError_t e = cudaGetLastError();
   (void)e;
-  (void)cublas_like_counter;
+  (void)my_cublas_counter;
 }
 )";
 
@@ -249,6 +249,10 @@ TEST(StaticCheckTest, CudaRulesCanBeLifted) {
 TEST(StaticCheckTest, VendorPrefixesMatchOnlyAtTheStart) {
   // Names that contain a vendor prefix elsewhere, or a prefix's neighbours, are fine.
   EXPECT_FALSE(Check("int my_cublas = 0, n_cufft = 1, cub = 2, cuda_ok = 3, cu = 4;\n"));
+  // By prefix, a variable of the candidate's own that starts with one fires too.
+  std::optional<StaticViolation> v = Check("int cublas_free_count = 0;\n");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->rule, "vendor_libraries");
   EXPECT_FALSE(Check("#include <cuda_runtime.h>\n#include <cub/cub.cuh>\n#include <curand_kernel.h>\n"));
   EXPECT_FALSE(Check("curandState st; curand_init(1, 0, 0, &st); float u = curand_uniform(&st);\n"));
   EXPECT_FALSE(Check("#include <mma.h>\n#include <cuda/pipeline>\n#include <cooperative_groups.h>\n"));

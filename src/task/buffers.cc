@@ -43,27 +43,24 @@ class Rng {
 
 template <typename T>
 void FillTyped(T* dst, int64_t n, const Distribution& d, Rng& rng) {
-  if (d.kind == Distribution::Kind::kUniform) {
+  if constexpr (std::is_integral_v<T>) {
+    // Integers: uniform in [low, high] for an explicit uniform range, else in [-100, 100].
+    const bool explicit_range = d.kind == Distribution::Kind::kUniform && d.name.rfind("uniform(", 0) == 0;
+    const double lo = explicit_range ? std::ceil(d.a) : -100, hi = explicit_range ? std::floor(d.b) : 100;
     for (int64_t i = 0; i < n; ++i) {
-      double u = d.a + (d.b - d.a) * rng.Unit();
-      if constexpr (std::is_integral_v<T>) {
-        dst[i] = static_cast<T>(std::floor(u));
-      } else {
-        dst[i] = static_cast<T>(u);
-      }
+      dst[i] = static_cast<T>(std::min(hi, lo + std::floor((hi - lo + 1) * rng.Unit() - 1e-12)));
     }
     return;
   }
+  if (d.kind == Distribution::Kind::kUniform) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(d.a + (d.b - d.a) * rng.Unit());
+    return;
+  }
   for (int64_t i = 0; i < n; i += 2) {  // Box-Muller, two values per pair of uniforms
-    double r = std::sqrt(-2.0 * std::log(rng.Unit()));
-    double th = 2.0 * M_PI * rng.Unit();
-    double v0 = d.a + d.b * r * std::cos(th), v1 = d.a + d.b * r * std::sin(th);
-    if constexpr (std::is_integral_v<T>) {
-      v0 = std::round(v0);
-      v1 = std::round(v1);
-    }
-    dst[i] = static_cast<T>(v0);
-    if (i + 1 < n) dst[i + 1] = static_cast<T>(v1);
+    const double r = std::sqrt(-2.0 * std::log(rng.Unit()));
+    const double th = 2.0 * M_PI * rng.Unit();
+    dst[i] = static_cast<T>(d.a + d.b * r * std::cos(th));
+    if (i + 1 < n) dst[i + 1] = static_cast<T>(d.a + d.b * r * std::sin(th));
   }
 }
 
@@ -84,11 +81,7 @@ double ElementAsDouble(const void* p, DType dtype, int64_t i) {
 }  // namespace
 
 void FillRandom(void* dst, DType dtype, int64_t n, const Distribution& dist, uint64_t seed) {
-  Distribution d = dist;
-  if (!IsFloat(dtype) && d.kind == Distribution::Kind::kUniform && d.b - d.a <= 4) {
-    d.a = -100;  // integer inputs default to small integers rather than {-1, 0}
-    d.b = 101;
-  }
+  const Distribution& d = dist;
   // Fixed-size chunks, each with its own stream: the values do not depend on how many threads
   // fill them, and large GPU-sized inputs fill in parallel.
   constexpr int64_t kChunk = int64_t{1} << 20;

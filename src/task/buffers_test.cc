@@ -36,11 +36,11 @@ Pair Ramp(int n) {
 }
 
 Mismatch Compare(const Pair& p, const Tolerance& tol) {
-  return CompareOutput(p.got.data(), p.ref.data(), DType::kF32,
-                       static_cast<int64_t>(p.got.size()), tol);
+  return CompareOutput(p.got.data(), p.ref.data(), DType::kF32, static_cast<int64_t>(p.got.size()),
+                       tol);
 }
 
-TEST(CompareOutputTest, ExactMatchPasses) {
+TEST(BuffersCompareOutputTest, ExactMatchPasses) {
   const Pair p = Ramp(100);
   const Mismatch m = Compare(p, kF32Tol);
   EXPECT_TRUE(m.pass);
@@ -50,7 +50,7 @@ TEST(CompareOutputTest, ExactMatchPasses) {
   EXPECT_FALSE(m.zeros_would_pass);
 }
 
-TEST(CompareOutputTest, ExactMatchPassesForIntegers) {
+TEST(BuffersCompareOutputTest, ExactMatchPassesForIntegers) {
   const std::vector<int32_t> v = {1, -2, 3, 40000, -7};
   const Mismatch m = CompareOutput(v.data(), v.data(), DType::kI32, 5, {0, 0, 0});
   EXPECT_TRUE(m.pass);
@@ -61,7 +61,7 @@ TEST(CompareOutputTest, ExactMatchPassesForIntegers) {
   EXPECT_EQ(bad.index, 3);
 }
 
-TEST(CompareOutputTest, NanWhereReferenceFiniteFails) {
+TEST(BuffersCompareOutputTest, NanWhereReferenceFiniteFails) {
   Pair p = Ramp(50);
   p.got[17] = std::numeric_limits<float>::quiet_NaN();
   const Mismatch m = Compare(p, kF32Tol);
@@ -73,7 +73,7 @@ TEST(CompareOutputTest, NanWhereReferenceFiniteFails) {
   EXPECT_TRUE(HasSubstr(m.reason, "NaN"));
 }
 
-TEST(CompareOutputTest, InfWhereReferenceFiniteFails) {
+TEST(BuffersCompareOutputTest, InfWhereReferenceFiniteFails) {
   Pair p = Ramp(10);
   p.got[2] = std::numeric_limits<float>::infinity();
   const Mismatch m = Compare(p, kF32Tol);
@@ -81,7 +81,7 @@ TEST(CompareOutputTest, InfWhereReferenceFiniteFails) {
   EXPECT_EQ(m.index, 2);
 }
 
-TEST(CompareOutputTest, OneElementOverToleranceReportsIt) {
+TEST(BuffersCompareOutputTest, OneElementOverToleranceReportsIt) {
   Pair p = Ramp(200);
   p.got[123] += 0.01f;
   const Mismatch m = Compare(p, kF32Tol);
@@ -95,14 +95,14 @@ TEST(CompareOutputTest, OneElementOverToleranceReportsIt) {
   EXPECT_TRUE(HasSubstr(m.reason, "1 of 200"));
 }
 
-TEST(CompareOutputTest, ElementWithinToleranceStillPasses) {
+TEST(BuffersCompareOutputTest, ElementWithinToleranceStillPasses) {
   Pair p = Ramp(20);
   p.ref[5] += 5e-6;  // inside atol + rtol * |ref|
   const Mismatch m = Compare(p, kF32Tol);
   EXPECT_TRUE(m.pass) << m.reason;
 }
 
-TEST(CompareOutputTest, RelNormViolation) {
+TEST(BuffersCompareOutputTest, RelNormViolation) {
   // Every element is off by 1e-4 relative: inside rtol 1e-3 element by element, but the error
   // norm is 1e-4 of the reference's norm, above rel_norm 1e-5.
   std::vector<double> got, ref;
@@ -117,7 +117,7 @@ TEST(CompareOutputTest, RelNormViolation) {
   EXPECT_TRUE(HasSubstr(m.reason, "relative error norm"));
 }
 
-TEST(CompareOutputTest, ZerosWouldPassForTinyReference) {
+TEST(BuffersCompareOutputTest, ZerosWouldPassForTinyReference) {
   std::vector<float> got(32, 0.0f);
   std::vector<double> ref(32, 1e-12);
   const Mismatch m = CompareOutput(got.data(), ref.data(), DType::kF32, 32, {1e-6, 0, 2});
@@ -127,17 +127,17 @@ TEST(CompareOutputTest, ZerosWouldPassForTinyReference) {
   EXPECT_TRUE(all_zero_ref.zeros_would_pass);
 }
 
-TEST(CompareOutputTest, ZerosWouldNotPassNormally) {
+TEST(BuffersCompareOutputTest, ZerosWouldNotPassNormally) {
   const Pair p = Ramp(32);
   EXPECT_FALSE(Compare(p, kF32Tol).zeros_would_pass);
   // Tiny elements alone are not enough: the rel_norm check still tells zeros apart.
   std::vector<float> got(32, 0.0f);
   std::vector<double> ref(32, 1e-12);
-  EXPECT_FALSE(CompareOutput(got.data(), ref.data(), DType::kF32, 32, {1e-6, 0, 1e-5})
-                   .zeros_would_pass);
+  EXPECT_FALSE(
+      CompareOutput(got.data(), ref.data(), DType::kF32, 32, {1e-6, 0, 1e-5}).zeros_would_pass);
 }
 
-TEST(PoisonTest, FloatsBecomeNan) {
+TEST(BuffersPoisonTest, FloatsBecomeNan) {
   std::vector<float> f(9, 1.0f);
   Poison(f.data(), DType::kF32, 9, 0);
   for (float v : f) EXPECT_TRUE(std::isnan(v));
@@ -146,7 +146,7 @@ TEST(PoisonTest, FloatsBecomeNan) {
   for (double v : d) EXPECT_TRUE(std::isnan(v));
 }
 
-TEST(PoisonTest, IntegerVariantsDiffer) {
+TEST(BuffersPoisonTest, IntegerVariantsDiffer) {
   for (DType t : {DType::kI32, DType::kI64}) {
     std::vector<int64_t> a(4, 0), b(4, 0);  // room for 4 i64 or 8 i32
     const int64_t n = t == DType::kI32 ? 8 : 4;
@@ -160,7 +160,7 @@ TEST(PoisonTest, IntegerVariantsDiffer) {
   }
 }
 
-TEST(PoisonTest, WritesOnlyNElements) {
+TEST(BuffersPoisonTest, WritesOnlyNElements) {
   std::vector<int32_t> v(6, 7);
   Poison(v.data(), DType::kI32, 4, 0);
   EXPECT_EQ(v[4], 7);
@@ -168,7 +168,7 @@ TEST(PoisonTest, WritesOnlyNElements) {
   EXPECT_NE(v[3], 7);
 }
 
-TEST(FillRandomTest, DeterministicPerSeed) {
+TEST(BuffersFillRandomTest, DeterministicPerSeed) {
   const Distribution normal{"normal", Distribution::Kind::kNormal, 0, 1};
   std::vector<float> a(1001), b(1001), c(1001);
   FillRandom(a.data(), DType::kF32, 1001, normal, 42);
@@ -181,7 +181,23 @@ TEST(FillRandomTest, DeterministicPerSeed) {
   EXPECT_LT(same, 10);
 }
 
-TEST(FillRandomTest, LargeHasStdNear100) {
+TEST(BuffersFillRandomTest, DeterministicAcrossChunks) {
+  // Over a million elements the fill is split into independently seeded chunks, filled by
+  // several threads: still one result per seed, and the chunks do not repeat each other.
+  const Distribution uniform{"uniform", Distribution::Kind::kUniform, -1, 1};
+  const int64_t chunk = int64_t{1} << 20, n = 2 * chunk + 3;
+  std::vector<float> a(n), b(n);
+  FillRandom(a.data(), DType::kF32, n, uniform, 9);
+  FillRandom(b.data(), DType::kF32, n, uniform, 9);
+  EXPECT_EQ(FirstDifference(a.data(), b.data(), DType::kF32, n), -1);
+  EXPECT_NE(FirstDifference(a.data(), a.data() + chunk, DType::kF32, 1000), -1);
+  for (int64_t i = 2 * chunk; i < n; ++i) {
+    EXPECT_GE(a[i], -1.0f);
+    EXPECT_LE(a[i], 1.0f);
+  }
+}
+
+TEST(BuffersFillRandomTest, LargeHasStdNear100) {
   const Distribution large{"large", Distribution::Kind::kNormal, 0, 100};
   const int64_t n = 100000;
   std::vector<double> v(n);
@@ -197,7 +213,7 @@ TEST(FillRandomTest, LargeHasStdNear100) {
   EXPECT_NEAR(std, 100, 3);
 }
 
-TEST(FillRandomTest, UniformStaysInRange) {
+TEST(BuffersFillRandomTest, UniformStaysInRange) {
   const Distribution positive{"positive", Distribution::Kind::kUniform, 0.5, 2};
   std::vector<float> v(10000);
   FillRandom(v.data(), DType::kF32, 10000, positive, 3);
@@ -207,7 +223,7 @@ TEST(FillRandomTest, UniformStaysInRange) {
   }
 }
 
-TEST(FillRandomTest, IntegersDefaultToSmallRange) {
+TEST(BuffersFillRandomTest, IntegersDefaultToSmallRange) {
   const Distribution uniform{"uniform", Distribution::Kind::kUniform, -1, 1};
   std::vector<int32_t> v(10000);
   FillRandom(v.data(), DType::kI32, 10000, uniform, 5);
@@ -222,7 +238,7 @@ TEST(FillRandomTest, IntegersDefaultToSmallRange) {
   EXPECT_GT(hi, 50);
 }
 
-TEST(ToReferenceTypeTest, F32ToDoubleIsExact) {
+TEST(BuffersToReferenceTypeTest, F32ToDoubleIsExact) {
   const std::vector<float> f = {0.1f,
                                 -3.0f,
                                 1e-40f,  // subnormal
@@ -238,14 +254,14 @@ TEST(ToReferenceTypeTest, F32ToDoubleIsExact) {
   }
 }
 
-TEST(ToReferenceTypeTest, IntegersAreCopied) {
+TEST(BuffersToReferenceTypeTest, IntegersAreCopied) {
   const std::vector<int64_t> v = {1, -1, std::numeric_limits<int64_t>::max()};
   std::vector<int64_t> out(3);
   ToReferenceType(v.data(), DType::kI64, 3, out.data());
   EXPECT_EQ(out, v);
 }
 
-TEST(IndexToStringTest, RowMajor) {
+TEST(BuffersIndexToStringTest, RowMajor) {
   EXPECT_EQ(IndexToString(4, {2, 3}), "[1, 1]");
   EXPECT_EQ(IndexToString(0, {2, 3}), "[0, 0]");
   EXPECT_EQ(IndexToString(5, {2, 3}), "[1, 2]");
@@ -253,7 +269,7 @@ TEST(IndexToStringTest, RowMajor) {
   EXPECT_EQ(IndexToString(23, {2, 3, 4}), "[1, 2, 3]");
 }
 
-TEST(FirstDifferenceTest, FindsFirstDifferingElement) {
+TEST(BuffersFirstDifferenceTest, FindsFirstDifferingElement) {
   std::vector<float> a = {1, 2, 3, 4, 5}, b = a;
   EXPECT_EQ(FirstDifference(a.data(), b.data(), DType::kF32, 5), -1);
   b[3] = 4.5f;
@@ -262,7 +278,7 @@ TEST(FirstDifferenceTest, FindsFirstDifferingElement) {
   EXPECT_EQ(FirstDifference(a.data(), b.data(), DType::kF32, 3), -1);
 }
 
-TEST(FirstDifferenceTest, IsBitwise) {
+TEST(BuffersFirstDifferenceTest, IsBitwise) {
   // -0.0 == 0.0 numerically, but a re-run that flips the sign is not bitwise identical; two NaNs
   // with the same bits are.
   std::vector<double> a = {0.0, std::numeric_limits<double>::quiet_NaN()};
@@ -270,6 +286,26 @@ TEST(FirstDifferenceTest, IsBitwise) {
   EXPECT_EQ(FirstDifference(a.data(), b.data(), DType::kF64, 2), -1);
   b[0] = -0.0;
   EXPECT_EQ(FirstDifference(a.data(), b.data(), DType::kF64, 2), 0);
+}
+
+}  // namespace
+}  // namespace kf::task
+
+namespace kf::task {
+namespace {
+
+// Regression: integer ranges were widened to -100..100 and the upper bound was exclusive.
+TEST(BuffersFillRandomTest, IntegerUniformRangeIsInclusive) {
+  std::vector<int32_t> v(20000);
+  const Distribution d{"uniform(low=0,high=4)", Distribution::Kind::kUniform, 0, 4};
+  FillRandom(v.data(), DType::kI32, static_cast<int64_t>(v.size()), d, 7);
+  int lo = 100, hi = -100;
+  for (int32_t x : v) {
+    lo = std::min(lo, x);
+    hi = std::max(hi, x);
+  }
+  EXPECT_EQ(lo, 0);
+  EXPECT_EQ(hi, 4);
 }
 
 }  // namespace

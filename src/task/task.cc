@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -52,12 +53,28 @@ Result<std::string> GetString(const Reader& r, const YAML::Node& parent, const s
   return n.Scalar();
 }
 
+// Rejects keys outside `known`, so a typo in a nested field is an error, not silently ignored.
+Status CheckKeys(const Reader& r, const YAML::Node& n, const std::string& field,
+                 const std::set<std::string>& known) {
+  if (!n.IsMap()) return Status::Ok();
+  for (const auto& kv : n) {
+    const std::string key = kv.first.Scalar();
+    if (!known.count(key)) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      return r.Fail(field.empty() ? key : field + "." + key, "unknown field (known: " + list + ")");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<double> ParseNumber(const Reader& r, const YAML::Node& n, const std::string& field) {
   if (!n.IsScalar()) return r.Fail(field, "expected a number, got " + Describe(n));
   try {
     size_t used = 0;
     double v = std::stod(n.Scalar(), &used);
     if (used != n.Scalar().size()) throw std::invalid_argument("trailing");
+    if (!std::isfinite(v)) return r.Fail(field, "expected a finite number, got '" + n.Scalar() + "'");
     return v;
   } catch (const std::exception&) {
     return r.Fail(field, "expected a number, got '" + n.Scalar() + "'");
@@ -117,6 +134,12 @@ Result<Distribution> ParseDistribution(const Reader& r, const YAML::Node& n,
   if (n.IsMap() && n.size() == 1) {
     const std::string kind = n.begin()->first.Scalar();
     const YAML::Node args = n.begin()->second;
+    if (auto s = CheckKeys(r, args, field + "." + kind,
+                           kind == "normal" ? std::set<std::string>{"mean", "std"}
+                                            : std::set<std::string>{"low", "high"});
+        !s.ok()) {
+      return s;
+    }
     auto arg = [&](const char* key, double def) -> Result<double> {
       if (!args.IsMap() || !args[key].IsDefined()) return def;
       return ParseNumber(r, args[key], field + "." + kind + "." + key);
@@ -147,6 +170,7 @@ Result<Distribution> ParseDistribution(const Reader& r, const YAML::Node& n,
 Result<TensorSpec> ParseTensor(const Reader& r, const YAML::Node& n, const std::string& field,
                                const std::vector<std::string>& params, bool is_input) {
   if (!n.IsMap()) return r.Fail(field, "expected a mapping {name, dtype, shape}, got " + Describe(n));
+  if (auto s = CheckKeys(r, n, field, {"name", "dtype", "shape", "distribution"}); !s.ok()) return s;
   TensorSpec t;
   auto name = GetString(r, n, "name", field + ".name");
   if (!name.ok()) return name.status();
@@ -236,14 +260,17 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
   auto params = ParseStringList(r, root["params"], "params");
   if (!params.ok()) return params.status();
   t.params = *params;
+  std::set<std::string> seen_params;
   for (const auto& p : t.params) {
     if (!std::regex_match(p, std::regex("[A-Za-z_][A-Za-z0-9_]*"))) {
       return r.Fail("params", "expected identifiers, got '" + p + "'");
     }
+    if (!seen_params.insert(p).second) return r.Fail("params", "'" + p + "' appears twice");
   }
 
   const YAML::Node sizes = root["sizes"];
   if (!sizes.IsMap()) return r.Fail("sizes", "missing; expected {bench: {...}, check: [...]}");
+  if (auto s = CheckKeys(r, sizes, "sizes", {"bench", "check"}); !s.ok()) return s;
   auto bench = ParseSizes(r, sizes["bench"], "sizes.bench", t.params);
   if (!bench.ok()) return bench.status();
   t.bench_sizes = *bench;
@@ -267,9 +294,11 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
     }
   }
   std::set<std::string> names;
-  for (const auto* list : {&t.inputs, &t.outputs}) {
-    for (const auto& ts : *list) {
-      if (!names.insert(ts.name).second) return r.Fail("outputs", "duplicate buffer name '" + ts.name + "'");
+  for (const char* key : {"inputs", "outputs"}) {
+    for (const auto& ts : std::string(key) == "inputs" ? t.inputs : t.outputs) {
+      if (!names.insert(ts.name).second) {
+        return r.Fail(key, "duplicate buffer name '" + ts.name + "'");
+      }
     }
   }
 
@@ -288,6 +317,7 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
   const YAML::Node tol = root["tolerance"];
   if (tol.IsDefined()) {
     if (!tol.IsMap()) return r.Fail("tolerance", "expected {atol, rtol, rel_norm}");
+    if (auto s = CheckKeys(r, tol, "tolerance", {"atol", "rtol", "rel_norm"}); !s.ok()) return s;
     Tolerance tv;
     for (auto [key, out] : {std::pair{"atol", &tv.atol}, {"rtol", &tv.rtol}, {"rel_norm", &tv.rel_norm}}) {
       if (!tol[key].IsDefined()) return r.Fail(std::string("tolerance.") + key, "missing; expected a number");
@@ -301,6 +331,7 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
 
   const YAML::Node cost = root["cost"];
   if (!cost.IsMap()) return r.Fail("cost", "missing; expected {flops: EXPR, bytes: EXPR}");
+  if (auto s = CheckKeys(r, cost, "cost", {"flops", "bytes"}); !s.ok()) return s;
   for (auto [key, out] : {std::pair{"flops", &t.flops_expr}, {"bytes", &t.bytes_expr}}) {
     auto v = GetString(r, cost, key, std::string("cost.") + key);
     if (!v.ok()) return v.status();
@@ -322,12 +353,18 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
   const YAML::Node policy = root["policy"];
   if (policy.IsDefined() && !policy.IsNull()) {
     if (!policy.IsMap()) return r.Fail("policy", "expected {allow: [...], forbid: [...]}");
+    if (auto s = CheckKeys(r, policy, "policy", {"allow", "forbid"}); !s.ok()) return s;
     auto allow = ParseStringList(r, policy["allow"], "policy.allow");
     if (!allow.ok()) return allow.status();
     auto forbid = ParseStringList(r, policy["forbid"], "policy.forbid");
     if (!forbid.ok()) return forbid.status();
     t.policy = {*allow, *forbid};
-    if (auto s = eval::ValidateStaticPolicy(t.policy); !s.ok()) return r.Fail("policy", s.message());
+    if (auto s = eval::ValidateStaticPolicy(t.policy); !s.ok()) {
+      // The message reads "policy.allow: what is wrong".
+      const size_t colon = s.message().find(": ");
+      if (colon == std::string::npos) return r.Fail("policy", s.message());
+      return r.Fail(s.message().substr(0, colon), s.message().substr(colon + 2));
+    }
   }
   t.allows_threads =
       std::find(t.policy.allow.begin(), t.policy.allow.end(), "threads") != t.policy.allow.end();

@@ -44,7 +44,7 @@ policy:
   allow: [threads]
 )";
 
-class TaskFileTest : public ::testing::Test {
+class MalformedTaskTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string tmpl = (fs::temp_directory_path() / "kforge_task_test_XXXXXX").string();
@@ -58,9 +58,7 @@ class TaskFileTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
-  void Write(const std::string& name, std::string_view text) {
-    std::ofstream(dir_ / name) << text;
-  }
+  void Write(const std::string& name, std::string_view text) { std::ofstream(dir_ / name) << text; }
 
   // kValidYaml with `from` replaced by `to`; `from` must occur.
   std::string Edit(std::string_view from, std::string_view to) {
@@ -84,7 +82,7 @@ class TaskFileTest : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST(BuiltinTaskTest, EveryCpuTaskLoads) {
+TEST(TaskTest, EveryCpuTaskLoads) {
   const fs::path root = fs::path(KFORGE_SOURCE_DIR) / "tasks" / "cpu";
   const auto dirs = FindTaskDirs(root);
   ASSERT_GE(dirs.size(), 4u);
@@ -114,7 +112,7 @@ TEST(BuiltinTaskTest, EveryCpuTaskLoads) {
   }
 }
 
-TEST(BuiltinTaskTest, SoftmaxRowsFields) {
+TEST(TaskTest, SoftmaxRowsFields) {
   Result<Task> t = LoadTask(fs::path(KFORGE_SOURCE_DIR) / "tasks/cpu/softmax_rows");
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->entry, "softmax_rows");
@@ -128,7 +126,7 @@ TEST(BuiltinTaskTest, SoftmaxRowsFields) {
   EXPECT_TRUE(t->exact_determinism);
 }
 
-TEST_F(TaskFileTest, ValidBaseLoads) {
+TEST_F(MalformedTaskTest, ValidBaseLoads) {
   Write("task.yaml", kValidYaml);
   Result<Task> t = LoadTask(dir_);
   ASSERT_TRUE(t.ok()) << t.status().message();
@@ -137,33 +135,33 @@ TEST_F(TaskFileTest, ValidBaseLoads) {
   EXPECT_DOUBLE_EQ(t->tolerance->atol, 1e-6);
 }
 
-TEST_F(TaskFileTest, MissingEntry) {
+TEST_F(MalformedTaskTest, MissingEntry) {
   const std::string m = ErrorFor(Edit("entry: tiny\n", ""));
   EXPECT_TRUE(HasSubstr(m, "field 'entry'"));
   EXPECT_TRUE(HasSubstr(m, "missing; expected a string"));
 }
 
-TEST_F(TaskFileTest, UnsupportedDType) {
+TEST_F(MalformedTaskTest, UnsupportedDType) {
   const std::string m = ErrorFor(Edit("{name: x, dtype: f32", "{name: x, dtype: f16"));
   EXPECT_TRUE(HasSubstr(m, "field 'inputs[0].dtype'"));
   EXPECT_TRUE(HasSubstr(m, "expected one of f32, f64, i32, i64, got 'f16'"));
 }
 
-TEST_F(TaskFileTest, ShapeUsesUnknownParam) {
-  const std::string m =
-      ErrorFor(Edit("{name: y, dtype: f32, shape: [rows, cols]}", "{name: y, dtype: f32, "
-                                                                 "shape: [rows, colz]}"));
+TEST_F(MalformedTaskTest, ShapeUsesUnknownParam) {
+  const std::string m = ErrorFor(Edit("{name: y, dtype: f32, shape: [rows, cols]}",
+                                      "{name: y, dtype: f32, "
+                                      "shape: [rows, colz]}"));
   EXPECT_TRUE(HasSubstr(m, "field 'outputs[0].shape[1]'"));
   EXPECT_TRUE(HasSubstr(m, "unknown param 'colz'"));
 }
 
-TEST_F(TaskFileTest, BenchSizesMissingParam) {
+TEST_F(MalformedTaskTest, BenchSizesMissingParam) {
   const std::string m = ErrorFor(Edit("bench: {rows: 64, cols: 32}", "bench: {rows: 64}"));
   EXPECT_TRUE(HasSubstr(m, "field 'sizes.bench'"));
   EXPECT_TRUE(HasSubstr(m, "missing a value for param 'cols'"));
 }
 
-TEST_F(TaskFileTest, CheckSizeNotAnInteger) {
+TEST_F(MalformedTaskTest, CheckSizeNotAnInteger) {
   std::string m = ErrorFor(Edit("{rows: 1, cols: 1}", "{rows: 1.5, cols: 1}"));
   EXPECT_TRUE(HasSubstr(m, "field 'sizes.check[0].rows'"));
   EXPECT_TRUE(HasSubstr(m, "expected a positive integer, got '1.5'"));
@@ -173,56 +171,81 @@ TEST_F(TaskFileTest, CheckSizeNotAnInteger) {
   EXPECT_TRUE(HasSubstr(m, "expected a number, got 'many'"));
 }
 
-TEST_F(TaskFileTest, UnknownTopLevelField) {
+TEST_F(MalformedTaskTest, UnknownTopLevelField) {
   const std::string m = ErrorFor(Edit("inputs:", "inptus:"));
   EXPECT_TRUE(HasSubstr(m, "field 'inptus'"));
   EXPECT_TRUE(HasSubstr(m, "unknown field"));
   EXPECT_TRUE(HasSubstr(m, "inputs"));  // the list of known fields
 }
 
-TEST_F(TaskFileTest, DistributionNameTypo) {
+TEST_F(MalformedTaskTest, DistributionNameTypo) {
   const std::string m = ErrorFor(Edit("[normal, uniform]", "[normal, unifrom]"));
   EXPECT_TRUE(HasSubstr(m, "field 'distributions[1]'"));
   EXPECT_TRUE(HasSubstr(m, "unknown distribution 'unifrom'"));
   EXPECT_TRUE(HasSubstr(m, "expected normal, uniform"));
 }
 
-TEST_F(TaskFileTest, NegativeTolerance) {
+TEST_F(MalformedTaskTest, NegativeTolerance) {
   const std::string m = ErrorFor(Edit("rtol: 1e-5", "rtol: -1e-5"));
   EXPECT_TRUE(HasSubstr(m, "field 'tolerance.rtol'"));
   EXPECT_TRUE(HasSubstr(m, "expected a non-negative number"));
 }
 
-TEST_F(TaskFileTest, MissingReferenceFile) {
+TEST_F(MalformedTaskTest, MissingReferenceFile) {
   const std::string m = ErrorFor(Edit("reference: reference.c", "reference: nowhere.c"));
   EXPECT_TRUE(HasSubstr(m, "field 'reference'"));
   EXPECT_TRUE(HasSubstr(m, "nowhere.c"));
   EXPECT_TRUE(HasSubstr(m, "does not exist"));
 }
 
-TEST_F(TaskFileTest, InvalidYamlSyntax) {
+TEST_F(MalformedTaskTest, InvalidYamlSyntax) {
   const std::string m = ErrorFor(Edit("bench: {rows: 64, cols: 32}", "bench: {rows: 64, cols: 32"));
   EXPECT_TRUE(HasSubstr(m, "not valid YAML"));
 }
 
-TEST_F(TaskFileTest, CostUsesUnknownSymbol) {
+TEST_F(MalformedTaskTest, CostUsesUnknownSymbol) {
   const std::string m = ErrorFor(Edit("flops: \"rows * cols\"", "flops: \"rows * colz\""));
   EXPECT_TRUE(HasSubstr(m, "field 'cost.flops'"));
   EXPECT_TRUE(HasSubstr(m, "unknown symbol 'colz'"));
 }
 
-TEST_F(TaskFileTest, UnknownPolicyRule) {
+TEST_F(MalformedTaskTest, UnknownPolicyRule) {
   const std::string m = ErrorFor(Edit("allow: [threads]", "allow: [thread]"));
-  EXPECT_TRUE(HasSubstr(m, "field 'policy'"));
-  EXPECT_TRUE(HasSubstr(m, "policy.allow"));
+  EXPECT_TRUE(HasSubstr(m, "field 'policy.allow'"));
   EXPECT_TRUE(HasSubstr(m, "unknown static-check rule 'thread'"));
   EXPECT_TRUE(HasSubstr(m, "threads"));  // the list of known rules
 }
 
-TEST_F(TaskFileTest, MissingTaskFile) {
+TEST_F(MalformedTaskTest, MissingTaskFile) {
   Result<Task> t = LoadTask(dir_);
   ASSERT_FALSE(t.ok());
   EXPECT_TRUE(HasSubstr(t.status().message(), "task.yaml"));
+}
+
+}  // namespace
+}  // namespace kf::task
+
+namespace kf::task {
+namespace {
+
+// Regression: a NaN tolerance compared false against every bound and let all zeros pass.
+TEST_F(MalformedTaskTest, NanToleranceIsRejected) {
+  const std::string m = ErrorFor(Edit("atol: 1e-6", "atol: nan"));
+  EXPECT_TRUE(HasSubstr(m, "field 'tolerance.atol'"));
+  EXPECT_TRUE(HasSubstr(m, "finite"));
+}
+
+// Regression: typos in nested keys were silently ignored (all check sizes dropped).
+TEST_F(MalformedTaskTest, NestedKeyTypoIsRejected) {
+  const std::string m = ErrorFor(Edit("  check:", "  chekc:"));
+  EXPECT_TRUE(HasSubstr(m, "field 'sizes.chekc'"));
+  EXPECT_TRUE(HasSubstr(m, "unknown field"));
+}
+
+TEST_F(MalformedTaskTest, DuplicateParamIsRejected) {
+  const std::string m = ErrorFor(Edit("params: [rows, cols]", "params: [rows, cols, rows]"));
+  EXPECT_TRUE(HasSubstr(m, "field 'params'"));
+  EXPECT_TRUE(HasSubstr(m, "twice"));
 }
 
 }  // namespace
