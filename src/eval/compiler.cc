@@ -141,12 +141,12 @@ Result<CompileResult> CpuCompiler::Compile(const fs::path& source_file, bool ope
     const std::string arch = arch_env && *arch_env ? arch_env : "90a";
     flags = {"-O3", "-std=c++17", "-gencode=arch=compute_" + arch + ",code=sm_" + arch,
              "-lineinfo", "-Xcompiler", "-fPIC", "-shared", "-cudart", "shared",
-             "-Xptxas", "-v"};
+             "-Xptxas", "-v", "-Xlinker", "--no-undefined"};
   } else {
     const char* env = std::getenv(cxx ? "CXX" : "CC");
     compiler = env && *env ? env : (cxx ? "g++" : "gcc");
     flags = {"-O3", "-march=native", "-fPIC", "-shared", cxx ? "-std=c++20" : "-std=c17",
-             "-fvisibility=default"};
+             "-fvisibility=default", "-Wl,--no-undefined"};
     if (openmp) flags.push_back("-fopenmp");
     libs = {"-lm"};
   }

@@ -10,7 +10,11 @@ The case file starts with `// key: value` header lines (see README.md):
   signal  exact value of detail.signal (e.g. SIGSEGV)
   rule    exact value of detail.static.rule (e.g. exit)
   args    extra `kforge eval` arguments, split like a shell would (e.g. --run-timeout 2)
+  timing_note  substring that detail.timing_note_candidate must contain (case-insensitive)
   trick   free text: what the candidate tries
+
+Cases may be C (.c), C++ (.cc) or CUDA (.cu, under tests/adversarial/cuda/, for a task with
+`backend: cuda`); kforge picks the compiler by the extension.
 
 The case is evaluated together with a known-good candidate in one `kforge eval` call; the good
 one must still come out `ok`, which proves that kforge and its worker pool survived the trick.
@@ -37,7 +41,7 @@ VERDICTS = {
     "ok", "compile_error", "wrong_answer", "runtime_error", "timeout", "crash",
     "sandbox_violation", "static_violation", "suspicious",
 }
-HEADER_KEYS = {"expect", "task", "detail", "signal", "rule", "args", "trick"}
+HEADER_KEYS = {"expect", "task", "detail", "signal", "rule", "args", "timing_note", "trick"}
 DEFAULT_TASK = "tasks/cpu/softmax_rows"
 GOOD_CANDIDATE = "tests/adversarial/good/softmax_good.c"
 PWNED = "/tmp/kforge_pwned"
@@ -159,6 +163,11 @@ def check_result(obj: dict, header: dict, candidate: str, label: str) -> list:
         rule = static.get("rule") if isinstance(static, dict) else None
         if rule != header["rule"]:
             problems.append(f"{label}: detail.static.rule {rule!r}, expected {header['rule']!r}")
+    if "timing_note" in header:
+        note = detail_of(obj).get("timing_note_candidate")
+        if not isinstance(note, str) or header["timing_note"].lower() not in note.lower():
+            problems.append(f"{label}: detail.timing_note_candidate {note!r} lacks "
+                            f"{header['timing_note']!r}")
     return problems
 
 
@@ -169,11 +178,13 @@ def main(argv: list) -> int:
     start = time.monotonic()
     kforge, repo = os.path.abspath(argv[1]), os.path.abspath(argv[2])
     case = os.path.abspath(argv[3])
-    name = os.path.splitext(os.path.basename(case))[0]
+    # The ctest name: adversarial/<name>, or adversarial_cuda/<name> for tests/adversarial/cuda/.
+    suite = "adversarial_cuda" if os.path.basename(os.path.dirname(case)) == "cuda" else "adversarial"
+    name = suite + "/" + os.path.splitext(os.path.basename(case))[0]
     try:
         header = parse_header(case)
     except (CaseError, OSError) as e:
-        print(f"FAIL adversarial/{name}: bad case file: {e}")
+        print(f"FAIL {name}: bad case file: {e}")
         return 2
 
     task_rel = header.get("task", DEFAULT_TASK)
@@ -189,14 +200,14 @@ def main(argv: list) -> int:
         may_pwn = "kforge_pwned" in f.read()
     lock = open(LOCK_FILE, "a")
     fcntl.flock(lock, fcntl.LOCK_EX if may_pwn else fcntl.LOCK_SH)
-    workdir = tempfile.mkdtemp(prefix=f"kforge-adv-{name}-")
+    workdir = tempfile.mkdtemp(prefix=f"kforge-adv-{os.path.basename(name)}-")
     try:
         try:
             os.remove(PWNED)
         except FileNotFoundError:
             pass
         except OSError as e:
-            print(f"FAIL adversarial/{name}: cannot remove a stale {PWNED}: {e}")
+            print(f"FAIL {name}: cannot remove a stale {PWNED}: {e}")
             return 1
         canary = "kforge-canary-" + secrets.token_hex(12)
         env = dict(os.environ)
@@ -238,10 +249,10 @@ def main(argv: list) -> int:
     verdict = first.get("verdict") if first else None
     follow = second.get("verdict") if second else None
     if not problems:
-        print(f"PASS adversarial/{name}: {verdict} (expected {header['expect']}), "
+        print(f"PASS {name}: {verdict} (expected {header['expect']}), "
               f"good follow-up {follow}")
         return 0
-    print(f"FAIL adversarial/{name}: {'; '.join(problems)}")
+    print(f"FAIL {name}: {'; '.join(problems)}")
     print(f"  command: {shlex.join(cmd)}")
     print("  stdout (JSON lines):")
     for obj in objects or []:
