@@ -140,7 +140,7 @@ Result<CompileResult> CpuCompiler::Compile(const fs::path& source_file, bool ope
     const char* arch_env = std::getenv("KFORGE_CUDA_ARCH");
     const std::string arch = arch_env && *arch_env ? arch_env : "90a";
     flags = {"-O3", "-std=c++17", "-gencode=arch=compute_" + arch + ",code=sm_" + arch,
-             "-lineinfo", "-Xcompiler", "-fPIC", "-shared", "-cudart", "shared",
+             "-lineinfo", "-Xcompiler", "-fPIC", "-Xcompiler", "-O1", "-shared", "-cudart", "shared",
              "-Xptxas", "-v", "-Xlinker", "--no-undefined"};
   } else {
     const char* env = std::getenv(cxx ? "CXX" : "CC");
