@@ -38,7 +38,12 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
 
   SpawnSpec spec;
   const SandboxPlan plan = config.sandbox ? ProbeSandbox() : SandboxPlan{false, "disabled (--no-sandbox)"};
-  if (plan.bwrap) spec.argv = SandboxPrefix(w->scratch_, config.read_only, config.devices);
+  if (plan.bwrap) {
+    // The worker's own directory must be visible too (a build under /tmp is hidden otherwise).
+    auto visible = config.read_only;
+    visible.push_back(fs::absolute(config.binary).parent_path());
+    spec.argv = SandboxPrefix(w->scratch_, visible, config.devices);
+  }
   spec.argv.push_back(config.binary.string());
   spec.argv.insert(spec.argv.end(), config.args.begin(), config.args.end());
   if (!config.seccomp) spec.argv.push_back("--no-seccomp");

@@ -126,6 +126,19 @@ TEST_F(WorkerTest, MissingEntryPointIsAnError) {
   EXPECT_TRUE((*w)->alive());
 }
 
+// Regression: a worker binary under /tmp (a build in a fresh clone there) was hidden by the
+// sandbox's private /tmp, and no worker could start.
+TEST_F(WorkerTest, StartsFromABinaryUnderTmp) {
+  const fs::path copy = root_ / "bin" / "kforge-cpu-worker";
+  fs::create_directories(copy.parent_path());
+  fs::copy_file(KFORGE_WORKER_PATH, copy);
+  config_.binary = copy;
+  config_.read_only = {};
+  auto w = Worker::Start(config_, 0);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  EXPECT_TRUE((*w)->Request({{"op", "hello"}}, 5).ok());
+}
+
 TEST(WorkerProcessTest, ExitsWhenItsRequestPipeCloses) {
   int req[2], rep[2];
   ASSERT_EQ(pipe2(req, O_CLOEXEC), 0);
