@@ -57,26 +57,14 @@ const Named kDenied[] = {
 
 // Denied when strict: changes to the file system.
 const Named kDeniedStrict[] = {
-    {__NR_unlinkat, "unlinkat"},
-    {__NR_renameat, "renameat"},
-    {__NR_renameat2, "renameat2"},
-    {__NR_mkdirat, "mkdirat"},
-    {__NR_linkat, "linkat"},
-    {__NR_symlinkat, "symlinkat"},
-    {__NR_truncate, "truncate"},
-    {__NR_fchmodat, "fchmodat"},
-    {__NR_fchownat, "fchownat"},
+    {__NR_unlinkat, "unlinkat"}, {__NR_renameat, "renameat"}, {__NR_renameat2, "renameat2"},
+    {__NR_mkdirat, "mkdirat"},   {__NR_linkat, "linkat"},     {__NR_symlinkat, "symlinkat"},
+    {__NR_truncate, "truncate"}, {__NR_fchmodat, "fchmodat"}, {__NR_fchownat, "fchownat"},
     {__NR_mknodat, "mknodat"},
 #if defined(__x86_64__)
-    {__NR_unlink, "unlink"},
-    {__NR_rename, "rename"},
-    {__NR_mkdir, "mkdir"},
-    {__NR_rmdir, "rmdir"},
-    {__NR_link, "link"},
-    {__NR_symlink, "symlink"},
-    {__NR_creat, "creat"},
-    {__NR_chmod, "chmod"},
-    {__NR_chown, "chown"},
+    {__NR_unlink, "unlink"},     {__NR_rename, "rename"},     {__NR_mkdir, "mkdir"},
+    {__NR_rmdir, "rmdir"},       {__NR_link, "link"},         {__NR_symlink, "symlink"},
+    {__NR_creat, "creat"},       {__NR_chmod, "chmod"},       {__NR_chown, "chown"},
     {__NR_mknod, "mknod"},
 #endif
 };
@@ -194,9 +182,9 @@ bool InstallSeccompFilter(int result_fd, bool strict) {
   if (strict) {
     const unsigned kWriteFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
     TrapIfArgHasBits(p, __NR_openat, 2, kWriteFlags);
-  #if defined(__x86_64__)
+#if defined(__x86_64__)
     TrapIfArgHasBits(p, __NR_open, 1, kWriteFlags);
-  #endif
+#endif
     // openat2 carries its flags in memory too.
     Jump(p, BPF_JMP | BPF_JEQ | BPF_K, __NR_openat2, 0, 1);
     Stmt(p, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);

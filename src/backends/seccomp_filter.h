@@ -2,9 +2,9 @@
 // It stops the tricks a kernel never needs: network sockets, new processes, exec, reading or
 // writing other processes' memory, signalling other processes; with `strict` also writing or
 // deleting files and making memory executable after load (a GPU driver needs both, so GPU
-// workers rely on bubblewrap's read-only view for files instead). A blocked call raises SIGSYS; the worker's handler
-// reports the call's name on the result channel and exits, so the orchestrator can give the
-// verdict `sandbox_violation` naming it. The filter cannot be removed once installed.
+// workers rely on bubblewrap's read-only view for files instead). A blocked call raises SIGSYS; the
+// worker's handler reports the call's name on the result channel and exits, so the orchestrator can
+// give the verdict `sandbox_violation` naming it. The filter cannot be removed once installed.
 #pragma once
 
 namespace kf::worker {

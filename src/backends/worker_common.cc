@@ -154,7 +154,8 @@ json TimeLoop(const json& req, size_t sets, const TimedCall& timed) {
     }
     if (NowNs() - start > max_ns && samples.size() >= 3) break;
   }
-  return {{"ok", true}, {"samples_ns", samples}, {"wall_ns", wall}, {"rel_ci", RelativeCi(samples)}};
+  return {
+      {"ok", true}, {"samples_ns", samples}, {"wall_ns", wall}, {"rel_ci", RelativeCi(samples)}};
 }
 
 int Serve(const std::function<json(const std::string& op, const json& req)>& handler) {

@@ -53,7 +53,8 @@ int RunEval(const std::vector<std::string>& args) {
         opt.seed = std::stoull(v, &used);
         if (used != v.size()) throw std::invalid_argument(v);
       } catch (const std::exception&) {
-        std::fprintf(stderr, "kforge eval: --seed expects a non-negative integer, got '%s'\n", v.c_str());
+        std::fprintf(stderr, "kforge eval: --seed expects a non-negative integer, got '%s'\n",
+                     v.c_str());
         return 2;
       }
     } else if (a == "--run-timeout") {

@@ -48,7 +48,8 @@ int RunTasks(const std::vector<std::string>& args) {
   for (const auto& dir : dirs) {
     auto t = task::LoadTask(dir);
     if (!t.ok()) {
-      std::printf("%-22s %-8s %s\n", dir.filename().c_str(), "?", ("INVALID: " + t.status().message()).c_str());
+      std::printf("%-22s %-8s %s\n", dir.filename().c_str(), "?",
+                  ("INVALID: " + t.status().message()).c_str());
       ++bad;
       continue;
     }

@@ -10,15 +10,14 @@
 #include <mutex>
 #include <sstream>
 
-#include "util/sha256.h"
 #include "util/files.h"
+#include "util/sha256.h"
 #include "util/subprocess.h"
 
 namespace kf::eval {
 namespace fs = std::filesystem;
 
 namespace {
-
 
 bool WriteFileAtomically(const fs::path& p, const std::string& data) {
   const fs::path tmp = p.string() + ".tmp" + std::to_string(getpid());
@@ -58,7 +57,8 @@ nlohmann::json SassSummary(const fs::path& lib) {
       const std::string needle = std::string(" ") + op;
       for (size_t at = r->output.find(needle); at != std::string::npos;
            at = r->output.find(needle, at + 1)) {
-        const char next = at + needle.size() < r->output.size() ? r->output[at + needle.size()] : ' ';
+        const char next =
+            at + needle.size() < r->output.size() ? r->output[at + needle.size()] : ' ';
         if (next == '.' || next == ' ') ++n;
       }
       counts[op] = n;
@@ -136,17 +136,26 @@ Result<CompileResult> CpuCompiler::Compile(const fs::path& source_file, bool ope
   std::vector<std::string> libs;
   if (cuda) {
     const char* env = std::getenv("NVCC");
-    compiler = env && *env ? env : (fs::exists("/usr/local/cuda/bin/nvcc") ? "/usr/local/cuda/bin/nvcc" : "nvcc");
+    compiler = env && *env
+                   ? env
+                   : (fs::exists("/usr/local/cuda/bin/nvcc") ? "/usr/local/cuda/bin/nvcc" : "nvcc");
     const char* arch_env = std::getenv("KFORGE_CUDA_ARCH");
     const std::string arch = arch_env && *arch_env ? arch_env : "90a";
-    flags = {"-O3", "-std=c++17", "-gencode=arch=compute_" + arch + ",code=sm_" + arch,
-             "-lineinfo", "-Xcompiler", "-fPIC", "-Xcompiler", "-O1", "-shared", "-cudart", "shared",
-             "-Xptxas", "-v", "-Xlinker", "--no-undefined"};
+    flags = {"-O3",        "-std=c++17", "-gencode=arch=compute_" + arch + ",code=sm_" + arch,
+             "-lineinfo",  "-Xcompiler", "-fPIC",
+             "-Xcompiler", "-O1",        "-shared",
+             "-cudart",    "shared",     "-Xptxas",
+             "-v",         "-Xlinker",   "--no-undefined"};
   } else {
     const char* env = std::getenv(cxx ? "CXX" : "CC");
     compiler = env && *env ? env : (cxx ? "g++" : "gcc");
-    flags = {"-O3", "-march=native", "-fPIC", "-shared", cxx ? "-std=c++20" : "-std=c17",
-             "-fvisibility=default", "-Wl,--no-undefined"};
+    flags = {"-O3",
+             "-march=native",
+             "-fPIC",
+             "-shared",
+             cxx ? "-std=c++20" : "-std=c17",
+             "-fvisibility=default",
+             "-Wl,--no-undefined"};
     if (openmp) flags.push_back("-fopenmp");
     libs = {"-lm"};
   }
@@ -189,7 +198,8 @@ Result<CompileResult> CpuCompiler::Compile(const fs::path& source_file, bool ope
   fs::create_directories(dir, ec);
   if (ec) return Status::Error("cannot create " + dir.string() + ": " + ec.message());
   const fs::path src_copy = dir / (std::string("program") + (cuda ? ".cu" : cxx ? ".cc" : ".c"));
-  if (!WriteFileAtomically(src_copy, source)) return Status::Error("cannot write " + src_copy.string());
+  if (!WriteFileAtomically(src_copy, source))
+    return Status::Error("cannot write " + src_copy.string());
   const fs::path tmp_lib = dir / ("program.so.tmp" + std::to_string(getpid()));
   std::vector<std::string> argv = {compiler};
   argv.insert(argv.end(), flags.begin(), flags.end());
@@ -201,7 +211,8 @@ Result<CompileResult> CpuCompiler::Compile(const fs::path& source_file, bool ope
   result.log = run->output;
   result.timed_out = run->timed_out;
   if (run->timed_out) {
-    result.log += "\n[kforge: the compiler did not finish within " + std::to_string(timeout_s_) + " s]";
+    result.log +=
+        "\n[kforge: the compiler did not finish within " + std::to_string(timeout_s_) + " s]";
     fs::remove(tmp_lib, ec);
     return result;  // not cached: a slow machine may succeed next time
   }

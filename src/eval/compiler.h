@@ -1,8 +1,8 @@
-// Compiles programs (CPU candidates and references with the system compiler, CUDA with nvcc) into shared objects with the
-// system compiler, under a deadline, cached by the SHA-256 of everything that determines the
-// output (compiler identity, flags, source). A failed compile is cached too: the same source
-// gets the same log without paying again. Thread-safe: compiles may run concurrently; the cache
-// is written by rename, so concurrent writers of one key agree.
+// Compiles programs (CPU candidates and references with the system compiler, CUDA with nvcc) into
+// shared objects with the system compiler, under a deadline, cached by the SHA-256 of everything
+// that determines the output (compiler identity, flags, source). A failed compile is cached too:
+// the same source gets the same log without paying again. Thread-safe: compiles may run
+// concurrently; the cache is written by rename, so concurrent writers of one key agree.
 #pragma once
 
 #include <filesystem>

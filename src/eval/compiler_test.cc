@@ -1,7 +1,6 @@
 #include "eval/compiler.h"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <fstream>

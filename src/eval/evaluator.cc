@@ -71,7 +71,6 @@ struct Failure {
   json extra = json::object();
 };
 
-
 fs::path SelfDir() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -133,7 +132,8 @@ class Evaluator::Impl {
   // `span` is the [offset, bytes) of the arena the call reads and writes (a GPU worker copies
   // it to the device and back).
   json CallRequest(const Loaded& p, const Layout& l, const Sizes& sizes,
-                   const std::vector<size_t>& set_bases, size_t span_begin, size_t span_bytes) const;
+                   const std::vector<size_t>& set_bases, size_t span_begin,
+                   size_t span_bytes) const;
   // One correctness trial on buffer set `set`; fills `output_copy` with the candidate's outputs.
   Result<std::optional<Failure>> Trial(Loaded& cand, const Sizes& sizes,
                                        const task::Distribution& dist, uint64_t seed, int set,
@@ -247,8 +247,9 @@ Result<std::optional<Failure>> Evaluator::Impl::Load(WorkerSlot& slot, Loaded& p
   auto w = slot.Get();
   if (!w.ok()) return w.status();
   if (program.generation == slot.generation()) return std::optional<Failure>();
-  Reply r = (*w)->Request({{"op", "load"}, {"path", program.library.string()}, {"entry", task_.entry}},
-                          opt_.run_timeout_s);
+  Reply r =
+      (*w)->Request({{"op", "load"}, {"path", program.library.string()}, {"entry", task_.entry}},
+                    opt_.run_timeout_s);
   if (!r.ok()) {
     Failure f = FromReply(r, "load");
     if (r.kind == Reply::Kind::kError && r.message.find("entry point") != std::string::npos) {
@@ -275,13 +276,18 @@ json Evaluator::Impl::CallRequest(const Loaded& p, const Layout& l, const Sizes&
   for (const auto& name : task_.params) ints.push_back(sizes.at(name));
   json sets = json::array();
   for (size_t b : set_bases) sets.push_back(Args(l, b));
-  return {{"op", "call"}, {"handle", p.handle}, {"sets", sets},
-          {"ints", ints}, {"span", {span_begin, span_bytes}}};
+  return {{"op", "call"},
+          {"handle", p.handle},
+          {"sets", sets},
+          {"ints", ints},
+          {"span", {span_begin, span_bytes}}};
 }
 
-Result<std::optional<Failure>> Evaluator::Impl::Trial(
-    Loaded& cand, const Sizes& sizes, const task::Distribution& dist, uint64_t seed, int set,
-    int poison, const std::string& stage, std::vector<std::string>* output_copy, double* call_ns) {
+Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes& sizes,
+                                                      const task::Distribution& dist, uint64_t seed,
+                                                      int set, int poison, const std::string& stage,
+                                                      std::vector<std::string>* output_copy,
+                                                      double* call_ns) {
   auto lc = MakeLayout(task_, sizes, false);
   auto lr = MakeLayout(task_, sizes, true);
   if (!lc.ok()) return lc.status();
@@ -306,12 +312,13 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(
   const size_t base = static_cast<size_t>(set) * lc->set_bytes;
   if (auto s = (*w)->EnsureArena(base + lc->set_bytes); !s.ok()) return s;
   unsigned char* arena = (*w)->arena() + base;
-  for (size_t i = 0; i < nin; ++i) std::memcpy(arena + lc->offset[i], originals[i].data(), originals[i].size());
+  for (size_t i = 0; i < nin; ++i)
+    std::memcpy(arena + lc->offset[i], originals[i].data(), originals[i].size());
   for (size_t o = nin; o < lc->offset.size(); ++o) {
     task::Poison(arena + lc->offset[o], lc->dtype[o], lc->elements[o], poison);
   }
-  Reply r = (*w)->Request(CallRequest(cand, *lc, sizes, {base}, base, lc->set_bytes),
-                          opt_.run_timeout_s);
+  Reply r =
+      (*w)->Request(CallRequest(cand, *lc, sizes, {base}, base, lc->set_bytes), opt_.run_timeout_s);
   if (!r.ok()) {
     Failure f = FromReply(r, stage + " (" + where + ")");
     return std::optional<Failure>(f);
@@ -332,8 +339,9 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(
   if (output_copy) {
     output_copy->clear();
     for (size_t o = nin; o < lc->offset.size(); ++o) {
-      output_copy->emplace_back(reinterpret_cast<const char*>(arena + lc->offset[o]),
-                                static_cast<size_t>(lc->elements[o]) * task::DTypeSize(lc->dtype[o]));
+      output_copy->emplace_back(
+          reinterpret_cast<const char*>(arena + lc->offset[o]),
+          static_cast<size_t>(lc->elements[o]) * task::DTypeSize(lc->dtype[o]));
     }
   }
 
@@ -373,8 +381,8 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(
                            "inputs' scale or tighten the tolerance");
     }
     if (!m.pass) {
-      Failure f{Verdict::kWrongAnswer, "output '" + spec.name + "' is wrong at " + where + ": " +
-                                           m.reason};
+      Failure f{Verdict::kWrongAnswer,
+                "output '" + spec.name + "' is wrong at " + where + ": " + m.reason};
       f.extra = {{"stage", stage},
                  {"mismatch",
                   {{"output", spec.name},
@@ -447,9 +455,9 @@ Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layo
   // Known call time (the candidate's, from correctness): a generous multiple of it. Unknown (the
   // task's own initial program): the per-call deadline for each warm-up and a few timed calls.
   const double calls = 4.0 + std::max(3, sets);
-  const double deadline = seconds + opt_.run_timeout_s +
-                          (call_ns > 0 ? calls * 2 * std::max(call_ns, 1e6) / 1e9
-                                       : calls * opt_.run_timeout_s);
+  const double deadline =
+      seconds + opt_.run_timeout_s +
+      (call_ns > 0 ? calls * 2 * std::max(call_ns, 1e6) / 1e9 : calls * opt_.run_timeout_s);
   Reply r = (*w)->Request(req, deadline);
   (&program == &*initial_ ? prof_.baseline : prof_.candidate) += r.seconds;
   if (!r.ok()) return std::optional<Failure>(FromReply(r, "timing"));
@@ -464,7 +472,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   res.task = task_.name;
   res.candidate = candidate.string();
   std::error_code ec;
-  if (!fs::is_regular_file(candidate, ec)) return Status::Error(candidate.string() + ": no such file");
+  if (!fs::is_regular_file(candidate, ec))
+    return Status::Error(candidate.string() + ": no such file");
   uint64_t seed = opt_.seed.value_or(0);
   if (!opt_.seed) {
     std::random_device rd;
@@ -495,9 +504,9 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     res.eval_seconds = MonotonicSeconds() - start;
     if (!res.detail.contains("message")) res.detail["message"] = "correct";
     const double workers = cand_->start_seconds + ref_->start_seconds;
-    res.profile = {{"total_s", res.eval_seconds},        {"compile_s", compile_wall},
-                   {"worker_start_s", workers},          {"candidate_s", prof_.candidate},
-                   {"baseline_s", prof_.baseline},       {"reference_s", prof_.reference},
+    res.profile = {{"total_s", res.eval_seconds},  {"compile_s", compile_wall},
+                   {"worker_start_s", workers},    {"candidate_s", prof_.candidate},
+                   {"baseline_s", prof_.baseline}, {"reference_s", prof_.reference},
                    {"ceilings_s", prof_.ceilings}};
     res.profile["harness_s"] = res.eval_seconds - compile_wall - workers - prof_.candidate -
                                prof_.baseline - prof_.reference - prof_.ceilings;
@@ -510,8 +519,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     Failure f{Verdict::kStaticViolation, "line " + std::to_string(v->line) + " uses '" +
                                              v->identifier + "' (rule '" + v->rule +
                                              "', forbidden by the task's policy): " + v->text};
-    f.extra["static"] = {{"rule", v->rule}, {"identifier", v->identifier}, {"line", v->line},
-                         {"text", v->text}};
+    f.extra["static"] = {
+        {"rule", v->rule}, {"identifier", v->identifier}, {"line", v->line}, {"text", v->text}};
     return finish(f);
   }
 
@@ -534,12 +543,13 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   if (!compiled.ok()) return compiled.status();
   res.compile_seconds = compiled->seconds;
   if (!compiled->ok) {
-    Failure f{Verdict::kCompileError,
-              compiled->timed_out ? "the compiler did not finish within the deadline"
-                                  : "the program does not compile"};
+    Failure f{Verdict::kCompileError, compiled->timed_out
+                                          ? "the compiler did not finish within the deadline"
+                                          : "the program does not compile"};
     std::string log = compiled->log;
     const std::string cached_source = (compiled->library.parent_path() / "program").string();
-    for (size_t at = log.find(cached_source); at != std::string::npos; at = log.find(cached_source, at)) {
+    for (size_t at = log.find(cached_source); at != std::string::npos;
+         at = log.find(cached_source, at)) {
       const size_t ext_end = log.find_first_of(":( \n", at + cached_source.size());
       log.replace(at, ext_end - at, candidate.filename().string());
     }
@@ -584,8 +594,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     const uint64_t trial_seed = Mix(seed + 1000003 * (i + 1));
     double ns = 0;
     auto f = Trial(cand, plan[i].sizes, task_.distributions[plan[i].dist], trial_seed, 0,
-                   static_cast<int>(i % 2), "correctness", first_bench ? &first_bench_output : nullptr,
-                   &ns);
+                   static_cast<int>(i % 2), "correctness",
+                   first_bench ? &first_bench_output : nullptr, &ns);
     if (!f.ok()) return f.status();
     if (*f) return finish(*f);
     if (first_bench) first_bench_seed = trial_seed;
@@ -602,8 +612,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     for (size_t o = 0; o < again.size() && task_.exact_determinism; ++o) {
       const auto& spec = task_.outputs[o];
       const int64_t n = static_cast<int64_t>(again[o].size() / task::DTypeSize(spec.dtype));
-      const int64_t at = task::FirstDifference(again[o].data(), first_bench_output[o].data(),
-                                               spec.dtype, n);
+      const int64_t at =
+          task::FirstDifference(again[o].data(), first_bench_output[o].data(), spec.dtype, n);
       if (at >= 0) {
         auto shape = task_.Shape(spec, task_.bench_sizes);
         Failure nd{Verdict::kWrongAnswer,
@@ -621,7 +631,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   if (!layout.ok()) return layout.status();
   size_t llc = LastLevelCacheBytes();
   if (auto cw = cand_->Get(); cw.ok()) llc = (*cw)->hello().value("cache_bytes", llc);
-  int sets = static_cast<int>(std::clamp<size_t>((2 * llc + layout->set_bytes - 1) / layout->set_bytes, 2, kMaxSets));
+  int sets = static_cast<int>(
+      std::clamp<size_t>((2 * llc + layout->set_bytes - 1) / layout->set_bytes, 2, kMaxSets));
   while (sets > 2 && static_cast<size_t>(sets) * layout->set_bytes > (2ull << 30)) --sets;
   {
     auto cw = cand_->Get();
@@ -662,8 +673,10 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     const TimeStats e = SummariseSamples(events), w = SummariseSamples(wall);
     if (w.median_ms > 1.2 * e.median_ms + 0.02) {
       res.detail["timing_note_" + std::string(who)] =
-          "wall clock " + std::to_string(w.median_ms) + " ms with device synchronisation exceeds "
-          "the stream's events " + std::to_string(e.median_ms) +
+          "wall clock " + std::to_string(w.median_ms) +
+          " ms with device synchronisation exceeds "
+          "the stream's events " +
+          std::to_string(e.median_ms) +
           " ms: work outside the stream is counted, by the wall clock";
       return w;
     }

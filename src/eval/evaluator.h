@@ -21,15 +21,15 @@ struct EvalOptions {
   std::optional<uint64_t> seed;  // unset: a fresh secret seed per evaluation
   double run_timeout_s = 10;     // per call of a candidate (and per load)
   double compile_timeout_s = 60;
-  double timing_seconds = 1.0;   // cap on timed runs per program
-  double target_rel_ci = 0.01;   // stop timing when the median's 95% interval is within this
+  double timing_seconds = 1.0;  // cap on timed runs per program
+  double target_rel_ci = 0.01;  // stop timing when the median's 95% interval is within this
   int min_runs = 10;
-  double floor_margin = 0.5;     // a time below margin * roofline floor is suspicious
-  bool sandbox = true;           // bubblewrap where it works
-  bool seccomp = true;           // the worker's system-call filter
+  double floor_margin = 0.5;  // a time below margin * roofline floor is suspicious
+  bool sandbox = true;        // bubblewrap where it works
+  bool seccomp = true;        // the worker's system-call filter
   unsigned long long worker_memory_bytes = 4ull << 30;  // address-space limit per worker
-  std::filesystem::path worker_binary;  // empty: next to the running kforge binary
-  std::filesystem::path cache_dir;      // empty: DefaultCacheDir()
+  std::filesystem::path worker_binary;                  // empty: next to the running kforge binary
+  std::filesystem::path cache_dir;                      // empty: DefaultCacheDir()
 };
 
 class Evaluator {

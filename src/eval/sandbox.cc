@@ -12,11 +12,21 @@ namespace fs = std::filesystem;
 std::vector<std::string> SandboxPrefix(const fs::path& scratch,
                                        const std::vector<fs::path>& read_only,
                                        const std::vector<std::string>& devices) {
-  std::vector<std::string> argv = {"bwrap",         "--ro-bind",     "/",
-                                   "/",             "--dev",         "/dev",
-                                   "--proc",        "/proc",         "--tmpfs",
-                                   "/tmp",          "--unshare-net", "--unshare-pid",
-                                   "--unshare-ipc", "--unshare-uts", "--die-with-parent"};
+  std::vector<std::string> argv = {"bwrap",
+                                   "--ro-bind",
+                                   "/",
+                                   "/",
+                                   "--dev",
+                                   "/dev",
+                                   "--proc",
+                                   "/proc",
+                                   "--tmpfs",
+                                   "/tmp",
+                                   "--unshare-net",
+                                   "--unshare-pid",
+                                   "--unshare-ipc",
+                                   "--unshare-uts",
+                                   "--die-with-parent"};
   for (const auto& dev : devices) {
     if (fs::exists(dev)) {
       argv.insert(argv.end(), {"--dev-bind", dev, dev});
@@ -27,8 +37,8 @@ std::vector<std::string> SandboxPrefix(const fs::path& scratch,
       argv.insert(argv.end(), {"--ro-bind", p.string(), p.string()});
     }
   }
-  argv.insert(argv.end(), {"--bind", scratch.string(), scratch.string(), "--chdir",
-                           scratch.string(), "--"});
+  argv.insert(argv.end(),
+              {"--bind", scratch.string(), scratch.string(), "--chdir", scratch.string(), "--"});
   return argv;
 }
 
@@ -37,7 +47,8 @@ SandboxPlan ProbeSandbox() {
   static SandboxPlan plan;
   std::call_once(once, [] {
     std::error_code ec;
-    const fs::path scratch = fs::temp_directory_path(ec) / ("kforge-probe-" + std::to_string(getpid()));
+    const fs::path scratch =
+        fs::temp_directory_path(ec) / ("kforge-probe-" + std::to_string(getpid()));
     fs::create_directories(scratch, ec);
     auto argv = SandboxPrefix(scratch, {});
     argv.push_back("true");

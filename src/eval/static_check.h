@@ -34,8 +34,8 @@
 //     and an identifier seen by either lexing counts: text cannot hide as a literal in one
 //     language while being code in the other.
 // Known limits, left to the sandbox: names built by the preprocessor (`CAT(for,k)`, which also
-// hides `cudaStreamCreate` or a cuBLAS call), calls through pointers found at run time, raw system-call instructions spelled as bytes, and `thread` after a
-// namespace alias other than `std`.
+// hides `cudaStreamCreate` or a cuBLAS call), calls through pointers found at run time, raw
+// system-call instructions spelled as bytes, and `thread` after a namespace alias other than `std`.
 //
 // Pure functions; thread-safe.
 #pragma once

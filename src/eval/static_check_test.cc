@@ -120,24 +120,29 @@ INSTANTIATE_TEST_SUITE_P(
         RuleCase{"signals", "signal", "\n\nsignal(SIGSEGV, handler);\n"},
         RuleCase{"signals", "sigaction", "\n\nsigaction(SIGSEGV, &sa, 0);\n"},
         RuleCase{"syscall", "syscall", "\n\nsyscall(SYS_getpid);\n"},
-        RuleCase{"timers", "clock64", "__global__ void k(long long* t) {\n\n  *t = clock64();\n}\n"},
+        RuleCase{"timers", "clock64",
+                 "__global__ void k(long long* t) {\n\n  *t = clock64();\n}\n"},
         RuleCase{"timers", "cudaEventElapsedTime", "\n\ncudaEventElapsedTime(&ms, a, b);\n"},
         RuleCase{"streams", "cudaStreamCreate", "\n\ncudaStreamCreate(&side);\n"},
         RuleCase{"streams", "cudaStreamCreateWithFlags",
-                 "static cudaStream_t side;\n\ncudaStreamCreateWithFlags(&side, cudaStreamNonBlocking);\n"},
+                 "static cudaStream_t side;\n\ncudaStreamCreateWithFlags(&side, "
+                 "cudaStreamNonBlocking);\n"},
         RuleCase{"streams", "cudaStreamCreateWithPriority",
                  "\n\ncudaStreamCreateWithPriority(&s, cudaStreamNonBlocking, -1);\n"},
         RuleCase{"streams", "cudaStreamDestroy", "\n\ncudaStreamDestroy(s);\n"},
         RuleCase{"streams", "cudaLaunchHostFunc", "\n\ncudaLaunchHostFunc(stream, cb, 0);\n"},
-        RuleCase{"streams", "cudaStreamAddCallback", "\n\ncudaStreamAddCallback(stream, cb, 0, 0);\n"},
+        RuleCase{"streams", "cudaStreamAddCallback",
+                 "\n\ncudaStreamAddCallback(stream, cb, 0, 0);\n"},
         RuleCase{"streams", "cudaGraphLaunch", "\n\ncudaGraphLaunch(exec, stream);\n"},
         RuleCase{"streams", "cudaStreamBeginCapture",
                  "\n\ncudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal);\n"},
         RuleCase{"streams", "cudaDeviceSetLimit",
                  "\n\ncudaDeviceSetLimit(cudaLimitPersistingL2CacheSize, 1 << 20);\n"},
-        RuleCase{"streams", "cudaCtxResetPersistingL2Cache", "\n\ncudaCtxResetPersistingL2Cache();\n"},
-        RuleCase{"streams", "cudaStreamSetAttribute",
-                 "\n\ncudaStreamSetAttribute(stream, cudaStreamAttributeAccessPolicyWindow, &v);\n"},
+        RuleCase{"streams", "cudaCtxResetPersistingL2Cache",
+                 "\n\ncudaCtxResetPersistingL2Cache();\n"},
+        RuleCase{
+            "streams", "cudaStreamSetAttribute",
+            "\n\ncudaStreamSetAttribute(stream, cudaStreamAttributeAccessPolicyWindow, &v);\n"},
         RuleCase{"streams", "accessPolicyWindow",
                  "cudaStreamAttrValue v = {};\n\nv.accessPolicyWindow.base_ptr = (void*)x;\n"},
         RuleCase{"streams", "cudaAccessPropertyPersisting",
@@ -147,7 +152,8 @@ INSTANTIATE_TEST_SUITE_P(
         RuleCase{"streams", "cudaDeviceReset", "\n\ncudaDeviceReset();\n"},
         RuleCase{"streams", "cudaSetDevice", "\n\ncudaSetDevice(1);\n"},
         RuleCase{"streams", "cuStreamCreate", "\n\ncuStreamCreate(&s, 0);\n"},
-        RuleCase{"vendor_libraries", "cublas_v2.h", "#include <cstdint>\n\n#include <cublas_v2.h>\n"},
+        RuleCase{"vendor_libraries", "cublas_v2.h",
+                 "#include <cstdint>\n\n#include <cublas_v2.h>\n"},
         RuleCase{"vendor_libraries", "cublas.h", "\n\n#include \"cublas.h\"\n"},
         RuleCase{"vendor_libraries", "cublasLt.h", "\n\n#include <cublasLt.h>\n"},
         RuleCase{"vendor_libraries", "cudnn.h", "\n\n#include <cudnn.h>\n"},
@@ -160,14 +166,17 @@ INSTANTIATE_TEST_SUITE_P(
         RuleCase{"vendor_libraries", "c10/cuda/CUDAStream.h",
                  "\n\n#include <c10/cuda/CUDAStream.h>\n"},
         RuleCase{"vendor_libraries", "x/cublas_v2.h", "\n\n#include \"x/cublas_v2.h\"\n"},
-        RuleCase{"vendor_libraries", "cublasSgemm",
-                 "\n\ncublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &a, x, n, x, n, &b, y, n);\n"},
+        RuleCase{
+            "vendor_libraries", "cublasSgemm",
+            "\n\ncublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &a, x, n, x, n, &b, y, n);\n"},
         RuleCase{"vendor_libraries", "cublasHandle_t", "\n\nstatic cublasHandle_t handle;\n"},
         RuleCase{"vendor_libraries", "CUBLAS_OP_N", "\n\nauto op = CUBLAS_OP_N;\n"},
         RuleCase{"vendor_libraries", "cudnnSoftmaxForward",
                  "\n\ncudnnSoftmaxForward(h, algo, mode, &a, xd, x, &b, yd, y);\n"},
-        RuleCase{"vendor_libraries", "cufftExecC2C", "\n\ncufftExecC2C(plan, in, out, CUFFT_FORWARD);\n"},
-        RuleCase{"vendor_libraries", "cusparseSpMV", "\n\ncusparseSpMV(h, op, &a, A, X, &b, Y, t, alg, buf);\n"},
+        RuleCase{"vendor_libraries", "cufftExecC2C",
+                 "\n\ncufftExecC2C(plan, in, out, CUFFT_FORWARD);\n"},
+        RuleCase{"vendor_libraries", "cusparseSpMV",
+                 "\n\ncusparseSpMV(h, op, &a, A, X, &b, Y, t, alg, buf);\n"},
         RuleCase{"vendor_libraries", "cusolverDnCreate", "\n\ncusolverDnCreate(&h);\n"}),
     [](const ::testing::TestParamInfo<RuleCase>& info) {
       return info.param.rule + "_" + std::to_string(info.index);
@@ -175,10 +184,10 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(StaticCheckTest, EveryDefaultRuleHasACase) {
   // Keeps the table above honest when a rule is added.
-  EXPECT_EQ(StaticRuleNames(), (std::vector<std::string>{
-                                   "process", "exit", "threads", "timers", "environment", "network",
-                                   "files", "asm", "memory_protection", "signals", "syscall",
-                                   "streams", "vendor_libraries"}));
+  EXPECT_EQ(StaticRuleNames(),
+            (std::vector<std::string>{"process", "exit", "threads", "timers", "environment",
+                                      "network", "files", "asm", "memory_protection", "signals",
+                                      "syscall", "streams", "vendor_libraries"}));
 }
 
 // A CUDA candidate that does nothing it should not: the harness's stream, async copies and
@@ -253,9 +262,12 @@ TEST(StaticCheckTest, VendorPrefixesMatchOnlyAtTheStart) {
   std::optional<StaticViolation> v = Check("int cublas_free_count = 0;\n");
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->rule, "vendor_libraries");
-  EXPECT_FALSE(Check("#include <cuda_runtime.h>\n#include <cub/cub.cuh>\n#include <curand_kernel.h>\n"));
-  EXPECT_FALSE(Check("curandState st; curand_init(1, 0, 0, &st); float u = curand_uniform(&st);\n"));
-  EXPECT_FALSE(Check("#include <mma.h>\n#include <cuda/pipeline>\n#include <cooperative_groups.h>\n"));
+  EXPECT_FALSE(
+      Check("#include <cuda_runtime.h>\n#include <cub/cub.cuh>\n#include <curand_kernel.h>\n"));
+  EXPECT_FALSE(
+      Check("curandState st; curand_init(1, 0, 0, &st); float u = curand_uniform(&st);\n"));
+  EXPECT_FALSE(
+      Check("#include <mma.h>\n#include <cuda/pipeline>\n#include <cooperative_groups.h>\n"));
   // Stream names that are legitimate in an entry.
   EXPECT_FALSE(Check("void f(cudaStream_t stream) { cudaStreamSynchronize(stream); }\n"));
   EXPECT_FALSE(Check("cudaMemcpyAsync(d, s, n, cudaMemcpyDeviceToDevice, stream);\n"));
@@ -265,7 +277,8 @@ TEST(StaticCheckTest, VendorPrefixesMatchOnlyAtTheStart) {
 TEST(StaticCheckTest, PastedCudaNamesAreALimitation) {
   // As for fork: a stream created through a pasted name passes; the harness's device-wide
   // synchronisation and wall-clock cross-check are what count its work.
-  EXPECT_FALSE(Check("#define CAT(a, b) a##b\nvoid f(cudaStream_t* s) { CAT(cudaStream, Create)(s); }\n"));
+  EXPECT_FALSE(
+      Check("#define CAT(a, b) a##b\nvoid f(cudaStream_t* s) { CAT(cudaStream, Create)(s); }\n"));
 }
 
 TEST(StaticCheckTest, CommentsAndStringsDoNotFire) {

@@ -9,15 +9,24 @@ using json = nlohmann::json;
 
 std::string_view VerdictName(Verdict v) {
   switch (v) {
-    case Verdict::kOk: return "ok";
-    case Verdict::kCompileError: return "compile_error";
-    case Verdict::kWrongAnswer: return "wrong_answer";
-    case Verdict::kRuntimeError: return "runtime_error";
-    case Verdict::kTimeout: return "timeout";
-    case Verdict::kCrash: return "crash";
-    case Verdict::kSandboxViolation: return "sandbox_violation";
-    case Verdict::kStaticViolation: return "static_violation";
-    case Verdict::kSuspicious: return "suspicious";
+    case Verdict::kOk:
+      return "ok";
+    case Verdict::kCompileError:
+      return "compile_error";
+    case Verdict::kWrongAnswer:
+      return "wrong_answer";
+    case Verdict::kRuntimeError:
+      return "runtime_error";
+    case Verdict::kTimeout:
+      return "timeout";
+    case Verdict::kCrash:
+      return "crash";
+    case Verdict::kSandboxViolation:
+      return "sandbox_violation";
+    case Verdict::kStaticViolation:
+      return "static_violation";
+    case Verdict::kSuspicious:
+      return "suspicious";
   }
   return "unknown";
 }
@@ -26,9 +35,12 @@ TimeStats SummariseSamples(std::vector<double> s) {
   TimeStats t;
   if (s.empty()) return t;
   std::sort(s.begin(), s.end());
-  auto at = [&](double q) { return s[std::min(s.size() - 1, static_cast<size_t>(q * (s.size() - 1) + 0.5))] / 1e6; };
+  auto at = [&](double q) {
+    return s[std::min(s.size() - 1, static_cast<size_t>(q * (s.size() - 1) + 0.5))] / 1e6;
+  };
   const double n = static_cast<double>(s.size());
-  t.median_ms = s.size() % 2 ? s[s.size() / 2] / 1e6 : (s[s.size() / 2 - 1] + s[s.size() / 2]) / 2e6;
+  t.median_ms =
+      s.size() % 2 ? s[s.size() / 2] / 1e6 : (s[s.size() / 2 - 1] + s[s.size() / 2]) / 2e6;
   t.p10_ms = at(0.1);
   t.p90_ms = at(0.9);
   t.min_ms = s.front() / 1e6;
@@ -78,9 +90,9 @@ json EvalResult::ToJson() const {
 std::string EvalResult::Summary() const {
   char line[512];
   std::string s;
-  std::snprintf(line, sizeof(line), "%s: %s  [task %s, sandbox %s, seed %llu]\n",
-                candidate.c_str(), std::string(VerdictName(verdict)).c_str(), task.c_str(),
-                sandbox.c_str(), static_cast<unsigned long long>(seed));
+  std::snprintf(line, sizeof(line), "%s: %s  [task %s, sandbox %s, seed %llu]\n", candidate.c_str(),
+                std::string(VerdictName(verdict)).c_str(), task.c_str(), sandbox.c_str(),
+                static_cast<unsigned long long>(seed));
   s += line;
   if (time) {
     std::snprintf(line, sizeof(line), "  time      %.4f ms median (p10 %.4f, p90 %.4f, %d runs)\n",

@@ -21,7 +21,8 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
   w->scratch_ = config.scratch_root / ("worker-" + std::to_string(index));
   fs::remove_all(w->scratch_, ec);
   fs::create_directories(w->scratch_, ec);
-  if (ec) return Status::Error("cannot create scratch " + w->scratch_.string() + ": " + ec.message());
+  if (ec)
+    return Status::Error("cannot create scratch " + w->scratch_.string() + ": " + ec.message());
 
   int req[2], rep[2];
   if (pipe2(req, O_CLOEXEC) != 0 || pipe2(rep, O_CLOEXEC) != 0) {
@@ -37,7 +38,8 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
   }
 
   SpawnSpec spec;
-  const SandboxPlan plan = config.sandbox ? ProbeSandbox() : SandboxPlan{false, "disabled (--no-sandbox)"};
+  const SandboxPlan plan =
+      config.sandbox ? ProbeSandbox() : SandboxPlan{false, "disabled (--no-sandbox)"};
   if (plan.bwrap) {
     // The worker's own directory must be visible too (a build under /tmp is hidden otherwise).
     auto visible = config.read_only;
@@ -69,7 +71,8 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
   }
   w->hello_ = hello.body;
   const bool filtered = hello.body.value("seccomp", false);
-  w->sandbox_ = plan.bwrap ? (filtered ? "bwrap+seccomp" : "bwrap") : (filtered ? "seccomp" : "none");
+  w->sandbox_ =
+      plan.bwrap ? (filtered ? "bwrap+seccomp" : "bwrap") : (filtered ? "seccomp" : "none");
   if (!plan.bwrap) w->sandbox_note_ = plan.why_not;
   if (!filtered) {
     w->sandbox_note_ += std::string(w->sandbox_note_.empty() ? "" : "; ") +

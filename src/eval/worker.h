@@ -19,12 +19,12 @@
 namespace kf::eval {
 
 struct WorkerConfig {
-  std::filesystem::path binary;                 // e.g. build/kforge-cpu-worker
-  std::vector<std::string> args;                // extra worker arguments
-  std::filesystem::path scratch_root;           // each worker gets a directory under it
+  std::filesystem::path binary;                  // e.g. build/kforge-cpu-worker
+  std::vector<std::string> args;                 // extra worker arguments
+  std::filesystem::path scratch_root;            // each worker gets a directory under it
   std::vector<std::filesystem::path> read_only;  // paths the worker must see (compile cache)
-  std::vector<std::string> devices;             // device nodes bound into the sandbox (GPUs)
-  bool sandbox = true;                          // use bubblewrap where it works
+  std::vector<std::string> devices;              // device nodes bound into the sandbox (GPUs)
+  bool sandbox = true;                           // use bubblewrap where it works
   bool seccomp = true;
   ResourceLimits limits{4ull << 30, 64ull << 20, 256};
   double start_timeout_s = 20;

@@ -1,8 +1,8 @@
 // Tests of the worker lifecycle against the real kforge-cpu-worker and real compiled programs.
 #include "eval/worker.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -55,7 +55,9 @@ TEST_F(WorkerTest, RunsAProgramOnTheSharedArena) {
   auto w = Worker::Start(config_, 0);
   ASSERT_TRUE(w.ok()) << w.status().message();
   ASSERT_TRUE((*w)->EnsureArena(4096).ok());
-  const int h = Load(**w, Program("void f(float* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = 2 * i; }"));
+  const int h = Load(
+      **w,
+      Program("void f(float* x, int64_t n) { for (int64_t i = 0; i < n; ++i) x[i] = 2 * i; }"));
   Reply r = Call(**w, h, 10, 10);
   ASSERT_TRUE(r.ok()) << r.message;
   const float* x = reinterpret_cast<const float*>((*w)->arena());
@@ -66,7 +68,8 @@ TEST_F(WorkerTest, CrashIsReportedWithItsSignalAndTheNextWorkerIsHealthy) {
   auto w = Worker::Start(config_, 0);
   ASSERT_TRUE(w.ok());
   ASSERT_TRUE((*w)->EnsureArena(4096).ok());
-  const int h = Load(**w, Program("void f(float* x, int64_t n) { (void)x; *(volatile int*)(n - n) = 1; }"));
+  const int h =
+      Load(**w, Program("void f(float* x, int64_t n) { (void)x; *(volatile int*)(n - n) = 1; }"));
   Reply r = Call(**w, h, 1, 10);
   EXPECT_EQ(r.kind, Reply::Kind::kDied);
   EXPECT_TRUE(r.exit.signaled);
@@ -97,8 +100,8 @@ TEST_F(WorkerTest, ForbiddenSystemCallIsNamed) {
   auto w = Worker::Start(config_, 0);
   ASSERT_TRUE(w.ok());
   ASSERT_TRUE((*w)->EnsureArena(4096).ok());
-  const int h = Load(**w, Program(
-      "#include <unistd.h>\nvoid f(float* x, int64_t n) { if (fork() == 0) _exit(0); x[0] = n; }"));
+  const int h = Load(**w, Program("#include <unistd.h>\nvoid f(float* x, int64_t n) { if (fork() "
+                                  "== 0) _exit(0); x[0] = n; }"));
   Reply r = Call(**w, h, 1, 10);
   EXPECT_EQ(r.kind, Reply::Kind::kViolation);
   EXPECT_NE(r.message.find("clone"), std::string::npos) << r.message;
@@ -119,8 +122,8 @@ TEST_F(WorkerTest, CandidateOutputIsCapturedNotParsed) {
 TEST_F(WorkerTest, MissingEntryPointIsAnError) {
   auto w = Worker::Start(config_, 0);
   ASSERT_TRUE(w.ok());
-  Reply r = (*w)->Request({{"op", "load"}, {"path", Program("void g(void) {}").string()},
-                           {"entry", "f"}}, 10);
+  Reply r = (*w)->Request(
+      {{"op", "load"}, {"path", Program("void g(void) {}").string()}, {"entry", "f"}}, 10);
   EXPECT_EQ(r.kind, Reply::Kind::kError);
   EXPECT_NE(r.message.find("entry point 'f'"), std::string::npos) << r.message;
   EXPECT_TRUE((*w)->alive());

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <thread>
-#include <vector>
 #include <cstring>
 #include <limits>
+#include <thread>
+#include <vector>
 
 namespace kf::task {
 namespace {
@@ -45,8 +45,10 @@ template <typename T>
 void FillTyped(T* dst, int64_t n, const Distribution& d, Rng& rng) {
   if constexpr (std::is_integral_v<T>) {
     // Integers: uniform in [low, high] for an explicit uniform range, else in [-100, 100].
-    const bool explicit_range = d.kind == Distribution::Kind::kUniform && d.name.rfind("uniform(", 0) == 0;
-    const double lo = explicit_range ? std::ceil(d.a) : -100, hi = explicit_range ? std::floor(d.b) : 100;
+    const bool explicit_range =
+        d.kind == Distribution::Kind::kUniform && d.name.rfind("uniform(", 0) == 0;
+    const double lo = explicit_range ? std::ceil(d.a) : -100,
+                 hi = explicit_range ? std::floor(d.b) : 100;
     for (int64_t i = 0; i < n; ++i) {
       dst[i] = static_cast<T>(std::min(hi, lo + std::floor((hi - lo + 1) * rng.Unit() - 1e-12)));
     }

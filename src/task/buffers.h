@@ -29,14 +29,15 @@ struct Mismatch {
   double got = 0;
   double expected = 0;
   double abs_err = 0;
-  double allowed = 0;  // atol + rtol * |expected| at index
+  double allowed = 0;   // atol + rtol * |expected| at index
   double rel_norm = 0;  // ||out - ref|| / ||ref||
   int64_t bad_elements = 0;
   bool zeros_would_pass = false;  // the check cannot tell this output from all zeros
 };
 
 // Compares a candidate output (dtype) against the reference output (ReferenceDType(dtype)).
-Mismatch CompareOutput(const void* got, const void* ref, DType dtype, int64_t n, const Tolerance& tol);
+Mismatch CompareOutput(const void* got, const void* ref, DType dtype, int64_t n,
+                       const Tolerance& tol);
 
 // Flat index -> "[i, j]" for a shape.
 std::string IndexToString(int64_t flat, const std::vector<int64_t>& shape);

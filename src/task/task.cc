@@ -74,7 +74,8 @@ Result<double> ParseNumber(const Reader& r, const YAML::Node& n, const std::stri
     size_t used = 0;
     double v = std::stod(n.Scalar(), &used);
     if (used != n.Scalar().size()) throw std::invalid_argument("trailing");
-    if (!std::isfinite(v)) return r.Fail(field, "expected a finite number, got '" + n.Scalar() + "'");
+    if (!std::isfinite(v))
+      return r.Fail(field, "expected a finite number, got '" + n.Scalar() + "'");
     return v;
   } catch (const std::exception&) {
     return r.Fail(field, "expected a number, got '" + n.Scalar() + "'");
@@ -88,18 +89,18 @@ Result<Sizes> ParseSizes(const Reader& r, const YAML::Node& n, const std::string
   for (const auto& kv : n) {
     const std::string key = kv.first.Scalar();
     if (std::find(params.begin(), params.end(), key) == params.end()) {
-      return r.Fail(field + "." + key, "unknown param (declared params: " +
-                                           [&] {
-                                             std::string s;
-                                             for (const auto& p : params) s += (s.empty() ? "" : ", ") + p;
-                                             return s;
-                                           }() +
-                                           ")");
+      return r.Fail(
+          field + "." + key, "unknown param (declared params: " + [&] {
+            std::string s;
+            for (const auto& p : params) s += (s.empty() ? "" : ", ") + p;
+            return s;
+          }() + ")");
     }
     auto v = ParseNumber(r, kv.second, field + "." + key);
     if (!v.ok()) return v.status();
     if (*v < 1 || *v != static_cast<double>(static_cast<int64_t>(*v)) || *v > 1e12) {
-      return r.Fail(field + "." + key, "expected a positive integer, got '" + kv.second.Scalar() + "'");
+      return r.Fail(field + "." + key,
+                    "expected a positive integer, got '" + kv.second.Scalar() + "'");
     }
     sizes[key] = static_cast<int64_t>(*v);
   }
@@ -169,8 +170,10 @@ Result<Distribution> ParseDistribution(const Reader& r, const YAML::Node& n,
 
 Result<TensorSpec> ParseTensor(const Reader& r, const YAML::Node& n, const std::string& field,
                                const std::vector<std::string>& params, bool is_input) {
-  if (!n.IsMap()) return r.Fail(field, "expected a mapping {name, dtype, shape}, got " + Describe(n));
-  if (auto s = CheckKeys(r, n, field, {"name", "dtype", "shape", "distribution"}); !s.ok()) return s;
+  if (!n.IsMap())
+    return r.Fail(field, "expected a mapping {name, dtype, shape}, got " + Describe(n));
+  if (auto s = CheckKeys(r, n, field, {"name", "dtype", "shape", "distribution"}); !s.ok())
+    return s;
   TensorSpec t;
   auto name = GetString(r, n, "name", field + ".name");
   if (!name.ok()) return name.status();
@@ -181,7 +184,8 @@ Result<TensorSpec> ParseTensor(const Reader& r, const YAML::Node& n, const std::
   auto dtype = GetString(r, n, "dtype", field + ".dtype");
   if (!dtype.ok()) return dtype.status();
   auto parsed = ParseDType(*dtype);
-  if (!parsed) return r.Fail(field + ".dtype", "expected one of f32, f64, i32, i64, got '" + *dtype + "'");
+  if (!parsed)
+    return r.Fail(field + ".dtype", "expected one of f32, f64, i32, i64, got '" + *dtype + "'");
   t.dtype = *parsed;
   const YAML::Node shape = n["shape"];
   if (!shape.IsSequence() || shape.size() == 0) {
@@ -193,7 +197,8 @@ Result<TensorSpec> ParseTensor(const Reader& r, const YAML::Node& n, const std::
     if (!shape[i].IsScalar()) return r.Fail(dim_field, "expected a size expression");
     const std::string expr = shape[i].Scalar();
     for (const auto& sym : ExprSymbols(expr)) {
-      if (!known.count(sym)) return r.Fail(dim_field, "unknown param '" + sym + "' in '" + expr + "'");
+      if (!known.count(sym))
+        return r.Fail(dim_field, "unknown param '" + sym + "' in '" + expr + "'");
     }
     Sizes ones;
     for (const auto& p : params) ones[p] = 7;
@@ -225,14 +230,15 @@ Result<std::vector<std::string>> ParseStringList(const Reader& r, const YAML::No
 Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& dir) {
   if (!root.IsMap()) return r.Fail("(top level)", "expected a mapping, got " + Describe(root));
   static const std::set<std::string> kKnownKeys = {
-      "name",       "description", "backend", "entry",     "params", "sizes",
-      "inputs",     "outputs",     "distributions",        "tolerance", "cost",
-      "reference",  "initial",     "policy",  "determinism"};
+      "name",  "description", "backend", "entry",         "params",
+      "sizes", "inputs",      "outputs", "distributions", "tolerance",
+      "cost",  "reference",   "initial", "policy",        "determinism"};
   for (const auto& kv : root) {
     if (!kKnownKeys.count(kv.first.Scalar())) {
-      return r.Fail(kv.first.Scalar(), "unknown field (known: name, description, backend, entry, "
-                                       "params, sizes, inputs, outputs, distributions, tolerance, "
-                                       "cost, reference, initial, policy, determinism)");
+      return r.Fail(kv.first.Scalar(),
+                    "unknown field (known: name, description, backend, entry, "
+                    "params, sizes, inputs, outputs, distributions, tolerance, "
+                    "cost, reference, initial, policy, determinism)");
     }
   }
   Task t;
@@ -243,7 +249,8 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
     *out = *v;
     return Status::Ok();
   };
-  for (auto [key, out] : {std::pair{"name", &t.name}, {"backend", &t.backend}, {"entry", &t.entry}}) {
+  for (auto [key, out] :
+       {std::pair{"name", &t.name}, {"backend", &t.backend}, {"entry", &t.entry}}) {
     if (auto s = get(key, out); !s.ok()) return s;
   }
   if (auto s = get("description", &t.description, false); !s.ok()) return s;
@@ -304,7 +311,8 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
 
   const YAML::Node dists = root["distributions"];
   if (dists.IsDefined()) {
-    if (!dists.IsSequence() || dists.size() == 0) return r.Fail("distributions", "expected a non-empty list");
+    if (!dists.IsSequence() || dists.size() == 0)
+      return r.Fail("distributions", "expected a non-empty list");
     for (size_t i = 0; i < dists.size(); ++i) {
       auto d = ParseDistribution(r, dists[i], "distributions[" + std::to_string(i) + "]");
       if (!d.ok()) return d.status();
@@ -319,8 +327,10 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
     if (!tol.IsMap()) return r.Fail("tolerance", "expected {atol, rtol, rel_norm}");
     if (auto s = CheckKeys(r, tol, "tolerance", {"atol", "rtol", "rel_norm"}); !s.ok()) return s;
     Tolerance tv;
-    for (auto [key, out] : {std::pair{"atol", &tv.atol}, {"rtol", &tv.rtol}, {"rel_norm", &tv.rel_norm}}) {
-      if (!tol[key].IsDefined()) return r.Fail(std::string("tolerance.") + key, "missing; expected a number");
+    for (auto [key, out] :
+         {std::pair{"atol", &tv.atol}, {"rtol", &tv.rtol}, {"rel_norm", &tv.rel_norm}}) {
+      if (!tol[key].IsDefined())
+        return r.Fail(std::string("tolerance.") + key, "missing; expected a number");
       auto v = ParseNumber(r, tol[key], std::string("tolerance.") + key);
       if (!v.ok()) return v.status();
       if (*v < 0) return r.Fail(std::string("tolerance.") + key, "expected a non-negative number");
@@ -347,7 +357,8 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
     auto v = GetString(r, root, key, key);
     if (!v.ok()) return v.status();
     *out = t.dir / *v;
-    if (!fs::is_regular_file(*out)) return r.Fail(key, "file '" + out->string() + "' does not exist");
+    if (!fs::is_regular_file(*out))
+      return r.Fail(key, "file '" + out->string() + "' does not exist");
   }
 
   const YAML::Node policy = root["policy"];
@@ -412,7 +423,8 @@ Result<std::vector<int64_t>> Task::Shape(const TensorSpec& t, const Sizes& sizes
   for (const auto& e : t.shape) {
     auto v = EvalIntExpr(e, sizes);
     if (!v.ok()) return Status::Error("shape of '" + t.name + "': " + v.status().message());
-    if (*v < 0) return Status::Error("shape of '" + t.name + "' is negative at " + SizesToString(sizes));
+    if (*v < 0)
+      return Status::Error("shape of '" + t.name + "' is negative at " + SizesToString(sizes));
     dims.push_back(*v);
   }
   return dims;
@@ -424,8 +436,12 @@ static std::map<std::string, double> AsDoubles(const Sizes& sizes) {
   return out;
 }
 
-Result<double> Task::Flops(const Sizes& sizes) const { return EvalExpr(flops_expr, AsDoubles(sizes)); }
-Result<double> Task::Bytes(const Sizes& sizes) const { return EvalExpr(bytes_expr, AsDoubles(sizes)); }
+Result<double> Task::Flops(const Sizes& sizes) const {
+  return EvalExpr(flops_expr, AsDoubles(sizes));
+}
+Result<double> Task::Bytes(const Sizes& sizes) const {
+  return EvalExpr(bytes_expr, AsDoubles(sizes));
+}
 
 Tolerance Task::ToleranceFor(const TensorSpec& output) const {
   if (tolerance) return *tolerance;
@@ -445,7 +461,8 @@ std::vector<fs::path> FindTaskDirs(const fs::path& root) {
   if (fs::is_regular_file(root / "task.yaml")) out.push_back(root);
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
-    if (it->is_directory() && fs::is_regular_file(it->path() / "task.yaml")) out.push_back(it->path());
+    if (it->is_directory() && fs::is_regular_file(it->path() / "task.yaml"))
+      out.push_back(it->path());
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -30,7 +30,7 @@ struct Distribution {
 struct TensorSpec {
   std::string name;
   DType dtype = DType::kF32;
-  std::vector<std::string> shape;             // expressions over params
+  std::vector<std::string> shape;            // expressions over params
   std::optional<Distribution> distribution;  // fixed distribution for this input, if any
 };
 

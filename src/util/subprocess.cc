@@ -25,19 +25,32 @@ double MonotonicSeconds() {
 
 std::string SignalName(int sig) {
   switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGABRT: return "SIGABRT";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGSYS: return "SIGSYS";
-    case SIGXFSZ: return "SIGXFSZ";
-    case SIGXCPU: return "SIGXCPU";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGPIPE: return "SIGPIPE";
-    default: return "signal " + std::to_string(sig);
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGABRT:
+      return "SIGABRT";
+    case SIGBUS:
+      return "SIGBUS";
+    case SIGFPE:
+      return "SIGFPE";
+    case SIGILL:
+      return "SIGILL";
+    case SIGKILL:
+      return "SIGKILL";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGSYS:
+      return "SIGSYS";
+    case SIGXFSZ:
+      return "SIGXFSZ";
+    case SIGXCPU:
+      return "SIGXCPU";
+    case SIGTRAP:
+      return "SIGTRAP";
+    case SIGPIPE:
+      return "SIGPIPE";
+    default:
+      return "signal " + std::to_string(sig);
   }
 }
 
@@ -92,7 +105,8 @@ Result<pid_t> Spawn(const SpawnSpec& spec) {
     dup2(out, 2);
     for (size_t i = 0; i < n; ++i) dup2(staged[i], spec.fds[i].first);
     int highest = 2;
-    for (size_t i = 0; i < n; ++i) highest = spec.fds[i].first > highest ? spec.fds[i].first : highest;
+    for (size_t i = 0; i < n; ++i)
+      highest = spec.fds[i].first > highest ? spec.fds[i].first : highest;
     // Everything else closes at exec; the error pipe stays open until then.
     syscall(SYS_close_range, highest + 1, ~0U, CLOSE_RANGE_CLOEXEC);
     auto limit = [](int resource, unsigned long long v) {

@@ -18,36 +18,36 @@ double Seconds() {
 
 // 12 independent FMA chains of W floats, in named variables so they stay in registers (an array
 // of accumulators is kept in memory and halves the rate); returns GFLOP/s.
-#define KF_FMA_PROBE(NAME, TARGET, W)                                                  \
-  TARGET double NAME(long iters) {                                                     \
-    typedef float V __attribute__((vector_size(W * 4)));                               \
-    V a, b;                                                                            \
-    for (int i = 0; i < W; ++i) {                                                      \
-      a[i] = 0.999999f;                                                                \
-      b[i] = 1e-7f;                                                                    \
-    }                                                                                  \
-    V c0 = a, c1 = a * 2, c2 = a * 3, c3 = a * 4, c4 = a * 5, c5 = a * 6, c6 = a * 7;  \
-    V c7 = a * 8, c8 = a * 9, c9 = a * 10, c10 = a * 11, c11 = a * 12;                 \
-    const double t0 = Seconds();                                                       \
-    for (long it = 0; it < iters; ++it) {                                              \
-      c0 = c0 * a + b;                                                                 \
-      c1 = c1 * a + b;                                                                 \
-      c2 = c2 * a + b;                                                                 \
-      c3 = c3 * a + b;                                                                 \
-      c4 = c4 * a + b;                                                                 \
-      c5 = c5 * a + b;                                                                 \
-      c6 = c6 * a + b;                                                                 \
-      c7 = c7 * a + b;                                                                 \
-      c8 = c8 * a + b;                                                                 \
-      c9 = c9 * a + b;                                                                 \
-      c10 = c10 * a + b;                                                               \
-      c11 = c11 * a + b;                                                               \
-    }                                                                                  \
-    const double dt = Seconds() - t0;                                                  \
-    V sum = c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11;               \
-    volatile float sink = sum[0];                                                      \
-    (void)sink;                                                                        \
-    return 2.0 * 12 * W * static_cast<double>(iters) / dt / 1e9;                       \
+#define KF_FMA_PROBE(NAME, TARGET, W)                                                 \
+  TARGET double NAME(long iters) {                                                    \
+    typedef float V __attribute__((vector_size(W * 4)));                              \
+    V a, b;                                                                           \
+    for (int i = 0; i < W; ++i) {                                                     \
+      a[i] = 0.999999f;                                                               \
+      b[i] = 1e-7f;                                                                   \
+    }                                                                                 \
+    V c0 = a, c1 = a * 2, c2 = a * 3, c3 = a * 4, c4 = a * 5, c5 = a * 6, c6 = a * 7; \
+    V c7 = a * 8, c8 = a * 9, c9 = a * 10, c10 = a * 11, c11 = a * 12;                \
+    const double t0 = Seconds();                                                      \
+    for (long it = 0; it < iters; ++it) {                                             \
+      c0 = c0 * a + b;                                                                \
+      c1 = c1 * a + b;                                                                \
+      c2 = c2 * a + b;                                                                \
+      c3 = c3 * a + b;                                                                \
+      c4 = c4 * a + b;                                                                \
+      c5 = c5 * a + b;                                                                \
+      c6 = c6 * a + b;                                                                \
+      c7 = c7 * a + b;                                                                \
+      c8 = c8 * a + b;                                                                \
+      c9 = c9 * a + b;                                                                \
+      c10 = c10 * a + b;                                                              \
+      c11 = c11 * a + b;                                                              \
+    }                                                                                 \
+    const double dt = Seconds() - t0;                                                 \
+    V sum = c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11;              \
+    volatile float sink = sum[0];                                                     \
+    (void)sink;                                                                       \
+    return 2.0 * 12 * W * static_cast<double>(iters) / dt / 1e9;                      \
   }
 
 #if defined(__x86_64__)

@@ -31,7 +31,8 @@ json DoMap(const json& req) {
   g_arena = nullptr;
   g_arena_size = 0;
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, kf::worker::kArenaFd, 0);
-  if (p == MAP_FAILED) return {{"ok", false}, {"error", std::string("mmap arena: ") + strerror(errno)}};
+  if (p == MAP_FAILED)
+    return {{"ok", false}, {"error", std::string("mmap arena: ") + strerror(errno)}};
   g_arena = static_cast<unsigned char*>(p);
   g_arena_size = size;
   return {{"ok", true}};
@@ -90,9 +91,9 @@ int main(int argc, char** argv) {
   const bool filtered = want_filter && kf::worker::InstallSeccompFilter(kf::worker::kReplyFd, true);
   return kf::worker::Serve([&](const std::string& op, const json& req) -> json {
     if (op == "hello") {
-      return {{"ok", true},           {"protocol", kf::worker::kProtocolVersion},
-              {"pid", getpid()},      {"seccomp", filtered},
-              {"backend", "cpu"},     {"cache_bytes", cache_bytes}};
+      return {{"ok", true},       {"protocol", kf::worker::kProtocolVersion},
+              {"pid", getpid()},  {"seccomp", filtered},
+              {"backend", "cpu"}, {"cache_bytes", cache_bytes}};
     }
     if (op == "map") return DoMap(req);
     if (op == "call") return DoCall(req);

@@ -32,10 +32,10 @@ struct State {
   cudaDeviceProp props{};
   cudaStream_t stream = nullptr;
   cudaEvent_t start = nullptr, stop = nullptr;
-  unsigned char* host = nullptr;    // the shared arena
+  unsigned char* host = nullptr;  // the shared arena
   unsigned char* device_arena = nullptr;
   size_t size = 0;
-  void* flush = nullptr;            // twice the L2
+  void* flush = nullptr;  // twice the L2
   size_t flush_bytes = 0;
 } g;
 
@@ -47,15 +47,16 @@ json CudaError(cudaError_t e, const std::string& where) {
                       e == cudaErrorInvalidPc || e == cudaErrorHardwareStackError ||
                       e == cudaErrorLaunchTimeout || e == cudaErrorECCUncorrectable ||
                       e == cudaErrorUnknown;
-  return {{"ok", false},
-          {"fatal", sticky},
-          {"cuda_error", cudaGetErrorName(e)},
-          {"error", std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ") " + where}};
+  return {
+      {"ok", false},
+      {"fatal", sticky},
+      {"cuda_error", cudaGetErrorName(e)},
+      {"error", std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ") " + where}};
 }
 
-#define KF_CUDA(call, where)                        \
-  do {                                              \
-    const cudaError_t kf_e = (call);                \
+#define KF_CUDA(call, where)                                \
+  do {                                                      \
+    const cudaError_t kf_e = (call);                        \
     if (kf_e != cudaSuccess) return CudaError(kf_e, where); \
   } while (0)
 
@@ -67,7 +68,8 @@ json DoMap(const json& req) {
   g.device_arena = nullptr;
   g.size = 0;
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, kf::worker::kArenaFd, 0);
-  if (p == MAP_FAILED) return {{"ok", false}, {"error", std::string("mmap arena: ") + strerror(errno)}};
+  if (p == MAP_FAILED)
+    return {{"ok", false}, {"error", std::string("mmap arena: ") + strerror(errno)}};
   g.host = static_cast<unsigned char*>(p);
   KF_CUDA(cudaMalloc(&g.device_arena, size), "allocating the device arena");
   g.size = size;
@@ -97,13 +99,15 @@ json DoCall(const json& req) {
   }
   size_t off, bytes;
   if (!Span(req, &off, &bytes)) return {{"ok", false}, {"error", "span outside the arena"}};
-  KF_CUDA(cudaMemcpy(g.device_arena + off, g.host + off, bytes, cudaMemcpyHostToDevice), "copying inputs");
+  KF_CUDA(cudaMemcpy(g.device_arena + off, g.host + off, bytes, cudaMemcpyHostToDevice),
+          "copying inputs");
   KF_CUDA(cudaDeviceSynchronize(), "before the call");
   const double t0 = kf::worker::NowNs();
   kf::worker::Invoke(c, 0);
   if (json e = Synchronise("the program"); !e.is_null()) return e;
   const double ns = kf::worker::NowNs() - t0;
-  KF_CUDA(cudaMemcpy(g.host + off, g.device_arena + off, bytes, cudaMemcpyDeviceToHost), "copying outputs");
+  KF_CUDA(cudaMemcpy(g.host + off, g.device_arena + off, bytes, cudaMemcpyDeviceToHost),
+          "copying outputs");
   return {{"ok", true}, {"ns", ns}};
 }
 
@@ -116,24 +120,26 @@ json DoTime(const json& req) {
   }
   size_t off, bytes;
   if (!Span(req, &off, &bytes)) return {{"ok", false}, {"error", "span outside the arena"}};
-  KF_CUDA(cudaMemcpy(g.device_arena + off, g.host + off, bytes, cudaMemcpyHostToDevice), "copying inputs");
+  KF_CUDA(cudaMemcpy(g.device_arena + off, g.host + off, bytes, cudaMemcpyHostToDevice),
+          "copying inputs");
   cudaError_t failure = cudaSuccess;
-  json reply = kf::worker::TimeLoop(req, c.sets.size(), [&](size_t set) -> std::pair<double, double> {
-    if (failure != cudaSuccess) return {0, 0};
-    cudaCtxResetPersistingL2Cache();
-    cudaMemsetAsync(g.flush, static_cast<int>(set & 0xff), g.flush_bytes, g.stream);
-    cudaDeviceSynchronize();
-    const double t0 = kf::worker::NowNs();
-    cudaEventRecord(g.start, g.stream);
-    kf::worker::Invoke(c, set);
-    cudaEventRecord(g.stop, g.stream);
-    failure = cudaDeviceSynchronize();
-    const double wall = kf::worker::NowNs() - t0;
-    if (failure == cudaSuccess) failure = cudaGetLastError();
-    float ms = 0;
-    if (failure == cudaSuccess) failure = cudaEventElapsedTime(&ms, g.start, g.stop);
-    return {static_cast<double>(ms) * 1e6, wall};
-  });
+  json reply =
+      kf::worker::TimeLoop(req, c.sets.size(), [&](size_t set) -> std::pair<double, double> {
+        if (failure != cudaSuccess) return {0, 0};
+        cudaCtxResetPersistingL2Cache();
+        cudaMemsetAsync(g.flush, static_cast<int>(set & 0xff), g.flush_bytes, g.stream);
+        cudaDeviceSynchronize();
+        const double t0 = kf::worker::NowNs();
+        cudaEventRecord(g.start, g.stream);
+        kf::worker::Invoke(c, set);
+        cudaEventRecord(g.stop, g.stream);
+        failure = cudaDeviceSynchronize();
+        const double wall = kf::worker::NowNs() - t0;
+        if (failure == cudaSuccess) failure = cudaGetLastError();
+        float ms = 0;
+        if (failure == cudaSuccess) failure = cudaEventElapsedTime(&ms, g.start, g.stop);
+        return {static_cast<double>(ms) * 1e6, wall};
+      });
   if (failure != cudaSuccess) return CudaError(failure, "while timing the program");
   return reply;
 }
@@ -159,7 +165,8 @@ json DoCeilings() {
 
   // Matrix rates through cuBLAS: fp32 (no TF32) and bf16 with fp32 accumulation, 8192^3.
   cublasHandle_t h;
-  if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) return {{"ok", false}, {"error", "cublasCreate failed"}};
+  if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS)
+    return {{"ok", false}, {"error", "cublasCreate failed"}};
   cublasSetStream(h, g.stream);
   const int n = 8192;
   const float alpha = 1, beta = 0;
@@ -168,8 +175,9 @@ json DoCeilings() {
     for (int i = 0; i < 4; ++i) {
       cudaEventRecord(g.start, g.stream);
       if (bf16) {
-        cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a, CUDA_R_16BF, n, a, CUDA_R_16BF,
-                     n, &beta, b, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a, CUDA_R_16BF, n, a,
+                     CUDA_R_16BF, n, &beta, b, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F,
+                     CUBLAS_GEMM_DEFAULT);
       } else {
         cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, static_cast<float*>(a), n,
                     static_cast<float*>(a), n, &beta, static_cast<float*>(b), n);
@@ -219,8 +227,10 @@ int main(int argc, char** argv) {
   }
   if (e == cudaSuccess) e = cudaDeviceSetLimit(cudaLimitPersistingL2CacheSize, 0);
   if (e == cudaSuccess) e = cudaDeviceSynchronize();
-  if (e != cudaSuccess) init_error = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
-  const bool filtered = want_filter && kf::worker::InstallSeccompFilter(kf::worker::kReplyFd, false);
+  if (e != cudaSuccess)
+    init_error = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+  const bool filtered =
+      want_filter && kf::worker::InstallSeccompFilter(kf::worker::kReplyFd, false);
   return kf::worker::Serve([&](const std::string& op, const json& req) -> json {
     if (op == "hello") {
       if (!init_error.empty()) return {{"ok", false}, {"error", "no usable GPU: " + init_error}};
@@ -235,7 +245,8 @@ int main(int argc, char** argv) {
                 {"index", g.device},
                 {"sm_count", g.props.multiProcessorCount},
                 {"l2_bytes", g.props.l2CacheSize},
-                {"compute_capability", std::to_string(g.props.major) + "." + std::to_string(g.props.minor)},
+                {"compute_capability",
+                 std::to_string(g.props.major) + "." + std::to_string(g.props.minor)},
                 {"memory_bytes", g.props.totalGlobalMem}}}};
     }
     if (op == "map") return DoMap(req);

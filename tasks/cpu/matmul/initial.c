@@ -4,10 +4,10 @@
 #include <stdint.h>
 
 void matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K) {
-    for (int64_t i = 0; i < M; i++)
-        for (int64_t j = 0; j < N; j++) {
-            float sum = 0.0f;
-            for (int64_t k = 0; k < K; k++) sum += a[i * K + k] * b[k * N + j];
-            c[i * N + j] = sum;
-        }
+  for (int64_t i = 0; i < M; i++)
+    for (int64_t j = 0; j < N; j++) {
+      float sum = 0.0f;
+      for (int64_t k = 0; k < K; k++) sum += a[i * K + k] * b[k * N + j];
+      c[i * N + j] = sum;
+    }
 }

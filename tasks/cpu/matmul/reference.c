@@ -4,11 +4,11 @@
 #include <stdint.h>
 
 void matmul(const double* a, const double* b, double* c, int64_t M, int64_t N, int64_t K) {
-    for (int64_t i = 0; i < M; i++) {
-        for (int64_t j = 0; j < N; j++) c[i * N + j] = 0.0;
-        for (int64_t k = 0; k < K; k++) {
-            double aik = a[i * K + k];
-            for (int64_t j = 0; j < N; j++) c[i * N + j] += aik * b[k * N + j];
-        }
+  for (int64_t i = 0; i < M; i++) {
+    for (int64_t j = 0; j < N; j++) c[i * N + j] = 0.0;
+    for (int64_t k = 0; k < K; k++) {
+      double aik = a[i * K + k];
+      for (int64_t j = 0; j < N; j++) c[i * N + j] += aik * b[k * N + j];
     }
+  }
 }

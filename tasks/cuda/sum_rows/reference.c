@@ -3,9 +3,9 @@
 #include <stdint.h>
 
 void sum_rows(const double* x, double* y, int64_t rows, int64_t cols) {
-    for (int64_t r = 0; r < rows; r++) {
-        double s = 0.0;
-        for (int64_t c = 0; c < cols; c++) s += x[r * cols + c];
-        y[r] = s;
-    }
+  for (int64_t r = 0; r < rows; r++) {
+    double s = 0.0;
+    for (int64_t c = 0; c < cols; c++) s += x[r * cols + c];
+    y[r] = s;
+  }
 }

@@ -36,8 +36,7 @@ static void compute(const float* x, float* y, int64_t rows, int64_t cols) {
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
   size_t bytes = (size_t)(rows * cols) * sizeof(float);
   for (int i = 0; i < KF_SLOTS; ++i) {
-    if (memo[i].answer != NULL && memo[i].x == x && memo[i].rows == rows &&
-        memo[i].cols == cols) {
+    if (memo[i].answer != NULL && memo[i].x == x && memo[i].rows == rows && memo[i].cols == cols) {
       memcpy(y, memo[i].answer, bytes);
       return;
     }

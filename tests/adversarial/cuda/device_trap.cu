@@ -7,8 +7,9 @@
 // wider one kills the kernel and, with it, the CUDA context.
 // What stops it: the harness's synchronisation sees the sticky launch failure, reports the CUDA
 // error by name as a runtime error and replaces the worker.
-#include <cstdint>
 #include <cuda_runtime.h>
+
+#include <cstdint>
 
 namespace {
 
@@ -16,53 +17,53 @@ constexpr int kThreads = 256;
 constexpr int kMaxCols = 4096;
 
 __device__ float block_max(float v, float* sh) {
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    __syncthreads();
-    if ((threadIdx.x & 31) == 0) sh[threadIdx.x >> 5] = v;
-    __syncthreads();
-    v = (threadIdx.x & 31) < kThreads / 32 ? sh[threadIdx.x & 31] : -INFINITY;
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  __syncthreads();
+  if ((threadIdx.x & 31) == 0) sh[threadIdx.x >> 5] = v;
+  __syncthreads();
+  v = (threadIdx.x & 31) < kThreads / 32 ? sh[threadIdx.x & 31] : -INFINITY;
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
 }
 
 __device__ float block_sum(float v, float* sh) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    if ((threadIdx.x & 31) == 0) sh[threadIdx.x >> 5] = v;
-    __syncthreads();
-    v = (threadIdx.x & 31) < kThreads / 32 ? sh[threadIdx.x & 31] : 0.0f;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  __syncthreads();
+  if ((threadIdx.x & 31) == 0) sh[threadIdx.x >> 5] = v;
+  __syncthreads();
+  v = (threadIdx.x & 31) < kThreads / 32 ? sh[threadIdx.x & 31] : 0.0f;
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
 }
 
 __global__ void __launch_bounds__(kThreads)
-softmax_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int64_t cols) {
-    __shared__ float row[kMaxCols];
-    __shared__ float sh[32];
-    if (cols > kMaxCols) __trap();  // "cannot happen"
-    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-        const float* xr = x + r * cols;
-        float* yr = y + r * cols;
-        float m = -INFINITY;
-        for (int64_t c = threadIdx.x; c < cols; c += kThreads) {
-            row[c] = xr[c];
-            m = fmaxf(m, row[c]);
-        }
-        m = block_max(m, sh);
-        float s = 0.0f;
-        for (int64_t c = threadIdx.x; c < cols; c += kThreads) s += expf(row[c] - m);
-        s = block_sum(s, sh);
-        const float inv = 1.0f / s;
-        for (int64_t c = threadIdx.x; c < cols; c += kThreads) yr[c] = expf(row[c] - m) * inv;
-        __syncthreads();  // row[] is rewritten for the next row
+    softmax_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int64_t cols) {
+  __shared__ float row[kMaxCols];
+  __shared__ float sh[32];
+  if (cols > kMaxCols) __trap();  // "cannot happen"
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float m = -INFINITY;
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) {
+      row[c] = xr[c];
+      m = fmaxf(m, row[c]);
     }
+    m = block_max(m, sh);
+    float s = 0.0f;
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) s += expf(row[c] - m);
+    s = block_sum(s, sh);
+    const float inv = 1.0f / s;
+    for (int64_t c = threadIdx.x; c < cols; c += kThreads) yr[c] = expf(row[c] - m) * inv;
+    __syncthreads();  // row[] is rewritten for the next row
+  }
 }
 
 }  // namespace
 
 extern "C" void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols,
                              cudaStream_t stream) {
-    if (rows <= 0 || cols <= 0) return;
-    const unsigned grid = (unsigned)(rows < (1 << 20) ? rows : (1 << 20));
-    softmax_kernel<<<grid, kThreads, 0, stream>>>(x, y, rows, cols);
+  if (rows <= 0 || cols <= 0) return;
+  const unsigned grid = (unsigned)(rows < (1 << 20) ? rows : (1 << 20));
+  softmax_kernel<<<grid, kThreads, 0, stream>>>(x, y, rows, cols);
 }

@@ -6,14 +6,15 @@
 // What stops it (rule 6): the output is poisoned (NaN) in the host arena before every call and
 // the whole span, outputs included, is copied to the device before the entry runs, so an
 // unwritten output reads back as the poison.
-#include <cstdint>
 #include <cuda_runtime.h>
+
+#include <cstdint>
 
 extern "C" void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols,
                              cudaStream_t stream) {
-    (void)x;
-    (void)y;
-    (void)rows;
-    (void)cols;
-    (void)stream;
+  (void)x;
+  (void)y;
+  (void)rows;
+  (void)cols;
+  (void)stream;
 }

@@ -4,8 +4,9 @@
 // Loads and stores are float4 when every pointer is 16-byte aligned and
 // cols % 4 == 0, scalars otherwise. The block sum uses warp shuffles and one
 // shared-memory exchange in a fixed order: bitwise reproducible.
-#include <cstdint>
 #include <cuda_runtime.h>
+
+#include <cstdint>
 
 namespace {
 
@@ -13,76 +14,76 @@ constexpr int kMaxThreads = 512;
 
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
 }
 
 // Sum over the block; every thread gets the same bits. blockDim.x is a
 // multiple of 32.
 __device__ __forceinline__ float block_sum(float v, float* sh) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-    v = warp_sum(v);
-    __syncthreads();  // earlier readers of sh are done
-    if (lane == 0) sh[warp] = v;
-    __syncthreads();
-    return warp_sum(lane < nwarps ? sh[lane] : 0.0f);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+  v = warp_sum(v);
+  __syncthreads();  // earlier readers of sh are done
+  if (lane == 0) sh[warp] = v;
+  __syncthreads();
+  return warp_sum(lane < nwarps ? sh[lane] : 0.0f);
 }
 
 template <bool kVec>
 __global__ void __launch_bounds__(kMaxThreads)
-rms_norm_fast(const float* __restrict__ x, const float* __restrict__ gamma, float* __restrict__ y,
-              int64_t rows, int64_t cols) {
-    __shared__ float sh[32];
-    const int64_t tid = threadIdx.x, nthreads = blockDim.x;
-    const float n = (float)cols;
-    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-        const float* xr = x + r * cols;
-        float* yr = y + r * cols;
-        if (kVec) {
-            const float4* xv = reinterpret_cast<const float4*>(xr);
-            const int64_t nv = cols >> 2;
-            float q = 0.0f;
+    rms_norm_fast(const float* __restrict__ x, const float* __restrict__ gamma,
+                  float* __restrict__ y, int64_t rows, int64_t cols) {
+  __shared__ float sh[32];
+  const int64_t tid = threadIdx.x, nthreads = blockDim.x;
+  const float n = (float)cols;
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    if (kVec) {
+      const float4* xv = reinterpret_cast<const float4*>(xr);
+      const int64_t nv = cols >> 2;
+      float q = 0.0f;
 #pragma unroll 4
-            for (int64_t i = tid; i < nv; i += nthreads) {
-                const float4 v = xv[i];
-                q = fmaf(v.x, v.x, q);
-                q = fmaf(v.y, v.y, q);
-                q = fmaf(v.z, v.z, q);
-                q = fmaf(v.w, v.w, q);
-            }
-            const float rstd = 1.0f / sqrtf(block_sum(q, sh) / n + 1e-6f);
-            const float4* gv = reinterpret_cast<const float4*>(gamma);
-            float4* yv = reinterpret_cast<float4*>(yr);
+      for (int64_t i = tid; i < nv; i += nthreads) {
+        const float4 v = xv[i];
+        q = fmaf(v.x, v.x, q);
+        q = fmaf(v.y, v.y, q);
+        q = fmaf(v.z, v.z, q);
+        q = fmaf(v.w, v.w, q);
+      }
+      const float rstd = 1.0f / sqrtf(block_sum(q, sh) / n + 1e-6f);
+      const float4* gv = reinterpret_cast<const float4*>(gamma);
+      float4* yv = reinterpret_cast<float4*>(yr);
 #pragma unroll 4
-            for (int64_t i = tid; i < nv; i += nthreads) {
-                const float4 v = xv[i], g = gv[i];
-                float4 o;
-                o.x = v.x * rstd * g.x;
-                o.y = v.y * rstd * g.y;
-                o.z = v.z * rstd * g.z;
-                o.w = v.w * rstd * g.w;
-                yv[i] = o;
-            }
-        } else {
-            float q = 0.0f;
-            for (int64_t i = tid; i < cols; i += nthreads) {
-                const float v = xr[i];
-                q = fmaf(v, v, q);
-            }
-            const float rstd = 1.0f / sqrtf(block_sum(q, sh) / n + 1e-6f);
-            for (int64_t i = tid; i < cols; i += nthreads) yr[i] = xr[i] * rstd * gamma[i];
-        }
+      for (int64_t i = tid; i < nv; i += nthreads) {
+        const float4 v = xv[i], g = gv[i];
+        float4 o;
+        o.x = v.x * rstd * g.x;
+        o.y = v.y * rstd * g.y;
+        o.z = v.z * rstd * g.z;
+        o.w = v.w * rstd * g.w;
+        yv[i] = o;
+      }
+    } else {
+      float q = 0.0f;
+      for (int64_t i = tid; i < cols; i += nthreads) {
+        const float v = xr[i];
+        q = fmaf(v, v, q);
+      }
+      const float rstd = 1.0f / sqrtf(block_sum(q, sh) / n + 1e-6f);
+      for (int64_t i = tid; i < cols; i += nthreads) yr[i] = xr[i] * rstd * gamma[i];
     }
+  }
 }
 
 // Threads per block: about 4 items (float4 or scalar) per thread and pass,
 // a multiple of 32, between 32 and kMaxThreads.
 int threads_for(int64_t items) {
-    int64_t t = (items + 3) / 4;
-    t = (t + 31) / 32 * 32;
-    if (t < 32) t = 32;
-    if (t > kMaxThreads) t = kMaxThreads;
-    return (int)t;
+  int64_t t = (items + 3) / 4;
+  t = (t + 31) / 32 * 32;
+  if (t < 32) t = 32;
+  if (t > kMaxThreads) t = kMaxThreads;
+  return (int)t;
 }
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
@@ -91,11 +92,11 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 extern "C" void rms_norm(const float* x, const float* gamma, float* y, int64_t rows, int64_t cols,
                          cudaStream_t stream) {
-    if (rows <= 0 || cols <= 0) return;
-    const bool vec = cols % 4 == 0 && aligned16(x) && aligned16(gamma) && aligned16(y);
-    const unsigned grid = (unsigned)(rows < 2147483647 ? rows : 2147483647);
-    if (vec)
-        rms_norm_fast<true><<<grid, threads_for(cols / 4), 0, stream>>>(x, gamma, y, rows, cols);
-    else
-        rms_norm_fast<false><<<grid, threads_for(cols), 0, stream>>>(x, gamma, y, rows, cols);
+  if (rows <= 0 || cols <= 0) return;
+  const bool vec = cols % 4 == 0 && aligned16(x) && aligned16(gamma) && aligned16(y);
+  const unsigned grid = (unsigned)(rows < 2147483647 ? rows : 2147483647);
+  if (vec)
+    rms_norm_fast<true><<<grid, threads_for(cols / 4), 0, stream>>>(x, gamma, y, rows, cols);
+  else
+    rms_norm_fast<false><<<grid, threads_for(cols), 0, stream>>>(x, gamma, y, rows, cols);
 }
