@@ -11,24 +11,6 @@
 namespace kf::eval {
 namespace fs = std::filesystem;
 
-size_t LastLevelCacheBytes() {
-  size_t best = 0;
-  for (int i = 0; i < 8; ++i) {
-    std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/size");
-    std::string s;
-    if (!(in >> s) || s.empty()) continue;
-    size_t mult = 1;
-    if (s.back() == 'K') mult = 1024;
-    if (s.back() == 'M') mult = 1024 * 1024;
-    if (mult != 1) s.pop_back();
-    try {
-      best = std::max(best, std::stoul(s) * mult);
-    } catch (const std::exception&) {
-    }
-  }
-  return best ? best : 32u << 20;
-}
-
 std::string CpuModelName() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;

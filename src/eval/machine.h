@@ -1,6 +1,6 @@
-// Facts about the host the CPU evaluator needs: last-level cache size (for buffer rotation) and
-// the measured roofline ceilings, cached per CPU model under the cache directory so the
-// measurement (about half a second) is paid once per machine.
+// Facts about the host the CPU evaluator needs: the measured roofline ceilings, cached per CPU
+// model under the cache directory so the measurement (about half a second) is paid once per
+// machine.
 #pragma once
 
 #include <filesystem>
@@ -11,7 +11,6 @@
 
 namespace kf::eval {
 
-size_t LastLevelCacheBytes();
 std::string CpuModelName();
 
 struct CpuCeilings {
