@@ -154,7 +154,7 @@ class Evaluator::Impl {
   std::unique_ptr<WorkerSlot> ref_;
   std::optional<Loaded> reference_;
   std::optional<Loaded> initial_;
-  std::optional<CpuCeilings> ceilings_;  // for CUDA: copy bandwidth and best matrix rate
+  std::optional<Ceilings> ceilings_;
   json gpu_ceilings_;
   // Where the time of one evaluation went, in seconds (EvalResult::profile).
   struct Profile {
@@ -412,10 +412,10 @@ Status Evaluator::Impl::MeasureCeilings(bool remeasure) {
     Reply r = (*w)->Request({{"op", "ceilings"}}, 120);
     prof_.ceilings += r.seconds;
     if (!r.ok()) return Status::Error("measuring the GPU's ceilings: " + r.message);
-    CpuCeilings c;
+    Ceilings c;
     c.copy_gbps = std::max(ceilings_ ? ceilings_->copy_gbps : 0.0, r.body.value("copy_gbps", 0.0));
-    c.fma_gflops_per_core =
-        std::max({ceilings_ ? ceilings_->fma_gflops_per_core : 0.0,
+    c.gflops_per_unit =
+        std::max({ceilings_ ? ceilings_->gflops_per_unit : 0.0,
                   r.body.value("fp32_gemm_gflops", 0.0), r.body.value("bf16_gemm_gflops", 0.0)});
     c.cores = 1;
     ceilings_ = c;
@@ -451,7 +451,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layo
   req["min_runs"] = opt_.min_runs;
   req["max_seconds"] = seconds;
   req["target_rel_ci"] = opt_.target_rel_ci;
-  req["warmup_runs"] = std::max(3, sets);  // every rotation set once before timing
+  req["warmup_runs"] = 3;  // the worker also warms every rotation set once
   // Known call time (the candidate's, from correctness): a generous multiple of it. Unknown (the
   // task's own initial program): the per-call deadline for each warm-up and a few timed calls.
   const double calls = 4.0 + std::max(3, sets);
@@ -714,8 +714,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   roof.achieved_gflops = roof.flops / seconds / 1e9;
   auto place = [&] {
     roof.peak_gbps = ceilings_->copy_gbps;
-    roof.peak_gflops =
-        ceilings_->fma_gflops_per_core * (task_.allows_threads ? ceilings_->cores : 1);
+    roof.peak_gflops = ceilings_->gflops_per_unit * (task_.allows_threads ? ceilings_->cores : 1);
     const double floor_s =
         std::max(roof.bytes / (roof.peak_gbps * 1e9), roof.flops / (roof.peak_gflops * 1e9));
     roof.floor_ms = floor_s * 1e3 * opt_.floor_margin;

@@ -23,24 +23,24 @@ std::string CpuModelName() {
   return "unknown cpu";
 }
 
-Result<CpuCeilings> LoadOrMeasureCeilings(const fs::path& cache_dir,
-                                          const std::function<Result<nlohmann::json>()>& measure,
-                                          bool remeasure) {
+Result<Ceilings> LoadOrMeasureCeilings(const fs::path& cache_dir,
+                                       const std::function<Result<nlohmann::json>()>& measure,
+                                       bool remeasure) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const std::string model = CpuModelName();
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   const fs::path file =
       cache_dir / ("cpu_ceilings-v2-" + Sha256Hex(model + "|" + host).substr(0, 16) + ".json");
-  CpuCeilings c;
+  Ceilings c;
   c.cores = cores;
   try {
     std::ifstream in(file);
     if (in) {
       auto j = nlohmann::json::parse(in);
       c.copy_gbps = j.at("copy_gbps");
-      c.fma_gflops_per_core = j.at("fma_gflops_per_core");
-      if (c.copy_gbps > 0 && c.fma_gflops_per_core > 0 && !remeasure) return c;
+      c.gflops_per_unit = j.at("fma_gflops_per_core");
+      if (c.copy_gbps > 0 && c.gflops_per_unit > 0 && !remeasure) return c;
     }
   } catch (const std::exception&) {
     // A damaged cache file is measured again.
@@ -49,8 +49,8 @@ Result<CpuCeilings> LoadOrMeasureCeilings(const fs::path& cache_dir,
   if (!j.ok()) return j.status();
   // Other load only ever lowers a measurement: keep the best seen on this machine.
   c.copy_gbps = std::max(c.copy_gbps, j->value("copy_gbps", 0.0));
-  c.fma_gflops_per_core = std::max(c.fma_gflops_per_core, j->value("fma_gflops_per_core", 0.0));
-  if (c.copy_gbps <= 0 || c.fma_gflops_per_core <= 0) {
+  c.gflops_per_unit = std::max(c.gflops_per_unit, j->value("fma_gflops_per_core", 0.0));
+  if (c.copy_gbps <= 0 || c.gflops_per_unit <= 0) {
     return Status::Error("measuring this machine's ceilings failed");
   }
   std::error_code ec;
@@ -58,7 +58,7 @@ Result<CpuCeilings> LoadOrMeasureCeilings(const fs::path& cache_dir,
   std::ofstream out(file.string() + ".tmp");
   out << nlohmann::json{{"cpu_model", model},
                         {"copy_gbps", c.copy_gbps},
-                        {"fma_gflops_per_core", c.fma_gflops_per_core}}
+                        {"fma_gflops_per_core", c.gflops_per_unit}}
              .dump(2);
   out.close();
   fs::rename(file.string() + ".tmp", file, ec);

@@ -13,17 +13,17 @@ namespace kf::eval {
 
 std::string CpuModelName();
 
-struct CpuCeilings {
-  double copy_gbps = 0;            // DRAM copy bandwidth, read + write
-  double fma_gflops_per_core = 0;  // single-core FMA rate, widest vector width
-  int cores = 1;
+struct Ceilings {
+  double copy_gbps = 0;        // DRAM copy bandwidth, read + write
+  double gflops_per_unit = 0;  // CPU: one core's FMA rate; GPU: the best cuBLAS matrix rate
+  int cores = 1;               // units the task may use at once (CPU cores; 1 for a GPU)
 };
 
 // Reads the cached ceilings for this CPU, or calls measure (which asks a worker) and caches them.
 // With remeasure, measures again and keeps the higher of the cached and new figures: a busy
 // machine measures low, and a low ceiling would make honest candidates look impossible.
-Result<CpuCeilings> LoadOrMeasureCeilings(const std::filesystem::path& cache_dir,
-                                          const std::function<Result<nlohmann::json>()>& measure,
-                                          bool remeasure = false);
+Result<Ceilings> LoadOrMeasureCeilings(const std::filesystem::path& cache_dir,
+                                       const std::function<Result<nlohmann::json>()>& measure,
+                                       bool remeasure = false);
 
 }  // namespace kf::eval

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <vector>
 
 namespace {
 
