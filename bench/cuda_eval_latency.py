@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """Seconds per CUDA candidate through kforge (warm workers) against torch's load_inline path.
 
-kforge: N distinct small candidates (each a fresh nvcc compile: a nonce makes each source unique)
-for bench/tasks/cuda_scale_add in one `kforge eval` call, so the GPU worker is started once;
-per-candidate time from kforge's JSON profile. load_inline: the same kernel compiled with
-torch.utils.cpp_extension.load_inline under a fresh name (a cold build, as KernelBench does per
-candidate), then checked and timed with CUDA events. Run on the GPU host (scripts/gpu_check).
+kforge, two candidate forms of the same kernel for bench/tasks/cuda_scale_add, N distinct
+candidates each (a nonce makes every source unique, so each is a fresh compile), one
+`kforge eval` call per form so the GPU worker is started once:
+  - kernel-only (NVRTC; kforge launches the declared kernel),
+  - host code (nvcc; the candidate's own launcher).
+Latency: each candidate compiled when it is judged (--compile-jobs 0), per-candidate time from
+kforge's JSON profile. Throughput: the same number of new candidates in one call with compiles
+running ahead on the host's cores (the default), candidates per minute of wall time.
+load_inline: the same kernel compiled with torch.utils.cpp_extension.load_inline under a fresh
+name (a cold build, as KernelBench does per candidate), then checked and timed with CUDA events.
+Run on the GPU host (scripts/gpu_check).
 
 usage: bench/cuda_eval_latency.py KFORGE_BIN [N] [--no-load-inline]
 """
@@ -25,32 +31,46 @@ __global__ void scale_add_kernel(const float* x, const float* b, float* y, long 
   if (i < n) y[i] = 2.0f * x[i] + b[i];  // {nonce}
 }}
 """
-KFORGE_CANDIDATE = """#include <cstdint>
+HOST_CODE_CANDIDATE = """#include <cstdint>
 #include <cuda_runtime.h>
 """ + KERNEL + """
 extern "C" void scale_add(const float* x, const float* b, float* y, int64_t n, cudaStream_t s) {{
   scale_add_kernel<<<(n + 255) / 256, 256, 0, s>>>(x, b, y, n);
 }}
 """
+KERNEL_ONLY_CANDIDATE = """// kforge-launch: kernel=scale_add_kernel grid=(n+255)/256 block=256
+""" + KERNEL
 
 
-def kforge_latency(kforge, n):
+def kforge_run(kforge, template, n, extra):
     nonce = f"{os.getpid()}-{time.time_ns()}"
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for i in range(n):
             path = os.path.join(tmp, f"cand{i}.cu")
             with open(path, "w") as f:
-                f.write(KFORGE_CANDIDATE.format(nonce=f"{nonce}-{i}"))
+                f.write(template.format(nonce=f"{nonce}-{i}"))
             files.append(path)
-        subprocess.run([kforge, "eval", TASK, os.path.join(TASK, "initial.cu"), "--json"],
-                       check=True, capture_output=True)  # warm the cache and ceilings
         start = time.monotonic()
-        out = subprocess.run([kforge, "eval", TASK, *files, "--json", "--timing-seconds", "0.3"],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run([kforge, "eval", TASK, *files, "--json", "--timing-seconds", "0.3",
+                              *extra], check=True, capture_output=True, text=True).stdout
         wall = time.monotonic() - start
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
     return rows, wall
+
+
+def summarise(name, rows, wall):
+    per = [r["profile"]["total_s"] for r in rows]
+    comp = [r["profile"]["compile_s"] for r in rows]
+    bad = [r for r in rows if r["verdict"] != "ok"]
+    stages = {k: statistics.median(r["profile"][k] for r in rows)
+              for k in ("compile_s", "candidate_s", "baseline_s", "reference_s", "harness_s")}
+    print(f"{name}: {len(rows)} candidates, wall {wall:.1f} s; per candidate median "
+          f"{statistics.median(per):.3f} s (compile {statistics.median(comp):.3f} s); stages "
+          + ", ".join(f"{k} {v:.3f}" for k, v in stages.items()) + f"; {len(bad)} not ok")
+    if bad:
+        print("  first failure:", bad[0]["detail"].get("message"))
+    return statistics.median(per), len(bad)
 
 
 def load_inline_seconds():
@@ -89,21 +109,25 @@ torch::Tensor scale_add(torch::Tensor x, torch::Tensor b) {
 def main():
     kforge = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else 10
-    rows, wall = kforge_latency(kforge, n)
-    per = [r["profile"]["total_s"] for r in rows]
-    comp = [r["profile"]["compile_s"] for r in rows]
-    bad = [r for r in rows if r["verdict"] != "ok"]
-    med = statistics.median(per)
-    print(f"kforge: {n} distinct CUDA candidates in one call, wall {wall:.1f} s; per candidate "
-          f"median {med:.3f} s (compile {statistics.median(comp):.3f} s), "
-          f"{60 * n / wall:.0f} candidates per minute; {len(bad)} not ok")
-    if bad:
-        print("  first failure:", bad[0]["detail"].get("message"))
+    # Warm the cache of the task's own programs and the device, as a running search would be.
+    subprocess.run([kforge, "eval", TASK, os.path.join(TASK, "initial.cu"), "--json"],
+                   check=True, capture_output=True)
+    medians, failures = {}, 0
+    for name, template in (("kernel-only (NVRTC)", KERNEL_ONLY_CANDIDATE),
+                           ("host code (nvcc)", HOST_CODE_CANDIDATE)):
+        rows, wall = kforge_run(kforge, template, n, ["--compile-jobs", "0"])
+        medians[name], bad = summarise(f"latency, {name}", rows, wall)
+        failures += bad
+        rows, wall = kforge_run(kforge, template, n, [])
+        _, bad = summarise(f"throughput, {name}", rows, wall)
+        failures += bad
+        print(f"  throughput, {name}: {60 * n / wall:.0f} candidates per minute")
     if "--no-load-inline" not in sys.argv:
         total, compile_s = load_inline_seconds()
         print(f"load_inline: {total:.1f} s per candidate (compile {compile_s:.1f} s)")
-        print(f"ratio load_inline / kforge median: {total / med:.0f}x")
-    return 1 if bad else 0
+        for name, med in medians.items():
+            print(f"ratio load_inline / kforge {name} median: {total / med:.0f}x")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

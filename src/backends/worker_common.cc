@@ -76,6 +76,12 @@ std::string ParseCall(const json& req, unsigned char* base, size_t size,
   auto it = g_entries.find(req.value("handle", -1));
   if (it == g_entries.end()) return "unknown handle";
   call->fn = it->second;
+  return ParseArgs(req, base, size, trailing, &call->sets);
+}
+
+std::string ParseArgs(const json& req, unsigned char* base, size_t size,
+                      const std::vector<intptr_t>& trailing,
+                      std::vector<std::vector<intptr_t>>* sets) {
   const auto& ints = req.at("ints");
   for (const auto& set : req.at("sets")) {
     std::vector<Arg> args;
@@ -87,9 +93,9 @@ std::string ParseCall(const json& req, unsigned char* base, size_t size,
     for (const auto& v : ints) args.push_back(static_cast<Arg>(v.get<int64_t>()));
     args.insert(args.end(), trailing.begin(), trailing.end());
     if (args.size() > kMaxArgs) return "too many arguments";
-    call->sets.push_back(std::move(args));
+    sets->push_back(std::move(args));
   }
-  if (call->sets.empty()) return "no buffer sets";
+  if (sets->empty()) return "no buffer sets";
   return "";
 }
 

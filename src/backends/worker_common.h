@@ -34,8 +34,14 @@ struct Call {
   std::vector<std::vector<intptr_t>> sets;
 };
 
-// Reads handle, sets (arena offsets) and ints from a request: each offset becomes base + offset,
-// then the ints, then `trailing` (for example a CUDA stream). Returns an error or "".
+// Reads sets (arena offsets) and ints from a request into one argument list per set: each
+// offset becomes base + offset, then the ints, then `trailing` (for example a CUDA stream).
+// Returns an error or "".
+std::string ParseArgs(const json& req, unsigned char* base, size_t size,
+                      const std::vector<intptr_t>& trailing,
+                      std::vector<std::vector<intptr_t>>* sets);
+
+// ParseArgs, and the entry point of the request's handle (from DoLoad).
 std::string ParseCall(const json& req, unsigned char* base, size_t size,
                       const std::vector<intptr_t>& trailing, Call* call);
 

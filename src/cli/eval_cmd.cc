@@ -1,6 +1,8 @@
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "cli/commands.h"
 #include "eval/evaluator.h"
@@ -28,6 +30,8 @@ bool ParsePositive(const std::string& flag, const std::string& v, double* out) {
 int RunEval(const std::vector<std::string>& args) {
   eval::EvalOptions opt;
   bool json = false;
+  // Candidates after the first compile ahead on the host's cores while earlier ones run.
+  int compile_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::string> positional;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -65,6 +69,16 @@ int RunEval(const std::vector<std::string>& args) {
       double mib = 0;
       if (!value(&v) || !ParsePositive(a, v, &mib)) return 2;
       opt.worker_memory_bytes = static_cast<unsigned long long>(mib * 1024 * 1024);
+    } else if (a == "--compile-jobs") {
+      if (!value(&v)) return 2;
+      if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos) {
+        std::fprintf(stderr,
+                     "kforge eval: --compile-jobs expects a count (0: no compiling "
+                     "ahead), got '%s'\n",
+                     v.c_str());
+        return 2;
+      }
+      compile_jobs = std::stoi(v);
     } else if (a == "--timing-seconds") {
       if (!value(&v) || !ParsePositive(a, v, &opt.timing_seconds)) return 2;
     } else if (a.rfind("--", 0) == 0) {
@@ -95,6 +109,9 @@ int RunEval(const std::vector<std::string>& args) {
     }
   }
   eval::Evaluator evaluator(*task, opt);
+  if (positional.size() > 2 && compile_jobs > 0) {
+    evaluator.Precompile({positional.begin() + 2, positional.end()}, compile_jobs);
+  }
   for (size_t i = 1; i < positional.size(); ++i) {
     auto r = evaluator.Evaluate(positional[i]);
     if (!r.ok()) {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -44,8 +45,22 @@ std::string CompilerIdentity(const std::string& compiler) {
   return id;
 }
 
-// Counts instruction classes a kernel engineer asks about first in the machine code.
+// Counts instruction classes a kernel engineer asks about first in the machine code; kept in
+// the cache beside the program, so a cached program costs no disassembly.
+nlohmann::json SassSummaryUncached(const fs::path& lib);
 nlohmann::json SassSummary(const fs::path& lib) {
+  const fs::path file = lib.parent_path() / "sass.json";
+  try {
+    if (fs::is_regular_file(file)) return nlohmann::json::parse(ReadFile(file));
+  } catch (const std::exception&) {
+    // A damaged summary is made again.
+  }
+  nlohmann::json counts = SassSummaryUncached(lib);
+  if (!counts.is_null()) WriteFileAtomically(file, counts.dump());
+  return counts;
+}
+
+nlohmann::json SassSummaryUncached(const fs::path& lib) {
   const char* tools[] = {"/usr/local/cuda/bin/cuobjdump", "cuobjdump"};
   for (const char* tool : tools) {
     auto r = RunCommand({tool, "-sass", lib.string()}, 60, 64 << 20);
@@ -117,10 +132,105 @@ fs::path DefaultCacheDir() {
   return fs::temp_directory_path() / "kforge-cache";
 }
 
-CpuCompiler::CpuCompiler(fs::path cache_dir, double timeout_s)
-    : cache_dir_(std::move(cache_dir)), timeout_s_(timeout_s) {}
+Compiler::Compiler(fs::path cache_dir, double timeout_s)
+    : cache_dir_(std::move(cache_dir)), timeout_s_(timeout_s) {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  tools_dir_ = ec ? fs::current_path() : exe.parent_path();
+}
 
-Result<CompileResult> CpuCompiler::Compile(const fs::path& source_file, bool openmp) const {
+Result<CompileResult> Compiler::CompileKernelOnly(const fs::path& source_file,
+                                                  const std::string& source) const {
+  CompileResult result;
+  result.kernel_only = true;
+  const fs::path tool = tools_dir_ / "kforge-nvrtc";
+  const char* arch_env = std::getenv("KFORGE_CUDA_ARCH");
+  const std::string arch = arch_env && *arch_env ? arch_env : "90a";
+  result.command = tool.string() + " --arch " + arch + " (NVRTC: -arch=sm_" + arch +
+                   " -std=c++17 -lineinfo --ptxas-options=-v -default-device) " +
+                   source_file.filename().string();
+  auto specs = ParseLaunchSpecs(source);
+  if (!specs.ok()) {
+    result.log = source_file.filename().string() + ": " + specs.status().message();
+    return result;
+  }
+  result.launches = *specs;
+  const std::string identity = CompilerIdentity(tool.string());
+  if (identity.empty()) {
+    return Status::Error("cannot run " + tool.string() +
+                         " (kernel-only CUDA programs need kforge built with the CUDA toolkit)");
+  }
+  std::vector<std::string> names;
+  for (const auto& s : result.launches) {
+    if (std::find(names.begin(), names.end(), s.kernel) == names.end()) names.push_back(s.kernel);
+  }
+  std::string key_text = "nvrtc\n" + identity + "\n" + arch + "\n";
+  for (const auto& n : names) key_text += n + "\n";
+  const std::string key = Sha256Hex(key_text + source);
+  const fs::path dir = cache_dir_ / "cuda" / key.substr(0, 2) / key;
+  const fs::path cubin = dir / "program.cubin", names_file = dir / "kernels.json";
+  const fs::path log = dir / "compile.log", failed = dir / "failed";
+  std::lock_guard<std::mutex> key_lock(*KeyMutex(key));
+  result.library = cubin;
+  auto describe = [&] {
+    result.resources = ParsePtxasResources(result.log);
+    if (!result.ok) return;
+    result.sass = SassSummary(cubin);
+    try {
+      result.lowered_names = nlohmann::json::parse(ReadFile(names_file));
+    } catch (const std::exception&) {
+      result.ok = false;
+      result.log += "\n[kforge: the compiler's kernel names are unreadable]";
+    }
+  };
+  if (fs::is_regular_file(cubin) || fs::is_regular_file(failed)) {
+    result.ok = fs::is_regular_file(cubin);
+    result.log = ReadFile(log);
+    result.cached = true;
+    describe();
+    return result;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::Error("cannot create " + dir.string() + ": " + ec.message());
+  const fs::path src_copy = dir / "program.cu";
+  if (!WriteFileAtomically(src_copy, source))
+    return Status::Error("cannot write " + src_copy.string());
+  const std::string tmp = "." + std::to_string(getpid());
+  std::vector<std::string> argv = {tool.string(),
+                                   "--arch",
+                                   arch,
+                                   "--out",
+                                   cubin.string() + tmp,
+                                   "--names",
+                                   names_file.string() + tmp,
+                                   src_copy.string()};
+  argv.insert(argv.end(), names.begin(), names.end());
+  auto run = RunCommand(argv, timeout_s_, 256 << 10, dir.string());
+  if (!run.ok()) return run.status();
+  result.seconds = run->seconds;
+  result.log = run->output;
+  result.timed_out = run->timed_out;
+  if (run->timed_out) {
+    result.log +=
+        "\n[kforge: the compiler did not finish within " + std::to_string(timeout_s_) + " s]";
+    return result;
+  }
+  WriteFileAtomically(log, result.log);
+  if (run->exit.signaled || run->exit.code != 0) {
+    if (run->exit.code == 1) WriteFileAtomically(failed, run->exit.Describe());
+    fs::remove(cubin.string() + tmp, ec);
+    return result;
+  }
+  fs::rename(names_file.string() + tmp, names_file, ec);
+  if (!ec) fs::rename(cubin.string() + tmp, cubin, ec);
+  if (ec) return Status::Error("cannot store " + cubin.string() + ": " + ec.message());
+  result.ok = true;
+  describe();
+  return result;
+}
+
+Result<CompileResult> Compiler::Compile(const fs::path& source_file, bool openmp) const {
   std::error_code ec;
   if (!fs::is_regular_file(source_file, ec)) {
     return Status::Error(source_file.string() + ": no such file");
@@ -130,6 +240,10 @@ Result<CompileResult> CpuCompiler::Compile(const fs::path& source_file, bool ope
   const bool cxx = ext == ".cc" || ext == ".cpp" || ext == ".cxx" || ext == ".C";
   if (!cuda && !cxx && ext != ".c") {
     return Status::Error(source_file.string() + ": expected a .c, .cc, .cpp, .cxx or .cu file");
+  }
+  if (cuda) {
+    const std::string source = ReadFile(source_file);
+    if (IsKernelOnly(source)) return CompileKernelOnly(source_file, source);
   }
   std::string compiler;
   std::vector<std::string> flags;

@@ -1,23 +1,30 @@
-// Compiles programs (CPU candidates and references with the system compiler, CUDA with nvcc) into
-// shared objects with the system compiler, under a deadline, cached by the SHA-256 of everything
-// that determines the output (compiler identity, flags, source). A failed compile is cached too:
-// the same source gets the same log without paying again. Thread-safe: compiles may run
-// concurrently; the cache is written by rename, so concurrent writers of one key agree.
+// Compiles programs under a deadline: C and C++ with the system compiler and CUDA with host code
+// with nvcc into shared objects, kernel-only CUDA (launch_spec.h) with NVRTC into a cubin; cached
+// by the SHA-256 of everything that determines the output (compiler identity, flags, source). A
+// failed compile is cached too: the same source gets the same log without paying again.
+// Thread-safe: compiles may run concurrently; the cache is written by rename, so concurrent writers
+// of one key agree.
 #pragma once
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "eval/launch_spec.h"
 #include "util/status.h"
 
 namespace kf::eval {
 
 struct CompileResult {
   bool ok = false;
-  std::filesystem::path library;  // the shared object; exists only when ok
-  std::string log;                // compiler output (warnings or errors)
-  std::string command;            // the command line, for the record
+  std::filesystem::path library;  // the shared object or cubin; exists only when ok
+  // Kernel-only CUDA: the declared launches and each kernel's lowered (mangled) name.
+  bool kernel_only = false;
+  std::vector<LaunchSpec> launches;
+  nlohmann::json lowered_names;
+  std::string log;      // compiler output (warnings or errors)
+  std::string command;  // the command line, for the record
   bool cached = false;
   bool timed_out = false;
   double seconds = 0;
@@ -31,19 +38,27 @@ struct CompileResult {
 // spill_loads}].
 nlohmann::json ParsePtxasResources(const std::string& log);
 
-class CpuCompiler {
+class Compiler {
  public:
-  CpuCompiler(std::filesystem::path cache_dir, double timeout_s);
+  Compiler(std::filesystem::path cache_dir, double timeout_s);
 
   // Compiles source_file (C for .c, C++ for .cc/.cpp/.cxx) with -O3 -march=native into a shared
-  // object. `openmp` adds -fopenmp. Returns a Status only when kforge itself cannot run the
-  // compiler; a program that does not compile is a CompileResult with ok == false.
+  // object; `openmp` adds -fopenmp. A .cu file with launch declarations goes to NVRTC
+  // (kforge-nvrtc, found in tools_dir), any other .cu file to nvcc. Returns a Status only when
+  // kforge itself cannot run the compiler; a program that does not compile is a CompileResult with
+  // ok == false.
   Result<CompileResult> Compile(const std::filesystem::path& source_file, bool openmp) const;
 
   const std::filesystem::path& cache_dir() const { return cache_dir_; }
+  // Where kforge's own tools (kforge-nvrtc) are; by default the running executable's directory.
+  void set_tools_dir(std::filesystem::path dir) { tools_dir_ = std::move(dir); }
 
  private:
+  Result<CompileResult> CompileKernelOnly(const std::filesystem::path& source_file,
+                                          const std::string& source) const;
+
   std::filesystem::path cache_dir_;
+  std::filesystem::path tools_dir_;
   double timeout_s_;
 };
 

@@ -44,7 +44,7 @@ TEST(CudaCompileTest, CompilesForHopperAndReportsResources) {
                                  "                      cudaStream_t s) {\n"
                                  "  twice<<<(n + 255) / 256, 256, 0, s>>>(x, y, n);\n}\n";
   std::ofstream(dir / "bad.cu") << "__global__ void k( { }\n";
-  CpuCompiler compiler(dir / "cache", 300);
+  Compiler compiler(dir / "cache", 300);
   auto ok = compiler.Compile(dir / "k.cu", false);
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   EXPECT_TRUE(ok->ok) << ok->log;
@@ -54,6 +54,36 @@ TEST(CudaCompileTest, CompilesForHopperAndReportsResources) {
   ASSERT_TRUE(bad.ok());
   EXPECT_FALSE(bad->ok);
   EXPECT_NE(bad->log.find("error"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(CudaCompileTest, KernelOnlyProgramsGoThroughNvrtcWithLoweredNamesAndResources) {
+  const fs::path tool = fs::path(KFORGE_TOOLS_DIR) / "kforge-nvrtc";
+  if (!fs::exists(tool)) GTEST_SKIP() << "kforge built without the CUDA toolkit";
+  const fs::path dir = fs::path(::testing::TempDir()) / ("kf_nvrtc_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "k.cu") << "#include <cstdint>\n"
+                                 "// kforge-launch: kernel=twice<2> grid=(n+255)/256 block=256\n"
+                                 "template <int F> __global__ void twice(const float* x, float* y,"
+                                 " int64_t n) {\n"
+                                 "  int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;\n"
+                                 "  if (i < n) y[i] = F * x[i];\n}\n";
+  Compiler compiler(dir / "cache", 300);
+  compiler.set_tools_dir(KFORGE_TOOLS_DIR);
+  auto first = compiler.Compile(dir / "k.cu", false);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_TRUE(first->ok) << first->log;
+  EXPECT_TRUE(first->kernel_only);
+  EXPECT_EQ(first->library.extension(), ".cubin");
+  ASSERT_EQ(first->launches.size(), 1u);
+  EXPECT_EQ(first->lowered_names["twice<2>"], "_Z5twiceILi2EEvPKfPfl");
+  ASSERT_EQ(first->resources.size(), 1u) << first->log;
+  EXPECT_GT(first->resources[0]["registers"].get<int>(), 0);
+  auto again = compiler.Compile(dir / "k.cu", false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->cached);
+  EXPECT_EQ(again->lowered_names, first->lowered_names);
+  EXPECT_EQ(again->resources, first->resources);
   fs::remove_all(dir);
 }
 

@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <future>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "eval/compiler.h"
 #include "eval/machine.h"
@@ -108,6 +110,10 @@ struct Loaded {
   fs::path library;
   int handle = -1;
   int generation = -1;
+  // Kernel-only CUDA programs: what to launch, and the kernels' lowered names.
+  bool kernel_only = false;
+  std::vector<LaunchSpec> launches;
+  json lowered_names;
 };
 
 }  // namespace
@@ -116,12 +122,15 @@ class Evaluator::Impl {
  public:
   Impl(task::Task task, EvalOptions options);
   ~Impl() {
+    stop_precompile_ = true;
+    for (auto& t : precompilers_) t.join();
     cand_.reset();
     ref_.reset();
     std::error_code ec;
     fs::remove_all(scratch_root_, ec);
   }
   Result<EvalResult> Evaluate(const fs::path& candidate);
+  void Precompile(const std::vector<fs::path>& candidates, int jobs);
 
  private:
   Result<Loaded> CompileProgram(const fs::path& source, const std::string& what);
@@ -131,9 +140,10 @@ class Evaluator::Impl {
   json Args(const Layout& l, size_t base) const;
   // `span` is the [offset, bytes) of the arena the call reads and writes (a GPU worker copies
   // it to the device and back).
-  json CallRequest(const Loaded& p, const Layout& l, const Sizes& sizes,
-                   const std::vector<size_t>& set_bases, size_t span_begin,
-                   size_t span_bytes) const;
+  // An error only for a kernel-only program whose launch declarations fail at these sizes.
+  Result<json> CallRequest(const Loaded& p, const Layout& l, const Sizes& sizes,
+                           const std::vector<size_t>& set_bases, size_t span_begin,
+                           size_t span_bytes) const;
   // One correctness trial on buffer set `set`; fills `output_copy` with the candidate's outputs.
   Result<std::optional<Failure>> Trial(Loaded& cand, const Sizes& sizes,
                                        const task::Distribution& dist, uint64_t seed, int set,
@@ -148,7 +158,9 @@ class Evaluator::Impl {
 
   task::Task task_;
   EvalOptions opt_;
-  CpuCompiler compiler_;
+  Compiler compiler_;
+  std::vector<std::thread> precompilers_;
+  std::atomic<bool> stop_precompile_{false};
   fs::path scratch_root_;
   std::unique_ptr<WorkerSlot> cand_;
   std::unique_ptr<WorkerSlot> ref_;
@@ -174,6 +186,7 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
   if (opt_.worker_binary.empty()) {
     opt_.worker_binary = SelfDir() / (cuda ? "kforge-cuda-worker" : "kforge-cpu-worker");
   }
+  compiler_.set_tools_dir(opt_.worker_binary.parent_path());
   std::error_code ec;
   scratch_root_ = fs::temp_directory_path(ec) / ("kforge-" + std::to_string(getpid()));
   fs::create_directories(scratch_root_, ec);
@@ -195,6 +208,18 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
   ref_ = std::make_unique<WorkerSlot>(ref_config, 1);
 }
 
+void Evaluator::Impl::Precompile(const std::vector<fs::path>& candidates, int jobs) {
+  auto next = std::make_shared<std::atomic<size_t>>(0);
+  for (int j = 0; j < jobs && j < static_cast<int>(candidates.size()); ++j) {
+    precompilers_.emplace_back([this, candidates, next] {
+      for (size_t i = (*next)++; i < candidates.size() && !stop_precompile_; i = (*next)++) {
+        if (RunStaticChecks(ReadFile(candidates[i]), task_.policy)) continue;
+        (void)compiler_.Compile(candidates[i], task_.allows_threads);
+      }
+    });
+  }
+}
+
 Result<Loaded> Evaluator::Impl::CompileProgram(const fs::path& source, const std::string& what) {
   auto c = compiler_.Compile(source, task_.allows_threads);
   if (!c.ok()) return c.status();
@@ -202,7 +227,7 @@ Result<Loaded> Evaluator::Impl::CompileProgram(const fs::path& source, const std
     return Status::Error("the task's " + what + " (" + source.string() + ") does not compile:\n" +
                          c->log);
   }
-  return Loaded{c->library, -1, -1};
+  return Loaded{c->library, -1, -1, c->kernel_only, c->launches, c->lowered_names};
 }
 
 Failure Evaluator::Impl::FromReply(const Reply& r, const std::string& stage) {
@@ -247,12 +272,23 @@ Result<std::optional<Failure>> Evaluator::Impl::Load(WorkerSlot& slot, Loaded& p
   auto w = slot.Get();
   if (!w.ok()) return w.status();
   if (program.generation == slot.generation()) return std::optional<Failure>();
-  Reply r =
-      (*w)->Request({{"op", "load"}, {"path", program.library.string()}, {"entry", task_.entry}},
-                    opt_.run_timeout_s);
+  json req = {{"op", "load"}, {"path", program.library.string()}, {"entry", task_.entry}};
+  if (program.kernel_only) {
+    json kernels = json::array();
+    for (const auto& l : program.launches) {
+      kernels.push_back(
+          {{"name", l.kernel}, {"lowered", program.lowered_names.value(l.kernel, "")}});
+    }
+    req = {{"op", "load_cubin"},
+           {"path", program.library.string()},
+           {"kernels", kernels},
+           {"arg_count", task_.inputs.size() + task_.outputs.size() + task_.params.size()}};
+  }
+  Reply r = (*w)->Request(req, opt_.run_timeout_s);
   if (!r.ok()) {
     Failure f = FromReply(r, "load");
-    if (r.kind == Reply::Kind::kError && r.message.find("entry point") != std::string::npos) {
+    if (r.kind == Reply::Kind::kError && (r.message.find("entry point") != std::string::npos ||
+                                          r.body.value("compile_error", false))) {
       f.verdict = Verdict::kCompileError;
       f.message = r.message;
     }
@@ -269,18 +305,24 @@ json Evaluator::Impl::Args(const Layout& l, size_t base) const {
   return a;
 }
 
-json Evaluator::Impl::CallRequest(const Loaded& p, const Layout& l, const Sizes& sizes,
-                                  const std::vector<size_t>& set_bases, size_t span_begin,
-                                  size_t span_bytes) const {
+Result<json> Evaluator::Impl::CallRequest(const Loaded& p, const Layout& l, const Sizes& sizes,
+                                          const std::vector<size_t>& set_bases, size_t span_begin,
+                                          size_t span_bytes) const {
   json ints = json::array();
   for (const auto& name : task_.params) ints.push_back(sizes.at(name));
   json sets = json::array();
   for (size_t b : set_bases) sets.push_back(Args(l, b));
-  return {{"op", "call"},
-          {"handle", p.handle},
-          {"sets", sets},
-          {"ints", ints},
-          {"span", {span_begin, span_bytes}}};
+  json req = {{"op", "call"},
+              {"handle", p.handle},
+              {"sets", sets},
+              {"ints", ints},
+              {"span", {span_begin, span_bytes}}};
+  if (p.kernel_only) {
+    auto launches = EvaluateLaunches(p.launches, sizes);
+    if (!launches.ok()) return Status::Error("launch declaration: " + launches.status().message());
+    req["launches"] = *launches;
+  }
+  return req;
 }
 
 Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes& sizes,
@@ -317,8 +359,13 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
   for (size_t o = nin; o < lc->offset.size(); ++o) {
     task::Poison(arena + lc->offset[o], lc->dtype[o], lc->elements[o], poison);
   }
-  Reply r =
-      (*w)->Request(CallRequest(cand, *lc, sizes, {base}, base, lc->set_bytes), opt_.run_timeout_s);
+  auto call = CallRequest(cand, *lc, sizes, {base}, base, lc->set_bytes);
+  if (!call.ok()) {
+    Failure f{Verdict::kRuntimeError, call.status().message() + " (" + stage + ")"};
+    f.extra = {{"stage", stage}, {"sizes", sizes}};
+    return std::optional<Failure>(f);
+  }
+  Reply r = (*w)->Request(*call, opt_.run_timeout_s);
   if (!r.ok()) {
     Failure f = FromReply(r, stage + " (" + where + ")");
     return std::optional<Failure>(f);
@@ -362,7 +409,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
   for (size_t o = nin; o < lr->offset.size(); ++o) {
     task::Poison(rarena + lr->offset[o], lr->dtype[o], lr->elements[o], 0);
   }
-  Reply rr = (*rw)->Request(CallRequest(*reference_, *lr, sizes, {0}, 0, lr->set_bytes),
+  Reply rr = (*rw)->Request(*CallRequest(*reference_, *lr, sizes, {0}, 0, lr->set_bytes),
                             30 * opt_.run_timeout_s);
   prof_.reference += rr.seconds;
   if (!rr.ok()) {
@@ -446,7 +493,12 @@ Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layo
   w = cand_->Get();
   std::vector<size_t> bases;
   for (int s = 0; s < sets; ++s) bases.push_back(static_cast<size_t>(s) * l.set_bytes);
-  json req = CallRequest(program, l, task_.bench_sizes, bases, 0, sets * l.set_bytes);
+  auto call = CallRequest(program, l, task_.bench_sizes, bases, 0, sets * l.set_bytes);
+  if (!call.ok()) {
+    return std::optional<Failure>(Failure{
+        Verdict::kRuntimeError, call.status().message() + " (timing)", {{"stage", "timing"}}});
+  }
+  json req = *call;
   req["op"] = "time";
   req["min_runs"] = opt_.min_runs;
   req["max_seconds"] = seconds;
@@ -557,7 +609,20 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     if (!compiled->resources.is_null()) f.extra["resources"] = compiled->resources;
     return finish(f);
   }
-  Loaded cand{compiled->library, -1, -1};
+  if (compiled->kernel_only) {
+    if (task_.backend != "cuda") {
+      return finish(Failure{Verdict::kCompileError,
+                            "launch declarations (kforge-launch) are for CUDA tasks; task " +
+                                task_.name + " is a " + task_.backend + " task"});
+    }
+    if (auto specs = ParseLaunchSpecs(source, task_.params); !specs.ok()) {
+      Failure f{Verdict::kCompileError, specs.status().message()};
+      f.extra = {{"command", compiled->command}};
+      return finish(f);
+    }
+  }
+  Loaded cand{compiled->library,      -1, -1, compiled->kernel_only, compiled->launches,
+              compiled->lowered_names};
   if (!compiled->resources.is_null()) res.detail["resources"] = compiled->resources;
   if (!compiled->sass.is_null()) res.detail["sass"] = compiled->sass;
 
@@ -745,6 +810,9 @@ Evaluator::Evaluator(task::Task task, EvalOptions options)
 Evaluator::~Evaluator() = default;
 Result<EvalResult> Evaluator::Evaluate(const fs::path& candidate) {
   return impl_->Evaluate(candidate);
+}
+void Evaluator::Precompile(const std::vector<fs::path>& candidates, int jobs) {
+  impl_->Precompile(candidates, jobs);
 }
 
 }  // namespace kf::eval

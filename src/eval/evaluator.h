@@ -42,6 +42,12 @@ class Evaluator {
   // failure of the candidate itself is a verdict in the EvalResult.
   Result<EvalResult> Evaluate(const std::filesystem::path& candidate);
 
+  // Starts compiling `candidates` into the cache in the background, `jobs` at a time, so that a
+  // batch is compiled on the host's cores while earlier candidates run on the device. Evaluate
+  // then finds each one compiled (or waits for its compile). Candidates that fail the static
+  // checks are left alone: Evaluate judges them without compiling.
+  void Precompile(const std::vector<std::filesystem::path>& candidates, int jobs);
+
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;

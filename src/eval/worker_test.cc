@@ -30,7 +30,7 @@ class WorkerTest : public ::testing::Test {
   fs::path Program(const std::string& body) {
     const fs::path src = root_ / ("p" + std::to_string(counter_++) + ".c");
     std::ofstream(src) << "#include <stdint.h>\n#include <stdlib.h>\n" << body;
-    CpuCompiler compiler(root_ / "cache", 60);
+    Compiler compiler(root_ / "cache", 60);
     auto r = compiler.Compile(src, false);
     EXPECT_TRUE(r.ok() && r->ok) << (r.ok() ? r->log : r.status().message());
     return r.ok() ? r->library : fs::path();

@@ -8,7 +8,14 @@
 // persisting-L2 lines; it times with events on the stream and with the host clock around a
 // device-wide synchronisation, so work on other streams cannot hide. A sticky device error is
 // reported with its CUDA name and ends the worker (its context is unusable).
+//
+// Two kinds of program: a shared object with a host entry point (`load`, from worker_common),
+// and a cubin of kernel-only code (`load_cubin`) whose declared kernels the worker launches
+// itself, so none of the candidate's code runs on the host. Guard zones before and after each
+// call's span are filled with a pattern and checked afterwards: a write just outside the
+// buffers is caught at once rather than corrupting memory a later call uses.
 #include <cublas_v2.h>
+#include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <sys/mman.h>
@@ -18,7 +25,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "backends/seccomp_filter.h"
 #include "backends/worker_common.h"
@@ -32,12 +41,37 @@ struct State {
   cudaDeviceProp props{};
   cudaStream_t stream = nullptr;
   cudaEvent_t start = nullptr, stop = nullptr;
-  unsigned char* host = nullptr;  // the shared arena
-  unsigned char* device_arena = nullptr;
+  unsigned char* host = nullptr;          // the shared arena
+  unsigned char* device_arena = nullptr;  // guard zone, arena, guard zone
   size_t size = 0;
-  void* flush = nullptr;  // twice the L2
+  std::vector<unsigned char> guard_copy;  // host copy of a guard zone, for checking
+  void* flush = nullptr;                  // twice the L2
   size_t flush_bytes = 0;
 } g;
+
+constexpr size_t kGuardBytes = 4u << 20;
+constexpr unsigned char kGuardByte = 0xA5;
+
+// A kernel-only program: its kernels in launch order.
+struct Cubin {
+  CUmodule module = nullptr;
+  std::vector<CUfunction> kernels;
+  std::vector<std::string> names;
+};
+std::map<int, Cubin> g_cubins;
+int g_next_cubin = 1 << 20;  // apart from worker_common's handles
+
+// One launch of a kernel-only program, as the request gives it.
+struct Launch {
+  unsigned grid[3], block[3], shared;
+};
+
+// What a call runs: a host entry point (Invoke) or a kernel-only program's launches.
+struct Program {
+  kf::worker::Call call;
+  const Cubin* cubin = nullptr;
+  std::vector<Launch> launches;
+};
 
 // A failed CUDA call: the reply, and whether the context is lost.
 json CudaError(cudaError_t e, const std::string& where) {
@@ -63,7 +97,7 @@ json CudaError(cudaError_t e, const std::string& where) {
 json DoMap(const json& req) {
   const size_t size = req.at("size").get<size_t>();
   if (g.host) munmap(g.host, g.size);
-  if (g.device_arena) cudaFree(g.device_arena);
+  if (g.device_arena) cudaFree(g.device_arena - kGuardBytes);
   g.host = nullptr;
   g.device_arena = nullptr;
   g.size = 0;
@@ -71,9 +105,162 @@ json DoMap(const json& req) {
   if (p == MAP_FAILED)
     return {{"ok", false}, {"error", std::string("mmap arena: ") + strerror(errno)}};
   g.host = static_cast<unsigned char*>(p);
-  KF_CUDA(cudaMalloc(&g.device_arena, size), "allocating the device arena");
+  KF_CUDA(cudaMalloc(&g.device_arena, size + 2 * kGuardBytes), "allocating the device arena");
+  g.device_arena += kGuardBytes;
   g.size = size;
   return {{"ok", true}};
+}
+
+// Fills the guard zones around [off, off + bytes): up to kGuardBytes on either side, whether that
+// is padding or arena memory this call does not use (every call copies its own span anew).
+json ArmGuards(size_t off, size_t bytes) {
+  KF_CUDA(cudaMemset(g.device_arena - kGuardBytes + off, kGuardByte, kGuardBytes),
+          "arming the guard zone");
+  KF_CUDA(cudaMemset(g.device_arena + off + bytes, kGuardByte, kGuardBytes),
+          "arming the guard zone");
+  return nullptr;
+}
+
+json CheckGuards(size_t off, size_t bytes) {
+  g.guard_copy.resize(kGuardBytes);
+  for (int side = 0; side < 2; ++side) {
+    const unsigned char* zone =
+        side == 0 ? g.device_arena - kGuardBytes + off : g.device_arena + off + bytes;
+    KF_CUDA(cudaMemcpy(g.guard_copy.data(), zone, kGuardBytes, cudaMemcpyDeviceToHost),
+            "reading the guard zone");
+    size_t first = kGuardBytes, count = 0;
+    for (size_t i = 0; i < kGuardBytes; ++i) {
+      if (g.guard_copy[i] != kGuardByte) {
+        if (first == kGuardBytes) first = i;
+        ++count;
+      }
+    }
+    if (count > 0) {
+      const size_t distance = side == 0 ? kGuardBytes - first : first;
+      return {{"ok", false},
+              {"out_of_bounds", true},
+              {"error", "the program wrote outside its buffers: " + std::to_string(count) +
+                            " bytes changed within " + std::to_string(kGuardBytes >> 20) + " MiB " +
+                            (side == 0 ? "before the first input" : "after the last output") +
+                            ", the nearest " + std::to_string(distance) + " bytes " +
+                            (side == 0 ? "before it" : "past it")}};
+    }
+  }
+  return nullptr;
+}
+
+CUresult LaunchCubin(const Program& p, size_t set) {
+  const auto& args = p.call.sets[set % p.call.sets.size()];
+  void* params[32];
+  for (size_t i = 0; i < args.size() && i < 32; ++i) params[i] = const_cast<intptr_t*>(&args[i]);
+  for (size_t k = 0; k < p.launches.size(); ++k) {
+    const Launch& l = p.launches[k];
+    const CUresult r =
+        cuLaunchKernel(p.cubin->kernels[k], l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
+                       l.block[2], l.shared, reinterpret_cast<CUstream>(g.stream), params, nullptr);
+    if (r != CUDA_SUCCESS) return r;
+  }
+  return CUDA_SUCCESS;
+}
+
+std::string DriverErrorName(CUresult r) {
+  const char* name = nullptr;
+  cuGetErrorName(r, &name);
+  return name ? name : "CUDA_ERROR_" + std::to_string(static_cast<int>(r));
+}
+
+// Reads a call's program: the host entry, or the cubin with this call's launches.
+std::string ParseProgram(const json& req, Program* p) {
+  const int handle = req.value("handle", -1);
+  auto it = g_cubins.find(handle);
+  if (it == g_cubins.end()) {
+    return kf::worker::ParseCall(req, g.device_arena, g.size,
+                                 {reinterpret_cast<intptr_t>(g.stream)}, &p->call);
+  }
+  p->cubin = &it->second;
+  if (auto e = kf::worker::ParseArgs(req, g.device_arena, g.size, {}, &p->call.sets); !e.empty())
+    return e;
+  const auto& launches = req.at("launches");
+  if (launches.size() != p->cubin->kernels.size()) return "one launch per kernel expected";
+  for (size_t k = 0; k < launches.size(); ++k) {
+    const auto& j = launches[k];
+    Launch l{};
+    for (int d = 0; d < 3; ++d) {
+      l.grid[d] = j.at("grid").at(d).get<unsigned>();
+      l.block[d] = j.at("block").at(d).get<unsigned>();
+    }
+    l.shared = j.at("shared").get<unsigned>();
+    if (l.shared > 48 * 1024) {
+      const CUresult r =
+          cuFuncSetAttribute(p->cubin->kernels[k], CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                             static_cast<int>(l.shared));
+      if (r != CUDA_SUCCESS) {
+        return "kernel " + p->cubin->names[k] + " cannot have " + std::to_string(l.shared) +
+               " bytes of dynamic shared memory: " + DriverErrorName(r);
+      }
+    }
+    p->launches.push_back(l);
+  }
+  return "";
+}
+
+// Runs one call of the program on buffer set `set`; a launch the driver refuses is an error
+// (not sticky: the context survives a bad launch configuration).
+std::string Run(const Program& p, size_t set) {
+  if (!p.cubin) {
+    kf::worker::Invoke(p.call, set);
+    return "";
+  }
+  const CUresult r = LaunchCubin(p, set);
+  if (r == CUDA_SUCCESS) return "";
+  return "launching the declared kernels failed: " + DriverErrorName(r);
+}
+
+// {"op":"load_cubin","path","kernels":[lowered names in launch order],"arg_count"}: loads the
+// module and checks that every kernel takes arg_count parameters of 8 bytes (pointers and
+// int64_t sizes), the only arguments kforge passes.
+json DoLoadCubin(const json& req) {
+  const std::string path = req.at("path");
+  const size_t arg_count = req.at("arg_count");
+  Cubin c;
+  CUresult r = cuModuleLoad(&c.module, path.c_str());
+  if (r != CUDA_SUCCESS) {
+    return {{"ok", false}, {"error", "cannot load the program's cubin: " + DriverErrorName(r)}};
+  }
+  for (const auto& k : req.at("kernels")) {
+    const std::string name = k.at("lowered");
+    const std::string shown = k.at("name");
+    CUfunction f;
+    r = cuModuleGetFunction(&f, c.module, name.c_str());
+    if (r != CUDA_SUCCESS) {
+      cuModuleUnload(c.module);
+      return {{"ok", false},
+              {"compile_error", true},
+              {"error", "no kernel '" + shown + "' in the program: " + DriverErrorName(r)}};
+    }
+    size_t params = 0, offset = 0, bytes = 0;
+    std::string sizes;
+    while (cuFuncGetParamInfo(f, params, &offset, &bytes) == CUDA_SUCCESS) {
+      sizes += (sizes.empty() ? "" : ", ") + std::to_string(bytes);
+      if (bytes != 8) sizes += " (!)";
+      ++params;
+    }
+    if (params != arg_count || sizes.find('!') != std::string::npos) {
+      cuModuleUnload(c.module);
+      return {{"ok", false},
+              {"compile_error", true},
+              {"error", "kernel '" + shown + "' takes " + std::to_string(params) +
+                            " parameters of " + (sizes.empty() ? "no" : sizes) +
+                            " bytes; kforge passes " + std::to_string(arg_count) +
+                            " of 8 bytes each: every input and output pointer, then every size "
+                            "param as int64_t (docs/tasks.md)"}};
+    }
+    c.kernels.push_back(f);
+    c.names.push_back(shown);
+  }
+  const int handle = g_next_cubin++;
+  g_cubins[handle] = std::move(c);
+  return {{"ok", true}, {"handle", handle}};
 }
 
 // The [offset, bytes) range of the arena a request works on.
@@ -91,47 +278,44 @@ json Synchronise(const std::string& where) {
 }
 
 json DoCall(const json& req) {
-  kf::worker::Call c;
-  if (auto err = kf::worker::ParseCall(req, g.device_arena, g.size,
-                                       {reinterpret_cast<intptr_t>(g.stream)}, &c);
-      !err.empty()) {
-    return {{"ok", false}, {"error", err}};
-  }
+  Program p;
+  if (auto err = ParseProgram(req, &p); !err.empty()) return {{"ok", false}, {"error", err}};
   size_t off, bytes;
   if (!Span(req, &off, &bytes)) return {{"ok", false}, {"error", "span outside the arena"}};
+  if (json e = ArmGuards(off, bytes); !e.is_null()) return e;
   KF_CUDA(cudaMemcpy(g.device_arena + off, g.host + off, bytes, cudaMemcpyHostToDevice),
           "copying inputs");
   KF_CUDA(cudaDeviceSynchronize(), "before the call");
   const double t0 = kf::worker::NowNs();
-  kf::worker::Invoke(c, 0);
+  const std::string launch_error = Run(p, 0);
   if (json e = Synchronise("the program"); !e.is_null()) return e;
+  if (!launch_error.empty()) return {{"ok", false}, {"error", launch_error}};
   const double ns = kf::worker::NowNs() - t0;
   KF_CUDA(cudaMemcpy(g.host + off, g.device_arena + off, bytes, cudaMemcpyDeviceToHost),
           "copying outputs");
+  if (json e = CheckGuards(off, bytes); !e.is_null()) return e;
   return {{"ok", true}, {"ns", ns}};
 }
 
 json DoTime(const json& req) {
-  kf::worker::Call c;
-  if (auto err = kf::worker::ParseCall(req, g.device_arena, g.size,
-                                       {reinterpret_cast<intptr_t>(g.stream)}, &c);
-      !err.empty()) {
-    return {{"ok", false}, {"error", err}};
-  }
+  Program p;
+  if (auto err = ParseProgram(req, &p); !err.empty()) return {{"ok", false}, {"error", err}};
   size_t off, bytes;
   if (!Span(req, &off, &bytes)) return {{"ok", false}, {"error", "span outside the arena"}};
+  if (json e = ArmGuards(off, bytes); !e.is_null()) return e;
   KF_CUDA(cudaMemcpy(g.device_arena + off, g.host + off, bytes, cudaMemcpyHostToDevice),
           "copying inputs");
   cudaError_t failure = cudaSuccess;
+  std::string launch_error;
   json reply =
-      kf::worker::TimeLoop(req, c.sets.size(), [&](size_t set) -> std::pair<double, double> {
-        if (failure != cudaSuccess) return {0, 0};
+      kf::worker::TimeLoop(req, p.call.sets.size(), [&](size_t set) -> std::pair<double, double> {
+        if (failure != cudaSuccess || !launch_error.empty()) return {0, 0};
         cudaCtxResetPersistingL2Cache();
         cudaMemsetAsync(g.flush, static_cast<int>(set & 0xff), g.flush_bytes, g.stream);
         cudaDeviceSynchronize();
         const double t0 = kf::worker::NowNs();
         cudaEventRecord(g.start, g.stream);
-        kf::worker::Invoke(c, set);
+        launch_error = Run(p, set);
         cudaEventRecord(g.stop, g.stream);
         failure = cudaDeviceSynchronize();
         const double wall = kf::worker::NowNs() - t0;
@@ -141,6 +325,8 @@ json DoTime(const json& req) {
         return {static_cast<double>(ms) * 1e6, wall};
       });
   if (failure != cudaSuccess) return CudaError(failure, "while timing the program");
+  if (!launch_error.empty()) return {{"ok", false}, {"error", launch_error + " (while timing)"}};
+  if (json e = CheckGuards(off, bytes); !e.is_null()) return e;
   return reply;
 }
 
@@ -250,6 +436,7 @@ int main(int argc, char** argv) {
                 {"memory_bytes", g.props.totalGlobalMem}}}};
     }
     if (op == "map") return DoMap(req);
+    if (op == "load_cubin") return DoLoadCubin(req);
     if (op == "call") return DoCall(req);
     if (op == "time") return DoTime(req);
     if (op == "ceilings") return DoCeilings();
