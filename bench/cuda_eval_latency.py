@@ -56,6 +56,9 @@ def kforge_run(kforge, template, n, extra):
                               *extra], check=True, capture_output=True, text=True).stdout
         wall = time.monotonic() - start
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    if os.environ.get("OUT"):  # every result, for a closer look
+        with open(os.path.join(os.environ["OUT"], "cuda_eval_latency.jsonl"), "a") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
     return rows, wall
 
 
@@ -64,7 +67,8 @@ def summarise(name, rows, wall):
     comp = [r["profile"]["compile_s"] for r in rows]
     bad = [r for r in rows if r["verdict"] != "ok"]
     stages = {k: statistics.median(r["profile"][k] for r in rows)
-              for k in ("compile_s", "candidate_s", "baseline_s", "reference_s", "harness_s")}
+              for k in ("compile_s", "candidate_s", "candidate_timing_s", "baseline_s",
+                        "reference_s", "harness_s")}
     print(f"{name}: {len(rows)} candidates, wall {wall:.1f} s; per candidate median "
           f"{statistics.median(per):.3f} s (compile {statistics.median(comp):.3f} s); stages "
           + ", ".join(f"{k} {v:.3f}" for k, v in stages.items()) + f"; {len(bad)} not ok")

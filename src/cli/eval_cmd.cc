@@ -1,11 +1,18 @@
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "cli/commands.h"
 #include "eval/evaluator.h"
+#include "eval/machine.h"
 #include "task/task.h"
 
 namespace kf::cli {
@@ -32,6 +39,7 @@ int RunEval(const std::vector<std::string>& args) {
   bool json = false;
   // Candidates after the first compile ahead on the host's cores while earlier ones run.
   int compile_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<int> devices;  // CUDA: one evaluator (and worker) per GPU; default every visible one
   std::vector<std::string> positional;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -48,6 +56,21 @@ int RunEval(const std::vector<std::string>& args) {
       json = true;
     } else if (a == "--no-sandbox") {
       opt.sandbox = false;
+    } else if (a == "--devices") {
+      if (!value(&v)) return 2;
+      devices.clear();
+      std::stringstream ss(v);
+      std::string d;
+      while (std::getline(ss, d, ',')) {
+        if (d.empty() || d.size() > 3 || d.find_first_not_of("0123456789") != std::string::npos) {
+          std::fprintf(stderr, "kforge eval: --devices expects GPU ordinals like 0,1, got '%s'\n",
+                       v.c_str());
+          return 2;
+        }
+        devices.push_back(std::stoi(d));
+      }
+    } else if (a == "--ncu") {
+      opt.ncu = true;
     } else if (a == "--no-seccomp") {
       opt.seccomp = false;
     } else if (a == "--seed") {
@@ -108,15 +131,58 @@ int RunEval(const std::vector<std::string>& args) {
       return 2;
     }
   }
-  eval::Evaluator evaluator(*task, opt);
-  if (positional.size() > 2 && compile_jobs > 0) {
-    evaluator.Precompile({positional.begin() + 2, positional.end()}, compile_jobs);
+  std::vector<fs::path> candidates(positional.begin() + 1, positional.end());
+  if (task->backend != "cuda") {
+    devices = {0};
+  } else if (devices.empty()) {
+    for (int d = 0; d < std::max(1, eval::VisibleGpuCount()); ++d) devices.push_back(d);
   }
-  for (size_t i = 1; i < positional.size(); ++i) {
-    auto r = evaluator.Evaluate(positional[i]);
+  if (devices.size() > candidates.size()) devices.resize(candidates.size());
+  // One evaluator per device, each in a thread of its own, taking the next candidate in turn;
+  // results are printed in the order the candidates were given.
+  std::vector<std::unique_ptr<eval::Evaluator>> evaluators;
+  for (int d : devices) {
+    eval::EvalOptions o = opt;
+    o.device = d;
+    evaluators.push_back(std::make_unique<eval::Evaluator>(*task, o));
+  }
+  if (candidates.size() > 1 && compile_jobs > 0) {
+    evaluators[0]->Precompile({candidates.begin() + 1, candidates.end()}, compile_jobs);
+  }
+  std::vector<std::optional<Result<eval::EvalResult>>> results(candidates.size());
+  std::mutex mu;
+  std::condition_variable ready;
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (auto& ev : evaluators) {
+    threads.emplace_back([&, e = ev.get()] {
+      for (size_t i = next++; i < candidates.size(); i = next++) {
+        Result<eval::EvalResult> r =
+            Status::Error("not evaluated: an earlier evaluation could not run");
+        if (!failed) {
+          try {
+            r = e->Evaluate(candidates[i]);
+          } catch (const std::exception& ex) {
+            r = Status::Error(std::string("internal error: ") + ex.what());
+          }
+          if (!r.ok()) failed = true;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        results[i] = std::move(r);
+        ready.notify_all();
+      }
+    });
+  }
+  int status = 0;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    std::unique_lock<std::mutex> lock(mu);
+    ready.wait(lock, [&] { return results[i].has_value(); });
+    const auto& r = *results[i];
     if (!r.ok()) {
       std::fprintf(stderr, "kforge eval: %s\n", r.status().message().c_str());
-      return 2;
+      status = 2;
+      break;
     }
     if (json) {
       std::cout << r->ToJson().dump() << std::endl;
@@ -124,7 +190,8 @@ int RunEval(const std::vector<std::string>& args) {
       std::cout << r->Summary() << std::flush;
     }
   }
-  return 0;
+  for (auto& t : threads) t.join();
+  return status;
 }
 
 }  // namespace kf::cli

@@ -45,9 +45,10 @@ std::string CompilerIdentity(const std::string& compiler) {
   return id;
 }
 
-// Counts instruction classes a kernel engineer asks about first in the machine code; kept in
-// the cache beside the program, so a cached program costs no disassembly.
 nlohmann::json SassSummaryUncached(const fs::path& lib);
+
+}  // namespace
+
 nlohmann::json SassSummary(const fs::path& lib) {
   const fs::path file = lib.parent_path() / "sass.json";
   try {
@@ -59,6 +60,8 @@ nlohmann::json SassSummary(const fs::path& lib) {
   if (!counts.is_null()) WriteFileAtomically(file, counts.dump());
   return counts;
 }
+
+namespace {
 
 nlohmann::json SassSummaryUncached(const fs::path& lib) {
   const char* tools[] = {"/usr/local/cuda/bin/cuobjdump", "cuobjdump"};
@@ -175,7 +178,6 @@ Result<CompileResult> Compiler::CompileKernelOnly(const fs::path& source_file,
   auto describe = [&] {
     result.resources = ParsePtxasResources(result.log);
     if (!result.ok) return;
-    result.sass = SassSummary(cubin);
     try {
       result.lowered_names = nlohmann::json::parse(ReadFile(names_file));
     } catch (const std::exception&) {
@@ -298,7 +300,6 @@ Result<CompileResult> Compiler::Compile(const fs::path& source_file, bool openmp
   auto describe = [&] {
     if (!cuda) return;
     result.resources = ParsePtxasResources(result.log);
-    if (result.ok) result.sass = SassSummary(lib);
   };
   if (fs::is_regular_file(lib) || fs::is_regular_file(failed)) {
     result.ok = fs::is_regular_file(lib);

@@ -28,11 +28,14 @@ struct CompileResult {
   bool cached = false;
   bool timed_out = false;
   double seconds = 0;
-  // CUDA only: per kernel registers, shared memory, stack and spills (from ptxas -v), and an
-  // instruction summary of the machine code (from cuobjdump, where installed).
+  // CUDA only: per kernel registers, shared memory, stack and spills (from ptxas -v).
   nlohmann::json resources;
-  nlohmann::json sass;
 };
+
+// Counts of the instruction classes a kernel engineer asks about first (HGMMA, HMMA, FFMA, LDG,
+// LDL, ...) in a compiled CUDA program's machine code, from cuobjdump where installed (null
+// otherwise). Kept beside the program in the cache: a cached program costs no disassembly.
+nlohmann::json SassSummary(const std::filesystem::path& program);
 
 // Reads ptxas -v output into [{kernel, registers, shared_bytes, stack_bytes, spill_stores,
 // spill_loads}].

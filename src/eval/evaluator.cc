@@ -13,6 +13,7 @@
 
 #include "eval/compiler.h"
 #include "eval/machine.h"
+#include "eval/nsight.h"
 #include "eval/static_check.h"
 #include "eval/worker.h"
 #include "task/buffers.h"
@@ -152,6 +153,9 @@ class Evaluator::Impl {
   // Appends one round of timed samples (ns) of `program` over `sets` rotating buffer sets.
   // Loads the machine's ceilings into ceilings_ (measuring them when asked or not cached).
   Status MeasureCeilings(bool remeasure);
+  // One call of a correct candidate at the bench sizes in a worker run by Nsight Compute:
+  // the summary, or {"error": why not}.
+  json NsightSummary(const Loaded& cand, uint64_t seed);
   Result<std::optional<Failure>> Time(Loaded& program, const Layout& l, int sets, double call_ns,
                                       double seconds, std::vector<double>* samples,
                                       std::vector<double>* wall);
@@ -160,8 +164,10 @@ class Evaluator::Impl {
   EvalOptions opt_;
   Compiler compiler_;
   std::vector<std::thread> precompilers_;
+  std::future<json> sass_;  // the candidate's disassembly summary, CUDA only
   std::atomic<bool> stop_precompile_{false};
   fs::path scratch_root_;
+  WorkerConfig cand_config_;
   std::unique_ptr<WorkerSlot> cand_;
   std::unique_ptr<WorkerSlot> ref_;
   std::optional<Loaded> reference_;
@@ -170,10 +176,11 @@ class Evaluator::Impl {
   json gpu_ceilings_;
   // Where the time of one evaluation went, in seconds (EvalResult::profile).
   struct Profile {
-    double candidate = 0;  // round trips of correctness calls and timing of the candidate
-    double baseline = 0;   // timing the initial program
-    double reference = 0;  // round trips of reference calls
-    double ceilings = 0;   // measuring the machine (once per machine: cached)
+    double candidate = 0;         // round trips of correctness calls and timing of the candidate
+    double candidate_timing = 0;  // the timing part of `candidate`
+    double baseline = 0;          // timing the initial program
+    double reference = 0;         // round trips of reference calls
+    double ceilings = 0;          // measuring the machine (once per machine: cached)
   } prof_;
 };
 
@@ -188,7 +195,9 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
   }
   compiler_.set_tools_dir(opt_.worker_binary.parent_path());
   std::error_code ec;
-  scratch_root_ = fs::temp_directory_path(ec) / ("kforge-" + std::to_string(getpid()));
+  static std::atomic<int> instances{0};
+  scratch_root_ = fs::temp_directory_path(ec) /
+                  ("kforge-" + std::to_string(getpid()) + "-" + std::to_string(instances++));
   fs::create_directories(scratch_root_, ec);
   WorkerConfig wc;
   wc.binary = opt_.worker_binary;
@@ -202,8 +211,13 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
   if (cuda) {
     // The GPU driver maps the whole device's address range: an address-space limit cannot hold.
     wc.limits.address_space_bytes = 0;
-    wc.devices = {"/dev/nvidiactl", "/dev/nvidia0", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"};
+    wc.devices = GpuDeviceNodes();
+    wc.args = {"--device", std::to_string(opt_.device)};
+    if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES")) {
+      wc.env.push_back(std::string("CUDA_VISIBLE_DEVICES=") + v);
+    }
   }
+  cand_config_ = wc;
   cand_ = std::make_unique<WorkerSlot>(wc, 0);
   ref_ = std::make_unique<WorkerSlot>(ref_config, 1);
 }
@@ -483,6 +497,50 @@ Status Evaluator::Impl::MeasureCeilings(bool remeasure) {
   return Status::Ok();
 }
 
+json Evaluator::Impl::NsightSummary(const Loaded& cand, uint64_t seed) {
+  const fs::path ncu = FindNcu();
+  if (ncu.empty()) return {{"error", "Nsight Compute (ncu) is not installed here"}};
+  WorkerConfig config = cand_config_;
+  config.prefix = NcuPrefix(ncu, "ncu.csv");  // relative to the worker's scratch directory
+  config.seccomp = false;  // the profiler's injected library talks to ncu through sockets
+  config.start_timeout_s = 120;
+  WorkerSlot slot(config, 2);
+  Loaded program = cand;
+  program.generation = -1;
+  auto loaded = Load(slot, program);
+  if (!loaded.ok() || *loaded) {
+    return {{"error", "the program did not load under ncu: " +
+                          (loaded.ok() ? (*loaded)->message : loaded.status().message())}};
+  }
+  Worker* w = slot.current();
+  auto layout = MakeLayout(task_, task_.bench_sizes, false);
+  if (!layout.ok() || !w->EnsureArena(layout->set_bytes).ok()) {
+    return {{"error", "no arena for the profiled call"}};
+  }
+  for (size_t i = 0; i < task_.inputs.size(); ++i) {
+    const auto& spec = task_.inputs[i];
+    task::FillRandom(w->arena() + layout->offset[i], spec.dtype, layout->elements[i],
+                     spec.distribution ? *spec.distribution : task_.distributions[0],
+                     Mix(seed ^ 0x6E6375ULL ^ i));
+  }
+  auto call = CallRequest(program, *layout, task_.bench_sizes, {0}, 0, layout->set_bytes);
+  if (!call.ok()) return {{"error", call.status().message()}};
+  // Each kernel is replayed once per group of counters: allow far more than a plain call.
+  Reply r = w->Request(*call, 30 * opt_.run_timeout_s + 60);
+  if (!r.ok()) return {{"error", "the profiled call failed: " + r.message}};
+  w->Finish(120);
+  const std::string report = ReadFile(w->scratch() / "ncu.csv");
+  auto summary = ParseNcuCsv(report);
+  if (!summary.ok()) {
+    return {
+        {"error", summary.status().message() + ": " + report.substr(0, 600) + w->TakeOutput(600)}};
+  }
+  (*summary)["command"] =
+      "ncu --clock-control none --cache-control all (one call at the bench "
+      "sizes, the kernels inside the worker's kforge_call range)";
+  return *summary;
+}
+
 Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layout& l, int sets,
                                                      double call_ns, double seconds,
                                                      std::vector<double>* samples,
@@ -512,6 +570,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layo
       (call_ns > 0 ? calls * 2 * std::max(call_ns, 1e6) / 1e9 : calls * opt_.run_timeout_s);
   Reply r = (*w)->Request(req, deadline);
   (&program == &*initial_ ? prof_.baseline : prof_.candidate) += r.seconds;
+  if (&program != &*initial_) prof_.candidate_timing += r.seconds;
   if (!r.ok()) return std::optional<Failure>(FromReply(r, "timing"));
   for (double ns : r.body.at("samples_ns")) samples->push_back(ns);
   for (double ns : r.body.value("wall_ns", r.body.at("samples_ns"))) wall->push_back(ns);
@@ -541,6 +600,9 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       res.detail = f->extra;
       res.detail["message"] = f->message;
     }
+    if (sass_.valid()) {
+      if (json sass = sass_.get(); !sass.is_null()) res.detail["sass"] = sass;
+    }
     if (Worker* w = cand_->current()) {
       std::string out = w->TakeOutput();
       if (!out.empty()) res.detail["output"] = out;
@@ -559,7 +621,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     res.profile = {{"total_s", res.eval_seconds},  {"compile_s", compile_wall},
                    {"worker_start_s", workers},    {"candidate_s", prof_.candidate},
                    {"baseline_s", prof_.baseline}, {"reference_s", prof_.reference},
-                   {"ceilings_s", prof_.ceilings}};
+                   {"ceilings_s", prof_.ceilings}, {"candidate_timing_s", prof_.candidate_timing}};
     res.profile["harness_s"] = res.eval_seconds - compile_wall - workers - prof_.candidate -
                                prof_.baseline - prof_.reference - prof_.ceilings;
     return res;
@@ -621,10 +683,13 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       return finish(f);
     }
   }
+  if (task_.backend == "cuda") {
+    // The disassembly summary is feedback, not judgement: it runs beside the trials.
+    sass_ = std::async(std::launch::async, [lib = compiled->library] { return SassSummary(lib); });
+  }
   Loaded cand{compiled->library,      -1, -1, compiled->kernel_only, compiled->launches,
               compiled->lowered_names};
   if (!compiled->resources.is_null()) res.detail["resources"] = compiled->resources;
-  if (!compiled->sass.is_null()) res.detail["sass"] = compiled->sass;
 
   auto w = cand_->Get();
   if (!w.ok()) return w.status();
@@ -802,6 +867,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     f.extra = {{"stage", "roofline"}, {"floor_ms", roof.floor_ms}};
     return finish(f);
   }
+  if (opt_.ncu && task_.backend == "cuda") res.detail["ncu"] = NsightSummary(cand, seed);
   return finish(std::nullopt);
 }
 

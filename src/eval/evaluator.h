@@ -26,6 +26,8 @@ struct EvalOptions {
   int min_runs = 10;
   double floor_margin = 0.5;  // a time below margin * roofline floor is suspicious
   bool sandbox = true;        // bubblewrap where it works
+  int device = 0;             // CUDA: the GPU ordinal the worker uses (machine.h)
+  bool ncu = false;           // CUDA: a short Nsight Compute summary of a correct candidate
   bool seccomp = true;        // the worker's system-call filter
   unsigned long long worker_memory_bytes = 4ull << 30;  // address-space limit per worker
   std::filesystem::path worker_binary;                  // empty: next to the running kforge binary

@@ -37,8 +37,8 @@ TEST(LaunchSpecTest, ErrorsNameTheLineAndTheProblem) {
   EXPECT_NE(missing.status().message().find("line 2"), std::string::npos);
   EXPECT_NE(missing.status().message().find("block="), std::string::npos);
 
-  auto unknown = ParseLaunchSpecs("// kforge-launch: kernel=k grid=(rowz+1)/2 block=64\n",
-                                  {"rows", "cols"});
+  auto unknown =
+      ParseLaunchSpecs("// kforge-launch: kernel=k grid=(rowz+1)/2 block=64\n", {"rows", "cols"});
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("'rowz'"), std::string::npos);
 

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -21,6 +23,42 @@ std::string CpuModelName() {
     }
   }
   return "unknown cpu";
+}
+
+std::vector<std::string> GpuDeviceNodes() {
+  std::vector<std::string> nodes;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/dev", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("nvidia", 0) != 0) continue;
+    const std::string rest = name.substr(6);
+    if (rest == "ctl" || rest == "-uvm" || rest == "-uvm-tools" ||
+        (!rest.empty() && rest.find_first_not_of("0123456789") == std::string::npos)) {
+      nodes.push_back(e.path().string());
+    }
+  }
+  std::sort(nodes.begin(), nodes.end());
+  return nodes;
+}
+
+int VisibleGpuCount() {
+  if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES"); v != nullptr) {
+    int n = 0;
+    std::string s(v);
+    std::stringstream ss(s);
+    std::string entry;
+    while (std::getline(ss, entry, ',')) {
+      if (entry.empty() || entry[0] == '-') break;  // CUDA stops at an invalid entry
+      ++n;
+    }
+    return n;
+  }
+  int n = 0;
+  for (const auto& node : GpuDeviceNodes()) {
+    const std::string rest = fs::path(node).filename().string().substr(6);
+    if (!rest.empty() && rest.find_first_not_of("0123456789") == std::string::npos) ++n;
+  }
+  return n;
 }
 
 Result<Ceilings> LoadOrMeasureCeilings(const fs::path& cache_dir,

@@ -13,6 +13,13 @@ namespace kf::eval {
 
 std::string CpuModelName();
 
+// The GPUs a worker can use, as `--device` ordinals 0..n-1: the entries of CUDA_VISIBLE_DEVICES
+// when it is set (workers get it too), else one per /dev/nvidiaN node. 0 on a host without any.
+int VisibleGpuCount();
+
+// The NVIDIA device nodes a GPU worker's sandbox binds in: control, UVM and every GPU's node.
+std::vector<std::string> GpuDeviceNodes();
+
 struct Ceilings {
   double copy_gbps = 0;        // DRAM copy bandwidth, read + write
   double gflops_per_unit = 0;  // CPU: one core's FMA rate; GPU: the best cuBLAS matrix rate

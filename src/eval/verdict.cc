@@ -114,6 +114,38 @@ std::string EvalResult::Summary() const {
                   roofline->achieved_gbps, roofline->achieved_gflops, 100 * roofline->fraction);
     s += line;
   }
+  // Feedback a kernel engineer reads first: resources per kernel, the instruction mix, and
+  // the profiler's view where it was asked for.
+  for (const auto& k : detail.value("resources", json::array())) {
+    std::snprintf(line, sizeof(line),
+                  "  kernel    %s: %d registers, %d B shared, %d B stack, %d/%d B spilled "
+                  "(stores/loads)\n",
+                  k.value("kernel", std::string("?")).c_str(), k.value("registers", 0),
+                  k.value("shared_bytes", 0), k.value("stack_bytes", 0), k.value("spill_stores", 0),
+                  k.value("spill_loads", 0));
+    s += line;
+  }
+  if (detail.contains("sass") && detail["sass"].is_object()) {
+    std::string mix;
+    for (const auto& [op, n] : detail["sass"].items()) {
+      if (n.get<int>() > 0)
+        mix += (mix.empty() ? "" : ", ") + op + " " + std::to_string(n.get<int>());
+    }
+    s += "  sass      " + (mix.empty() ? std::string("(empty)") : mix) + "\n";
+  }
+  if (detail.contains("ncu")) {
+    const json& n = detail["ncu"];
+    if (n.contains("error"))
+      s += "  ncu       not available: " + n["error"].get<std::string>() + "\n";
+    for (const auto& k : n.value("kernels", json::array())) {
+      std::snprintf(
+          line, sizeof(line),
+          "  ncu       %.60s: %.2f us, DRAM %.0f%% of peak, SM %.0f%%, occupancy %.0f%%\n",
+          k.value("name", std::string("?")).c_str(), k.value("gpu_time_us", 0.0),
+          k.value("dram_pct", 0.0), k.value("sm_pct", 0.0), k.value("occupancy_pct", 0.0));
+      s += line;
+    }
+  }
   if (verdict != Verdict::kOk) {
     s += "  why       " + detail.value("message", std::string()) + "\n";
     if (detail.contains("compiler_log")) {

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -46,6 +47,7 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
     visible.push_back(fs::absolute(config.binary).parent_path());
     spec.argv = SandboxPrefix(w->scratch_, visible, config.devices);
   }
+  spec.argv.insert(spec.argv.end(), config.prefix.begin(), config.prefix.end());
   spec.argv.push_back(config.binary.string());
   spec.argv.insert(spec.argv.end(), config.args.begin(), config.args.end());
   if (!config.seccomp) spec.argv.push_back("--no-seccomp");
@@ -57,6 +59,7 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
   spec.clean_env = true;
   spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "HOME=" + w->scratch_.string(),
               "TMPDIR=" + w->scratch_.string()};
+  spec.env.insert(spec.env.end(), config.env.begin(), config.env.end());
   auto pid = Spawn(spec);
   close(req[0]);
   close(rep[1]);
@@ -90,6 +93,22 @@ Worker::~Worker() {
   if (arena_) munmap(arena_, arena_size_);
   std::error_code ec;
   if (!scratch_.empty()) fs::remove_all(scratch_, ec);
+}
+
+void Worker::Finish(double timeout_s) {
+  if (request_fd_ >= 0) close(request_fd_);
+  request_fd_ = -1;
+  const double start = MonotonicSeconds();
+  while (pid_ > 0 && MonotonicSeconds() - start < timeout_s) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return;
+    }
+    usleep(20000);
+  }
+  Kill();
 }
 
 void Worker::Kill() {

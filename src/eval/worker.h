@@ -21,9 +21,11 @@ namespace kf::eval {
 struct WorkerConfig {
   std::filesystem::path binary;                  // e.g. build/kforge-cpu-worker
   std::vector<std::string> args;                 // extra worker arguments
+  std::vector<std::string> prefix;               // a command that runs the worker (a profiler)
   std::filesystem::path scratch_root;            // each worker gets a directory under it
   std::vector<std::filesystem::path> read_only;  // paths the worker must see (compile cache)
   std::vector<std::string> devices;              // device nodes bound into the sandbox (GPUs)
+  std::vector<std::string> env;                  // NAME=value added to the clean environment
   bool sandbox = true;                           // use bubblewrap where it works
   bool seccomp = true;
   ResourceLimits limits{4ull << 30, 64ull << 20, 256};
@@ -50,6 +52,11 @@ class Worker {
   // Sends one request and waits for its reply for at most timeout_s. On a timeout, death or a
   // sandbox violation the worker is killed and stays dead.
   Reply Request(const nlohmann::json& request, double timeout_s);
+
+  // Closes the request channel and waits up to timeout_s for the worker (and whatever runs it)
+  // to exit on its own, then kills it. For a profiler that writes its report at exit.
+  void Finish(double timeout_s);
+  const std::filesystem::path& scratch() const { return scratch_; }
 
   // Grows the shared arena to at least `bytes` and has the worker map it.
   Status EnsureArena(size_t bytes);

@@ -86,7 +86,7 @@ void FillRandom(void* dst, DType dtype, int64_t n, const Distribution& dist, uin
   const Distribution& d = dist;
   // Fixed-size chunks, each with its own stream: the values do not depend on how many threads
   // fill them, and large GPU-sized inputs fill in parallel.
-  constexpr int64_t kChunk = int64_t{1} << 20;
+  constexpr int64_t kChunk = int64_t{1} << 16;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   auto fill_chunk = [&](int64_t c) {
     Rng rng(seed ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(c + 1)));

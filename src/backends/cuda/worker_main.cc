@@ -18,6 +18,7 @@
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
+#include <nvtx3/nvToolsExt.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -44,8 +45,10 @@ struct State {
   unsigned char* host = nullptr;          // the shared arena
   unsigned char* device_arena = nullptr;  // guard zone, arena, guard zone
   size_t size = 0;
+  bool registered = false;                // the host arena is pinned for the device
   std::vector<unsigned char> guard_copy;  // host copy of a guard zone, for checking
-  void* flush = nullptr;                  // twice the L2
+  std::vector<unsigned char> guard_pattern;
+  void* flush = nullptr;  // twice the L2
   size_t flush_bytes = 0;
 } g;
 
@@ -96,7 +99,11 @@ json CudaError(cudaError_t e, const std::string& where) {
 
 json DoMap(const json& req) {
   const size_t size = req.at("size").get<size_t>();
-  if (g.host) munmap(g.host, g.size);
+  if (g.host) {
+    if (g.registered) cudaHostUnregister(g.host);
+    munmap(g.host, g.size);
+  }
+  g.registered = false;
   if (g.device_arena) cudaFree(g.device_arena - kGuardBytes);
   g.host = nullptr;
   g.device_arena = nullptr;
@@ -105,6 +112,9 @@ json DoMap(const json& req) {
   if (p == MAP_FAILED)
     return {{"ok", false}, {"error", std::string("mmap arena: ") + strerror(errno)}};
   g.host = static_cast<unsigned char*>(p);
+  // Pinned, the arena copies to and from the device at full speed; pageable still works.
+  g.registered = cudaHostRegister(g.host, size, cudaHostRegisterDefault) == cudaSuccess;
+  cudaGetLastError();
   KF_CUDA(cudaMalloc(&g.device_arena, size + 2 * kGuardBytes), "allocating the device arena");
   g.device_arena += kGuardBytes;
   g.size = size;
@@ -122,12 +132,16 @@ json ArmGuards(size_t off, size_t bytes) {
 }
 
 json CheckGuards(size_t off, size_t bytes) {
-  g.guard_copy.resize(kGuardBytes);
+  if (g.guard_pattern.empty()) {
+    g.guard_copy.resize(kGuardBytes);
+    g.guard_pattern.assign(kGuardBytes, kGuardByte);
+  }
   for (int side = 0; side < 2; ++side) {
     const unsigned char* zone =
         side == 0 ? g.device_arena - kGuardBytes + off : g.device_arena + off + bytes;
     KF_CUDA(cudaMemcpy(g.guard_copy.data(), zone, kGuardBytes, cudaMemcpyDeviceToHost),
             "reading the guard zone");
+    if (std::memcmp(g.guard_copy.data(), g.guard_pattern.data(), kGuardBytes) == 0) continue;
     size_t first = kGuardBytes, count = 0;
     for (size_t i = 0; i < kGuardBytes; ++i) {
       if (g.guard_copy[i] != kGuardByte) {
@@ -287,7 +301,9 @@ json DoCall(const json& req) {
           "copying inputs");
   KF_CUDA(cudaDeviceSynchronize(), "before the call");
   const double t0 = kf::worker::NowNs();
+  nvtxRangePushA("kforge_call");  // what Nsight Compute profiles, when asked (eval/nsight.h)
   const std::string launch_error = Run(p, 0);
+  nvtxRangePop();
   if (json e = Synchronise("the program"); !e.is_null()) return e;
   if (!launch_error.empty()) return {{"ok", false}, {"error", launch_error}};
   const double ns = kf::worker::NowNs() - t0;
