@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -138,6 +139,11 @@ int RunEval(const std::vector<std::string>& args) {
     for (int d = 0; d < std::max(1, eval::VisibleGpuCount()); ++d) devices.push_back(d);
   }
   if (devices.size() > candidates.size()) devices.resize(candidates.size());
+  if (std::set<int>(devices.begin(), devices.end()).size() < devices.size()) {
+    std::fprintf(stderr,
+                 "kforge eval: warning: several evaluators share a GPU; their timings "
+                 "disturb each other\n");
+  }
   // One evaluator per device, each in a thread of its own, taking the next candidate in turn;
   // results are printed in the order the candidates were given.
   std::vector<std::unique_ptr<eval::Evaluator>> evaluators;

@@ -60,9 +60,9 @@ double Number(std::string s) {
 // Scale to microseconds or bytes from the unit ncu printed.
 double Scale(const std::string& unit) {
   static const std::map<std::string, double> k = {
-      {"nsecond", 1e-3}, {"usecond", 1}, {"msecond", 1e3}, {"second", 1e6},
-      {"byte", 1},       {"Kbyte", 1e3}, {"Mbyte", 1e6},   {"Gbyte", 1e9},
-      {"KB", 1e3},       {"MB", 1e6},    {"GB", 1e9}};
+      {"nsecond", 1e-3}, {"ns", 1e-3}, {"usecond", 1}, {"us", 1},  {"msecond", 1e3}, {"ms", 1e3},
+      {"second", 1e6},   {"s", 1e6},   {"byte", 1},    {"B", 1},   {"Kbyte", 1e3},   {"KB", 1e3},
+      {"Mbyte", 1e6},    {"MB", 1e6},  {"Gbyte", 1e9}, {"GB", 1e9}};
   auto it = k.find(unit);
   return it == k.end() ? 1 : it->second;
 }

@@ -31,13 +31,18 @@ TEST(NsightTest, ReadsKernelRowsWithUnits) {
 }
 
 TEST(NsightTest, NanosecondsAreConverted) {
-  const std::string csv =
-      "\"ID\",\"Kernel Name\",\"gpu__time_duration.sum\"\n"
-      "\"\",\"\",\"nsecond\"\n"
-      "\"0\",\"k\",\"5,120\"\n";
-  auto r = ParseNcuCsv(csv);
-  ASSERT_TRUE(r.ok());
-  EXPECT_DOUBLE_EQ((*r)["gpu_time_us"].get<double>(), 5.12);
+  // Nsight Compute of CUDA 13 writes "ns"; older releases "nsecond".
+  for (const std::string unit : {"nsecond", "ns"}) {
+    const std::string csv =
+        "\"ID\",\"Kernel Name\",\"gpu__time_duration.sum\"\n"
+        "\"\",\"\",\"" +
+        unit +
+        "\"\n"
+        "\"0\",\"k\",\"119,552\"\n";
+    auto r = ParseNcuCsv(csv);
+    ASSERT_TRUE(r.ok());
+    EXPECT_DOUBLE_EQ((*r)["gpu_time_us"].get<double>(), 119.552) << unit;
+  }
 }
 
 TEST(NsightTest, NoKernelRowIsAnError) {

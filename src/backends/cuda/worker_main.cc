@@ -50,6 +50,8 @@ struct State {
   std::vector<unsigned char> guard_pattern;
   void* flush = nullptr;  // twice the L2
   size_t flush_bytes = 0;
+  cublasHandle_t blas = nullptr;  // reads the flush buffer (cublasSasum) before timed calls
+  float* flush_sum = nullptr;     // where that read's result goes, on the device
 } g;
 
 constexpr size_t kGuardBytes = 4u << 20;
@@ -327,7 +329,12 @@ json DoTime(const json& req) {
       kf::worker::TimeLoop(req, p.call.sets.size(), [&](size_t set) -> std::pair<double, double> {
         if (failure != cudaSuccess || !launch_error.empty()) return {0, 0};
         cudaCtxResetPersistingL2Cache();
-        cudaMemsetAsync(g.flush, static_cast<int>(set & 0xff), g.flush_bytes, g.stream);
+        // Read twice the L2 through it: the program's lines are evicted (dirty ones written
+        // back now, not inside the timed call) and what stays is clean, as after Nsight
+        // Compute's cache flush. A memset would leave the L2 full of dirty lines whose
+        // write-back the next call would pay for.
+        cublasSasum(g.blas, static_cast<int>(g.flush_bytes / sizeof(float)),
+                    static_cast<const float*>(g.flush), 1, g.flush_sum);
         cudaDeviceSynchronize();
         const double t0 = kf::worker::NowNs();
         cudaEventRecord(g.start, g.stream);
@@ -426,6 +433,19 @@ int main(int argc, char** argv) {
   if (e == cudaSuccess) {
     g.flush_bytes = std::max<size_t>(2 * static_cast<size_t>(g.props.l2CacheSize), 8u << 20);
     e = cudaMalloc(&g.flush, g.flush_bytes);
+  }
+  if (e == cudaSuccess) e = cudaMemset(g.flush, 0, g.flush_bytes);
+  if (e == cudaSuccess) e = cudaMalloc(&g.flush_sum, sizeof(float));
+  if (e == cudaSuccess &&
+      (cublasCreate(&g.blas) != CUBLAS_STATUS_SUCCESS ||
+       cublasSetStream(g.blas, g.stream) != CUBLAS_STATUS_SUCCESS ||
+       cublasSetPointerMode(g.blas, CUBLAS_POINTER_MODE_DEVICE) != CUBLAS_STATUS_SUCCESS)) {
+    e = cudaErrorNotSupported;
+  }
+  if (e == cudaSuccess) {
+    // The first call loads cuBLAS's kernels: before the system-call filter, not while timing.
+    cublasSasum(g.blas, 1024, static_cast<const float*>(g.flush), 1, g.flush_sum);
+    e = cudaDeviceSynchronize();
   }
   if (e == cudaSuccess) e = cudaDeviceSetLimit(cudaLimitPersistingL2CacheSize, 0);
   if (e == cudaSuccess) e = cudaDeviceSynchronize();
