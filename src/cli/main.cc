@@ -21,6 +21,9 @@ usage:
       --compile-timeout SEC deadline per compile (default 60)
       --timing-seconds SEC  cap on timed runs per program (default 1)
       --worker-memory MIB   address-space limit per worker (default 4096)
+      --compile-jobs N      compile later candidates ahead, N at a time (default: cores; 0: no)
+      --devices LIST        CUDA: GPU ordinals to use, one evaluator each (default: all visible)
+      --ncu                 CUDA: Nsight Compute summary of each correct candidate
       --no-sandbox          run workers without bubblewrap (the system-call filter stays)
   kforge tasks [DIR]
       List built-in tasks, or the tasks under DIR.
