@@ -232,7 +232,8 @@ Result<CompileResult> Compiler::CompileKernelOnly(const fs::path& source_file,
   return result;
 }
 
-Result<CompileResult> Compiler::Compile(const fs::path& source_file, bool openmp) const {
+Result<CompileResult> Compiler::Compile(const fs::path& source_file, bool openmp,
+                                        const std::vector<std::string>& libraries) const {
   std::error_code ec;
   if (!fs::is_regular_file(source_file, ec)) {
     return Status::Error(source_file.string() + ": no such file");
@@ -262,6 +263,7 @@ Result<CompileResult> Compiler::Compile(const fs::path& source_file, bool openmp
              "-Xcompiler", "-O1",        "-shared",
              "-cudart",    "shared",     "-Xptxas",
              "-v",         "-Xlinker",   "--no-undefined"};
+    for (const auto& l : libraries) flags.push_back("-l" + l);
   } else {
     const char* env = std::getenv(cxx ? "CXX" : "CC");
     compiler = env && *env ? env : (cxx ? "g++" : "gcc");

@@ -50,7 +50,9 @@ class Compiler {
   // (kforge-nvrtc, found in tools_dir), any other .cu file to nvcc. Returns a Status only when
   // kforge itself cannot run the compiler; a program that does not compile is a CompileResult with
   // ok == false.
-  Result<CompileResult> Compile(const std::filesystem::path& source_file, bool openmp) const;
+  // `libraries` (CUDA with host code only: cublas, cublasLt) are linked, for trusted baselines.
+  Result<CompileResult> Compile(const std::filesystem::path& source_file, bool openmp,
+                                const std::vector<std::string>& libraries = {}) const;
 
   const std::filesystem::path& cache_dir() const { return cache_dir_; }
   // Where kforge's own tools (kforge-nvrtc) are; by default the running executable's directory.

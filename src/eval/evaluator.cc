@@ -172,6 +172,8 @@ class Evaluator::Impl {
   std::unique_ptr<WorkerSlot> ref_;
   std::optional<Loaded> reference_;
   std::optional<Loaded> initial_;
+  std::vector<Loaded> vendor_;  // task_.baselines, compiled and checked on first use
+  bool vendor_checked_ = false;
   std::optional<Ceilings> ceilings_;
   json gpu_ceilings_;
   // Where the time of one evaluation went, in seconds (EvalResult::profile).
@@ -569,8 +571,10 @@ Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layo
       seconds + opt_.run_timeout_s +
       (call_ns > 0 ? calls * 2 * std::max(call_ns, 1e6) / 1e9 : calls * opt_.run_timeout_s);
   Reply r = (*w)->Request(req, deadline);
-  (&program == &*initial_ ? prof_.baseline : prof_.candidate) += r.seconds;
-  if (&program != &*initial_) prof_.candidate_timing += r.seconds;
+  const bool baseline = &program == &*initial_ ||
+                        (&program >= vendor_.data() && &program < vendor_.data() + vendor_.size());
+  (baseline ? prof_.baseline : prof_.candidate) += r.seconds;
+  if (!baseline) prof_.candidate_timing += r.seconds;
   if (!r.ok()) return std::optional<Failure>(FromReply(r, "timing"));
   for (double ns : r.body.at("samples_ns")) samples->push_back(ns);
   for (double ns : r.body.value("wall_ns", r.body.at("samples_ns"))) wall->push_back(ns);
@@ -652,6 +656,16 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     if (!r.ok()) return r.status();
     initial_ = *r;
   }
+  for (size_t b = vendor_.size(); b < task_.baselines.size(); ++b) {
+    const auto& spec = task_.baselines[b];
+    auto c = compiler_.Compile(spec.program, task_.allows_threads, spec.libraries);
+    if (!c.ok()) return c.status();
+    if (!c->ok) {
+      return Status::Error("the task's baseline '" + spec.name + "' (" + spec.program.string() +
+                           ") does not compile:\n" + c->log);
+    }
+    vendor_.push_back(Loaded{c->library, -1, -1, c->kernel_only, c->launches, c->lowered_names});
+  }
   auto compiled = cand_job.get();
   compile_wall = MonotonicSeconds() - compile_start;
   if (!compiled.ok()) return compiled.status();
@@ -703,6 +717,20 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     if (!f.ok()) return f.status();
     return finish(*f);
   }
+
+  // A wrong baseline would make every speedup against it meaningless: check each once.
+  for (size_t b = 0; b < vendor_.size() && !vendor_checked_; ++b) {
+    for (size_t i = 0; i < task_.check_sizes.size(); ++i) {
+      auto f = Trial(vendor_[b], task_.check_sizes[i], task_.distributions[0],
+                     Mix(seed ^ (0xBA5EULL + i)), 0, 0, "baseline check", nullptr, nullptr);
+      if (!f.ok()) return f.status();
+      if (*f) {
+        return Status::Error("the task's baseline '" + task_.baselines[b].name +
+                             "' is wrong: " + (*f)->message);
+      }
+    }
+  }
+  vendor_checked_ = true;
 
   // Correctness: every check size with every distribution, the bench size with the first two.
   struct Plan {
@@ -783,6 +811,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   }
   // Candidate and baseline alternate in rounds, so drift in the machine's speed hits both.
   std::vector<double> cand_samples, base_samples, cand_wall, base_wall;
+  std::vector<std::vector<double>> vendor_samples(vendor_.size()), vendor_wall(vendor_.size());
   const double round_seconds = opt_.timing_seconds / kTimingRounds;
   for (int round = 0; round < kTimingRounds; ++round) {
     if (auto f = Time(cand, *layout, sets, bench_call_ns, round_seconds, &cand_samples, &cand_wall);
@@ -796,14 +825,23 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       return Status::Error("the task's initial program failed while timing the baseline: " +
                            (*f)->message);
     }
+    for (size_t b = 0; b < vendor_.size(); ++b) {
+      if (auto f = Time(vendor_[b], *layout, sets, 0, round_seconds, &vendor_samples[b],
+                        &vendor_wall[b]);
+          !f.ok() || *f) {
+        if (!f.ok()) return f.status();
+        return Status::Error("the task's baseline '" + task_.baselines[b].name +
+                             "' failed while timing: " + (*f)->message);
+      }
+    }
   }
   // Rule 13's cross-check: stream events against the host clock around a device-wide sync.
   // Work the events miss (another stream, host-side work) makes the wall clock count instead.
   auto cross_checked = [&](std::vector<double>& events, std::vector<double>& wall,
-                           const char* who) {
+                           const std::string& who) {
     const TimeStats e = SummariseSamples(events), w = SummariseSamples(wall);
     if (w.median_ms > 1.2 * e.median_ms + 0.02) {
-      res.detail["timing_note_" + std::string(who)] =
+      res.detail["timing_note_" + who] =
           "wall clock " + std::to_string(w.median_ms) +
           " ms with device synchronisation exceeds "
           "the stream's events " +
@@ -818,6 +856,14 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   res.time = cand_time;
   res.baseline = base_time;
   res.speedup = base_time.median_ms / std::max(cand_time.median_ms, 1e-9);
+  for (size_t b = 0; b < vendor_.size(); ++b) {
+    const TimeStats t =
+        cross_checked(vendor_samples[b], vendor_wall[b], "baseline_" + task_.baselines[b].name);
+    res.baselines.push_back({{"name", task_.baselines[b].name},
+                             {"program", task_.baselines[b].program.filename().string()},
+                             {"time_ms", StatsJson(t)},
+                             {"speedup", t.median_ms / std::max(cand_time.median_ms, 1e-9)}});
+  }
 
   // Re-check on fresh inputs, in a buffer set the timed calls used.
   {

@@ -52,7 +52,7 @@ TimeStats SummariseSamples(std::vector<double> s) {
   return t;
 }
 
-static json StatsJson(const TimeStats& t) {
+json StatsJson(const TimeStats& t) {
   return {{"median", t.median_ms}, {"p10", t.p10_ms}, {"p90", t.p90_ms},
           {"min", t.min_ms},       {"runs", t.runs},  {"ci95_rel", t.ci95_rel}};
 }
@@ -68,6 +68,7 @@ json EvalResult::ToJson() const {
             {"baseline_time_ms", baseline ? json(baseline->median_ms) : json()},
             {"baseline", baseline ? StatsJson(*baseline) : json()},
             {"speedup", speedup ? json(*speedup) : json()},
+            {"baselines", baselines},
             {"detail", detail},
             {"eval_seconds", eval_seconds},
             {"compile_seconds", compile_seconds},
@@ -106,6 +107,12 @@ std::string EvalResult::Summary() const {
   }
   if (speedup) {
     std::snprintf(line, sizeof(line), "  speedup   %.2fx\n", *speedup);
+    s += line;
+  }
+  for (const auto& b : baselines) {
+    std::snprintf(line, sizeof(line), "  vs %-7s %.4f ms median (%d runs): speedup %.2fx\n",
+                  b.value("name", std::string("?")).c_str(), b["time_ms"].value("median", 0.0),
+                  b["time_ms"].value("runs", 0), b.value("speedup", 0.0));
     s += line;
   }
   if (roofline) {

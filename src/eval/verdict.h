@@ -47,6 +47,9 @@ struct Roofline {
   double floor_ms = 0;  // below this (with the margin) a time is suspicious
 };
 
+// {median, p10, p90, min, runs, ci95_rel}, as in EvalResult::ToJson.
+nlohmann::json StatsJson(const TimeStats& t);
+
 struct EvalResult {
   Verdict verdict = Verdict::kOk;
   std::string task;
@@ -56,6 +59,8 @@ struct EvalResult {
   std::optional<TimeStats> time;
   std::optional<TimeStats> baseline;
   std::optional<double> speedup;
+  // The task's other baselines (vendor libraries): [{name, time_ms: stats, speedup}].
+  nlohmann::json baselines = nlohmann::json::array();
   std::optional<Roofline> roofline;
   nlohmann::json detail = nlohmann::json::object();  // "message" always set
   double eval_seconds = 0;

@@ -230,15 +230,15 @@ Result<std::vector<std::string>> ParseStringList(const Reader& r, const YAML::No
 Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& dir) {
   if (!root.IsMap()) return r.Fail("(top level)", "expected a mapping, got " + Describe(root));
   static const std::set<std::string> kKnownKeys = {
-      "name",  "description", "backend", "entry",         "params",
-      "sizes", "inputs",      "outputs", "distributions", "tolerance",
-      "cost",  "reference",   "initial", "policy",        "determinism"};
+      "name",    "description", "backend",       "entry",     "params", "sizes",
+      "inputs",  "outputs",     "distributions", "tolerance", "cost",   "reference",
+      "initial", "policy",      "determinism",   "baselines"};
   for (const auto& kv : root) {
     if (!kKnownKeys.count(kv.first.Scalar())) {
       return r.Fail(kv.first.Scalar(),
                     "unknown field (known: name, description, backend, entry, "
                     "params, sizes, inputs, outputs, distributions, tolerance, "
-                    "cost, reference, initial, policy, determinism)");
+                    "cost, reference, initial, baselines, policy, determinism)");
     }
   }
   Task t;
@@ -359,6 +359,48 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
     *out = t.dir / *v;
     if (!fs::is_regular_file(*out))
       return r.Fail(key, "file '" + out->string() + "' does not exist");
+  }
+
+  const YAML::Node baselines = root["baselines"];
+  if (baselines.IsDefined() && !baselines.IsNull()) {
+    if (!baselines.IsSequence()) {
+      return r.Fail("baselines", "expected a list of {name, program, libraries}");
+    }
+    for (size_t i = 0; i < baselines.size(); ++i) {
+      const std::string field = "baselines[" + std::to_string(i) + "]";
+      const YAML::Node b = baselines[i];
+      if (!b.IsMap()) return r.Fail(field, "expected {name, program, libraries}");
+      if (auto st = CheckKeys(r, b, field, {"name", "program", "libraries"}); !st.ok()) return st;
+      Baseline out;
+      auto name = GetString(r, b, "name", field + ".name");
+      if (!name.ok()) return name.status();
+      out.name = *name;
+      if (out.name == "initial" || out.name.empty() ||
+          std::any_of(t.baselines.begin(), t.baselines.end(),
+                      [&](const Baseline& o) { return o.name == out.name; })) {
+        return r.Fail(field + ".name", "'" + out.name +
+                                           "' is empty, taken, or 'initial' (the initial "
+                                           "program's name)");
+      }
+      auto program = GetString(r, b, "program", field + ".program");
+      if (!program.ok()) return program.status();
+      out.program = t.dir / *program;
+      if (!fs::is_regular_file(out.program)) {
+        return r.Fail(field + ".program", "file '" + out.program.string() + "' does not exist");
+      }
+      if (b["libraries"].IsDefined()) {
+        auto libs = ParseStringList(r, b["libraries"], field + ".libraries");
+        if (!libs.ok()) return libs.status();
+        for (const auto& l : *libs) {
+          if (t.backend != "cuda" || (l != "cublas" && l != "cublasLt")) {
+            return r.Fail(field + ".libraries", "'" + l + "' is not a library kforge links (" +
+                                                    "CUDA tasks: cublas, cublasLt)");
+          }
+        }
+        out.libraries = *libs;
+      }
+      t.baselines.push_back(out);
+    }
   }
 
   const YAML::Node policy = root["policy"];

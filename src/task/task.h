@@ -40,6 +40,15 @@ struct Tolerance {
   double rel_norm = 0;
 };
 
+// A program users would deploy instead of writing a kernel (a vendor library call), timed
+// beside the initial program by the same protocol. Trusted: no static checks, may link
+// `libraries` (cublas, cublasLt); checked for correctness once per evaluator.
+struct Baseline {
+  std::string name;
+  std::filesystem::path program;  // absolute
+  std::vector<std::string> libraries;
+};
+
 struct Task {
   std::filesystem::path dir;
   std::string name;
@@ -57,6 +66,7 @@ struct Task {
   std::string bytes_expr;
   std::filesystem::path reference;  // absolute
   std::filesystem::path initial;    // absolute
+  std::vector<Baseline> baselines;  // besides the initial program
   eval::StaticPolicy policy;
   bool exact_determinism = true;
   bool allows_threads = false;

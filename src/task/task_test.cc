@@ -112,6 +112,37 @@ TEST(TaskTest, EveryCpuTaskLoads) {
   }
 }
 
+TEST(TaskTest, CudaMatmulHasTheCublasBaseline) {
+  Result<Task> t = LoadTask(fs::path(KFORGE_SOURCE_DIR) / "tasks/cuda/matmul");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  ASSERT_EQ(t->baselines.size(), 1u);
+  EXPECT_EQ(t->baselines[0].name, "cublas");
+  EXPECT_EQ(t->baselines[0].libraries, (std::vector<std::string>{"cublas"}));
+  EXPECT_TRUE(fs::is_regular_file(t->baselines[0].program));
+}
+
+TEST_F(MalformedTaskTest, BaselinesAreCheckedFieldByField) {
+  Write("vendor.c", "void tiny(void) {}\n");
+  EXPECT_TRUE(
+      HasSubstr(ErrorFor(Edit("initial: initial.c\n",
+                              "initial: initial.c\nbaselines:\n  - {name: fast, program: vendor.c, "
+                              "libraries: [cublas]}\n")),
+                "baselines[0].libraries"));
+  EXPECT_TRUE(HasSubstr(ErrorFor(Edit("initial: initial.c\n",
+                                      "initial: initial.c\nbaselines:\n  - {name: fast, "
+                                      "program: missing.c}\n")),
+                        "baselines[0].program"));
+  EXPECT_TRUE(HasSubstr(ErrorFor(Edit("initial: initial.c\n",
+                                      "initial: initial.c\nbaselines:\n  - {name: fast, "
+                                      "program: vendor.c}\n  - {name: fast, program: "
+                                      "vendor.c}\n")),
+                        "baselines[1].name"));
+  EXPECT_TRUE(HasSubstr(ErrorFor(Edit("initial: initial.c\n",
+                                      "initial: initial.c\nbaselines:\n  - {name: fast, "
+                                      "programme: vendor.c}\n")),
+                        "baselines[0].programme"));
+}
+
 TEST(TaskTest, SoftmaxRowsFields) {
   Result<Task> t = LoadTask(fs::path(KFORGE_SOURCE_DIR) / "tasks/cpu/softmax_rows");
   ASSERT_TRUE(t.ok()) << t.status().message();
