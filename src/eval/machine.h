@@ -23,6 +23,7 @@ std::vector<std::string> GpuDeviceNodes();
 struct Ceilings {
   double copy_gbps = 0;        // DRAM copy bandwidth, read + write
   double gflops_per_unit = 0;  // CPU: one core's FMA rate; GPU: the best cuBLAS matrix rate
+  double fp32_gflops = 0;      // GPU: cuBLAS SGEMM's rate, the limit for fp32 arithmetic
   int cores = 1;               // units the task may use at once (CPU cores; 1 for a GPU)
 };
 
