@@ -6,6 +6,7 @@
 
 void bias_gelu(const double* x, const double* bias, double* y, int64_t rows, int64_t cols) {
   const double k = 0.7978845608028654; /* sqrt(2 / pi) */
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; r++)
     for (int64_t c = 0; c < cols; c++) {
       const double v = x[r * cols + c] + bias[c];

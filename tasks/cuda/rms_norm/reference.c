@@ -5,6 +5,7 @@
 
 void rms_norm(const double* x, const double* gamma, double* y, int64_t rows, int64_t cols) {
   const double eps = 1e-6;
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const double* xr = x + r * cols;
     double* yr = y + r * cols;

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 void softmax_rows(const double* x, double* y, int64_t rows, int64_t cols) {
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     const double* xr = x + r * cols;
     double* yr = y + r * cols;

@@ -3,6 +3,7 @@
 #include <stdint.h>
 
 void sum_rows(const double* x, double* y, int64_t rows, int64_t cols) {
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     double s = 0.0;
     for (int64_t c = 0; c < cols; c++) s += x[r * cols + c];
