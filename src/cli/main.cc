@@ -27,10 +27,13 @@ usage:
       --no-sandbox          run workers without bubblewrap (the system-call filter stays)
   kforge tasks [DIR]
       List built-in tasks, or the tasks under DIR.
+  kforge llm ping SPEC | kforge llm ask SPEC PROMPT [options]
+      Reach a model: SPEC is openai:MODEL, anthropic:MODEL, openai-compatible:BASE_URL#MODEL,
+      command:PROGRAM ARGS or exchange:DIR (`kforge llm help`, docs/llm.md).
   kforge help
 
-Exit status: 0 when every evaluation completed, whatever its verdict; 2 when kforge could not
-run (bad arguments, a bad task file).
+Exit status: 0 when every evaluation completed, whatever its verdict; 1 when a model request
+failed (`kforge llm`); 2 when kforge could not run (bad arguments, a bad task file).
 )";
 
 }  // namespace
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "eval") return kf::cli::RunEval(args);
     if (command == "tasks") return kf::cli::RunTasks(args);
+    if (command == "llm") return kf::cli::RunLlm(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kforge: internal error: %s\n", e.what());
     return 3;
