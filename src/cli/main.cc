@@ -25,6 +25,11 @@ usage:
       --devices LIST        CUDA: GPU ordinals to use, one evaluator each (default: all visible)
       --ncu                 CUDA: Nsight Compute summary of each correct candidate
       --no-sandbox          run workers without bubblewrap (the system-call filter stays)
+  kforge optimize TASK [--strategy agent|swarm|tune] [--llm SPEC ...] [--config FILE]
+                  [--budget-evals N] [--budget-cost USD] [--budget-time DUR] [--seed N]
+                  [--out RUN_DIR] | kforge optimize --resume RUN_DIR
+      Search for a faster program: models propose, kforge judges, records every candidate in
+      RUN_DIR/run.sqlite, and writes RUN_DIR/best.* and report.md (`kforge optimize --help`).
   kforge tasks [DIR]
       List built-in tasks, or the tasks under DIR.
   kforge llm ping SPEC | kforge llm ask SPEC PROMPT [options]
@@ -50,6 +55,7 @@ int main(int argc, char** argv) {
     if (command == "eval") return kf::cli::RunEval(args);
     if (command == "tasks") return kf::cli::RunTasks(args);
     if (command == "llm") return kf::cli::RunLlm(args);
+    if (command == "optimize") return kf::cli::RunOptimizeCommand(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kforge: internal error: %s\n", e.what());
     return 3;

@@ -95,8 +95,8 @@ std::optional<Reply> CallLog::Lookup(const std::string& key) {
   return r;
 }
 
-void CallLog::Record(const std::string& key, const ProviderSpec& spec, const Request& request,
-                     const Completion& c) {
+int64_t CallLog::Record(const std::string& key, const ProviderSpec& spec, const Request& request,
+                        const Completion& c) {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt q(db_,
          "INSERT INTO llm_calls (at, request_key, provider, model, request, reply, finish_reason, "
@@ -124,7 +124,8 @@ void CallLog::Record(const std::string& key, const ProviderSpec& spec, const Req
     q.Text(16, std::string(KindName(c.error->kind)));
     q.Text(17, c.error->message);
   }
-  sqlite3_step(q.s);
+  if (sqlite3_step(q.s) != SQLITE_DONE) return 0;
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
 
 CallLog::Totals CallLog::Sum() {

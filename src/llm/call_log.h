@@ -31,8 +31,9 @@ class CallLog {
 
   // The first successful reply recorded for `key` (not itself a cache hit).
   std::optional<Reply> Lookup(const std::string& key);
-  void Record(const std::string& key, const ProviderSpec& spec, const Request& request,
-              const Completion& completion);
+  // Returns the row's id (0 if it could not be written).
+  int64_t Record(const std::string& key, const ProviderSpec& spec, const Request& request,
+                 const Completion& completion);
 
   // Tokens and cost count paid calls only; cache hits are counted in `cached`.
   struct Totals {

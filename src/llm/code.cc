@@ -6,9 +6,14 @@ namespace kf::llm {
 
 std::variant<std::string, Error> ExtractCode(const std::string& reply,
                                              const std::vector<std::string>& languages) {
-  struct Block {
-    std::string lang, code;
-  };
+  auto b = ExtractCodeBlock(reply, languages);
+  if (auto* e = std::get_if<Error>(&b)) return *e;
+  return std::get<CodeBlock>(b).code;
+}
+
+std::variant<CodeBlock, Error> ExtractCodeBlock(const std::string& reply,
+                                                const std::vector<std::string>& languages) {
+  using Block = CodeBlock;
   std::vector<Block> blocks;
   bool unterminated = false;
   size_t pos = 0;
@@ -64,7 +69,7 @@ std::variant<std::string, Error> ExtractCode(const std::string& reply,
     if (b.code.find_first_not_of(" \t\r\n") == std::string::npos) continue;
     if (!best || b.code.size() > best->code.size()) best = &b;
   }
-  if (best) return best->code;
+  if (best) return *best;
   std::string why = "the reply has no code block";
   if (unterminated) {
     why = "the reply's code block never closes (cut off at the token limit?)";

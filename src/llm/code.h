@@ -15,4 +15,12 @@ namespace kf::llm {
 std::variant<std::string, Error> ExtractCode(const std::string& reply,
                                              const std::vector<std::string>& languages = {});
 
+struct CodeBlock {
+  std::string lang;  // the fence's tag, "" when untagged
+  std::string code;
+};
+// As ExtractCode, with the chosen block's language tag.
+std::variant<CodeBlock, Error> ExtractCodeBlock(const std::string& reply,
+                                                const std::vector<std::string>& languages = {});
+
 }  // namespace kf::llm

@@ -240,7 +240,7 @@ Completion Ensemble::Complete(const Request& request, const TextSink& sink, int 
       c.reply = *hit;
       c.reply.provider = m.spec.Name();
       if (sink) sink(c.reply.text);
-      log_->Record(key, m.spec, request, c);
+      c.reply.log_id = log_->Record(key, m.spec, request, c);
       std::lock_guard<std::mutex> lock(mu_);
       ++spend_.cached;
       return c;
@@ -277,7 +277,7 @@ Completion Ensemble::Complete(const Request& request, const TextSink& sink, int 
       c.reply.cost_usd = config_.prices.Cost(known ? m.spec.model : c.reply.model, c.reply.usage);
     }
   }
-  if (log_) log_->Record(key, m.spec, request, c);
+  if (log_) c.reply.log_id = log_->Record(key, m.spec, request, c);
   {
     std::lock_guard<std::mutex> lock(mu_);
     --slots_[member].in_flight;

@@ -73,6 +73,12 @@ class Ensemble {
   };
   Spend spent() const;
   bool BudgetSpent() const;
+  // Counts spending from before this process (a resumed run's recorded calls).
+  void AddSpent(double usd, int64_t tokens) {
+    std::lock_guard<std::mutex> lock(mu_);
+    spend_.usd += usd;
+    spend_.tokens += tokens;
+  }
   // Cancels waits (for a slot, or before a retry); requests in flight finish their attempt.
   void Stop();
 

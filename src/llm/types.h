@@ -49,6 +49,7 @@ struct Reply {
   int attempts = 1;
   bool cached = false;   // answered from the response cache: nothing paid
   std::string provider;  // the spec that answered
+  int64_t log_id = 0;    // its row in the call log, when there is one
 };
 
 struct Error {

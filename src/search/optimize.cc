@@ -1,0 +1,402 @@
+#include "search/optimize.h"
+
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
+#include "eval/compiler.h"
+#include "llm/call_log.h"
+#include "llm/code.h"
+#include "search/report.h"
+#include "search/run_context.h"
+#include "util/files.h"
+#include "util/sha256.h"
+#include "util/subprocess.h"
+
+namespace kf::search {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int kMaxConsecutiveModelFailures = 5;
+
+json OptionsJson(const OptimizeOptions& o) {
+  return {{"task_dir", fs::absolute(o.task_dir).string()},
+          {"strategy", o.strategy},
+          {"llm", o.llm_specs},
+          {"config", o.config_file.empty() ? "" : fs::absolute(o.config_file).string()},
+          {"budget_evals", o.budget_evals},
+          {"budget_cost_usd", o.budget_cost_usd},
+          {"budget_time_s", o.budget_time_s},
+          {"seed", o.seed},
+          {"attempts_per_round", o.attempts_per_round},
+          {"samples_per_round", o.samples_per_round},
+          {"start_program", o.start_program.empty() ? "" : fs::absolute(o.start_program).string()},
+          {"prompts_dir", o.prompts_dir.empty() ? "" : fs::absolute(o.prompts_dir).string()}};
+}
+
+void RestoreOptions(const json& j, OptimizeOptions* o) {
+  o->task_dir = j.value("task_dir", std::string());
+  o->strategy = j.value("strategy", o->strategy);
+  o->llm_specs = j.value("llm", std::vector<std::string>{});
+  o->config_file = j.value("config", std::string());
+  o->seed = j.value("seed", o->seed);
+  o->attempts_per_round = j.value("attempts_per_round", o->attempts_per_round);
+  o->samples_per_round = j.value("samples_per_round", o->samples_per_round);
+  o->start_program = j.value("start_program", std::string());
+  o->prompts_dir = j.value("prompts_dir", std::string());
+  // Budgets given again on the command line extend the run; otherwise the recorded ones hold.
+  if (o->budget_evals < 0) o->budget_evals = j.value("budget_evals", int64_t{20});
+  if (o->budget_cost_usd < 0) o->budget_cost_usd = j.value("budget_cost_usd", 0.0);
+  if (o->budget_time_s < 0) o->budget_time_s = j.value("budget_time_s", 0.0);
+}
+
+std::string Speedup(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2fx", x);
+  return buf;
+}
+
+std::string Elapsed(double s) {
+  char buf[32];
+  const int t = static_cast<int>(s);
+  std::snprintf(buf, sizeof(buf), "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+  return buf;
+}
+
+}  // namespace
+
+bool RunContext::ShouldStop() {
+  if (!stop_reason.empty()) return true;
+  if (interrupted && interrupted->load()) {
+    stop_reason = "interrupted";
+  } else if (options.budget_evals > 0 && judged >= options.budget_evals) {
+    stop_reason = "evaluation budget spent (" + std::to_string(options.budget_evals) + ")";
+  } else if (options.budget_time_s > 0 &&
+             MonotonicSeconds() - start_time >= options.budget_time_s) {
+    stop_reason = "time budget spent";
+  } else if (models && models->BudgetSpent()) {
+    stop_reason = "LLM budget spent";
+  }
+  return !stop_reason.empty();
+}
+
+Result<Candidate> RunContext::Judge(const std::string& code, Candidate extra,
+                                    const std::string& ext) {
+  const std::string file_ext = ext.empty() ? extension : ext;
+  const std::string hash = Sha256Hex(code + "\n// kforge: compiled as " + file_ext);
+  ++judged;
+  if (auto seen = store->FindByHash(hash)) {
+    // Judged before in this run: replayed after a resume, or proposed again.
+    Progress(*seen);
+    return *seen;
+  }
+  const fs::path dir = options.run_dir / "candidates";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const fs::path file = dir / (hash.substr(0, 16) + file_ext);
+  {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << code;
+  }
+  const double t0 = MonotonicSeconds();
+  auto r = evaluator->Evaluate(file);
+  eval_seconds += MonotonicSeconds() - t0;
+  if (!r.ok()) return r.status();
+  ++new_evals;
+  Candidate c = std::move(extra);
+  c.code = code;
+  c.code_hash = hash;
+  c.verdict = std::string(eval::VerdictName(r->verdict));
+  c.result = r->ToJson();
+  if (r->verdict == eval::Verdict::kOk && r->speedup) c.speedup = *r->speedup;
+  if (r->time) c.time_ms = r->time->median_ms;
+  c.eval_seconds = r->eval_seconds;
+  c.feedback = FeedbackText(c);
+  auto id = store->Add(c);
+  if (!id.ok()) return id.status();
+  c.id = *id;
+  store->SetMeta("time_used_s", std::to_string(MonotonicSeconds() - start_time));
+  Progress(c);
+  return c;
+}
+
+Candidate RunContext::RecordFailure(const std::string& verdict, const std::string& feedback,
+                                    Candidate extra) {
+  ++judged;
+  Candidate c = std::move(extra);
+  c.verdict = verdict;
+  c.feedback = feedback;
+  // Failures without code are told apart by the reply that produced them.
+  c.code_hash = "no-code:" + std::to_string(c.llm_call) + ":" + Sha256Hex(feedback).substr(0, 16);
+  if (auto seen = store->FindByHash(c.code_hash)) {
+    Progress(*seen);
+    return *seen;
+  }
+  auto id = store->Add(c);
+  if (id.ok()) c.id = *id;
+  Progress(c);
+  return c;
+}
+
+Candidate RunContext::Best() {
+  auto best = store->Best();
+  if (best && (!initial || best->speedup > initial->speedup)) return *best;
+  return *initial;
+}
+
+llm::Request RunContext::MakeRequest(const std::vector<llm::Message>& messages,
+                                     int64_t sample) const {
+  llm::Request req;
+  req.messages = messages;
+  req.max_tokens = models->config().max_tokens;
+  req.temperature = models->config().temperature;
+  req.reasoning_effort = models->config().reasoning_effort;
+  req.sample = static_cast<int>(sample);
+  return req;
+}
+
+std::optional<llm::Completion> RunContext::Ask(const std::vector<llm::Message>& messages,
+                                               int64_t sample, int member) {
+  const double t0 = MonotonicSeconds();
+  llm::Completion c = models->Complete(MakeRequest(messages, sample), {}, member);
+  llm_seconds += MonotonicSeconds() - t0;
+  return HandleReply(std::move(c));
+}
+
+std::optional<llm::Completion> RunContext::HandleReply(llm::Completion c) {
+  if (c.ok()) {
+    consecutive_model_failures = 0;
+    return c;
+  }
+  const auto kind = c.error->kind;
+  if (options.progress_tty) std::fprintf(stderr, "\n");
+  std::fprintf(stderr, "kforge optimize: model %s: %s: %s\n", c.reply.provider.c_str(),
+               std::string(llm::KindName(kind)).c_str(), c.error->message.c_str());
+  if (kind == llm::Error::Kind::kBudget) {
+    stop_reason = "LLM budget spent";
+  } else if (kind == llm::Error::Kind::kAuth || kind == llm::Error::Kind::kConfig ||
+             kind == llm::Error::Kind::kDns || kind == llm::Error::Kind::kCancelled) {
+    stop_reason =
+        "the model cannot be used: " + std::string(llm::KindName(kind)) + ": " + c.error->message;
+  } else if (++consecutive_model_failures >= kMaxConsecutiveModelFailures) {
+    stop_reason = "the models failed " + std::to_string(consecutive_model_failures) +
+                  " times in a row; last: " + c.error->message;
+  }
+  if (kind == llm::Error::Kind::kContextLength || kind == llm::Error::Kind::kEmpty) return c;
+  return std::nullopt;
+}
+
+Result<Candidate> RunContext::JudgeReply(const llm::Completion& reply, Candidate extra) {
+  extra.llm_call = reply.reply.log_id;
+  if (!reply.ok())
+    return RecordFailure(std::string(llm::KindName(reply.error->kind)), reply.error->message,
+                         extra);
+  const bool cuda = task.backend == "cuda";
+  const std::vector<std::string> accepted =
+      cuda ? std::vector<std::string>{"cuda", "cu", "cpp", "c++", "cuda-cpp"}
+           : std::vector<std::string>{"c", "cpp", "c++", "cc", "C"};
+  auto block = llm::ExtractCodeBlock(reply.reply.text, accepted);
+  if (auto* e = std::get_if<llm::Error>(&block)) {
+    std::string why = e->message;
+    if (reply.reply.finish_reason == "length" || reply.reply.finish_reason == "max_tokens") {
+      why += "; the reply stopped at the token limit";
+    }
+    return RecordFailure(
+        "no_code", why + ". Reply with the complete program in one ```" + lang + " block.", extra);
+  }
+  const auto& b = std::get<llm::CodeBlock>(block);
+  if (!b.lang.empty() && std::find(accepted.begin(), accepted.end(), b.lang) == accepted.end()) {
+    return RecordFailure("wrong_language",
+                         "the reply's code is tagged ```" + b.lang + "; this task needs " +
+                             (cuda ? "CUDA C++ (```cuda)" : "C or C++ (```" + lang + ")") +
+                             " with the interface given.",
+                         extra);
+  }
+  std::string ext;
+  if (!cuda && (b.lang == "cpp" || b.lang == "c++" || b.lang == "cc")) ext = ".cc";
+  if (!cuda && (b.lang == "c" || b.lang == "C")) ext = ".c";
+  return Judge(b.code, extra, ext);
+}
+
+void RunContext::Progress(const Candidate& c) {
+  const Candidate best = initial ? Best() : c;
+  std::string counts;
+  for (const auto& [v, n] : store->Counts().by_verdict) {
+    counts += (counts.empty() ? "" : " ") + v + " " + std::to_string(n);
+  }
+  char line[512];
+  const auto spend = models ? models->spent() : llm::Ensemble::Spend{};
+  std::snprintf(line, sizeof(line),
+                "[%lld/%lld] #%lld %s r%d %s | best %.2fx (#%lld) | %s | $%.4f %lld tok | %s",
+                static_cast<long long>(judged), static_cast<long long>(options.budget_evals),
+                static_cast<long long>(c.id), c.origin.c_str(), c.round,
+                c.verdict == "ok" ? Speedup(c.speedup).c_str() : c.verdict.c_str(), best.speedup,
+                static_cast<long long>(best.id), counts.c_str(), spend.usd,
+                static_cast<long long>(spend.tokens),
+                Elapsed(MonotonicSeconds() - start_time).c_str());
+  if (options.progress_tty) {
+    std::fprintf(stderr, "\r\033[K%s", line);
+  } else {
+    std::fprintf(stderr, "%s\n", line);
+  }
+  std::fflush(stderr);
+}
+
+Status ApplyOptimizeConfig(const fs::path& config_file, OptimizeOptions* o) {
+  if (config_file.empty()) return Status::Ok();
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(config_file.string());
+  } catch (const YAML::Exception& e) {
+    return Status::Error(config_file.string() + ": " + e.what());
+  }
+  if (!root.IsMap() && !root.IsNull()) {
+    return Status::Error(config_file.string() + ": expected a mapping with llm: and optimize:");
+  }
+  for (const auto& kv : root) {
+    const std::string k = kv.first.as<std::string>();
+    if (k != "llm" && k != "optimize") {
+      return Status::Error(config_file.string() + ": " + k + ": unknown section (llm, optimize)");
+    }
+  }
+  const YAML::Node opt = root["optimize"];
+  if (!opt) return Status::Ok();
+  if (!opt.IsMap()) return Status::Error(config_file.string() + ": optimize: expected a mapping");
+  const std::string where = config_file.string() + ": optimize.";
+  try {
+    for (const auto& kv : opt) {
+      const std::string k = kv.first.as<std::string>();
+      const YAML::Node& v = kv.second;
+      if (k == "strategy") {
+        o->strategy = v.as<std::string>();
+      } else if (k == "budget_evals") {
+        o->budget_evals = v.as<int64_t>();
+      } else if (k == "budget_cost_usd") {
+        o->budget_cost_usd = v.as<double>();
+      } else if (k == "budget_time_s") {
+        o->budget_time_s = v.as<double>();
+      } else if (k == "seed") {
+        o->seed = v.as<uint64_t>();
+      } else if (k == "attempts_per_round") {
+        o->attempts_per_round = v.as<int>();
+      } else if (k == "samples_per_round") {
+        o->samples_per_round = v.as<int>();
+      } else if (k == "prompts") {
+        o->prompts_dir = fs::absolute(config_file).parent_path() / v.as<std::string>();
+      } else {
+        return Status::Error(where + k +
+                             ": unknown key (strategy, budget_evals, budget_cost_usd, "
+                             "budget_time_s, seed, attempts_per_round, samples_per_round, "
+                             "prompts)");
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return Status::Error(where + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+Result<json> RunOptimize(OptimizeOptions options) {
+  auto store = RunStore::Open(options.run_dir);
+  if (!store.ok()) return store.status();
+  if (options.resume) {
+    auto saved = (*store)->GetMeta("options");
+    if (!saved) {
+      return Status::Error(options.run_dir.string() +
+                           " holds no run to resume (no options recorded)");
+    }
+    json j = json::parse(*saved, nullptr, false);
+    if (j.is_discarded())
+      return Status::Error(options.run_dir.string() + ": unreadable run options");
+    RestoreOptions(j, &options);
+  } else {
+    if ((*store)->Size() > 0) {
+      return Status::Error(options.run_dir.string() +
+                           " already holds a run: resume it with --resume " +
+                           options.run_dir.string() + ", or choose another --out");
+    }
+    if (options.budget_evals < 0) options.budget_evals = 20;
+    if (options.budget_cost_usd < 0) options.budget_cost_usd = 0;
+    if (options.budget_time_s < 0) options.budget_time_s = 0;
+  }
+  if (options.strategy != "agent" && options.strategy != "swarm" && options.strategy != "tune") {
+    return Status::Error("unknown strategy '" + options.strategy +
+                         "' (agent, swarm, tune; evolve is not available yet)");
+  }
+  (*store)->SetMeta("options", OptionsJson(options).dump());
+
+  RunContext ctx;
+  ctx.options = options;
+  ctx.store = std::move(*store);
+  auto task = task::LoadTask(options.task_dir);
+  if (!task.ok()) return task.status();
+  ctx.task = *task;
+  const bool cuda = ctx.task.backend == "cuda";
+  const std::string initial_ext = ctx.task.initial.extension().string();
+  ctx.extension = cuda ? ".cu" : (initial_ext == ".c" ? ".c" : ".cc");
+  ctx.lang = cuda ? "cuda" : (ctx.extension == ".c" ? "c" : "cpp");
+  auto prompts = LoadPrompts(options.prompts_dir);
+  if (!prompts.ok()) return prompts.status();
+  ctx.prompts = *prompts;
+
+  if (options.strategy != "tune") {
+    auto cfg = llm::LoadEnsembleConfig(options.config_file, options.llm_specs);
+    if (!cfg.ok()) return cfg.status();
+    if (cfg->members.empty()) {
+      return Status::Error(
+          "no model configured for strategy '" + options.strategy +
+          "': pass --llm SPEC (openai:MODEL, anthropic:MODEL, "
+          "openai-compatible:BASE_URL#MODEL, command:PROGRAM, exchange:DIR) or list llm.models "
+          "in --config (docs/llm.md). --strategy tune needs no model: it searches the "
+          "parameters a program declares with // kforge-tune: (docs/optimize.md).");
+    }
+    if (options.budget_cost_usd > 0) cfg->budget_usd = options.budget_cost_usd;
+    cfg->seed = options.seed;
+    cfg->cache = true;  // replies recorded in this run answer its replay on resume
+    auto log = llm::CallLog::Open(ctx.store->db_path());
+    if (!log.ok()) return log.status();
+    std::shared_ptr<llm::CallLog> shared(std::move(*log));
+    const auto before = shared->Sum();
+    auto ensemble = llm::Ensemble::Create(*cfg, shared);
+    if (!ensemble.ok()) return ensemble.status();
+    ctx.models = std::move(*ensemble);
+    ctx.models->AddSpent(before.cost_usd, before.prompt_tokens + before.completion_tokens);
+  }
+
+  eval::EvalOptions eval_options = options.eval;
+  ctx.evaluator = std::make_unique<eval::Evaluator>(ctx.task, eval_options);
+  ctx.interrupted = options.interrupt;
+  ctx.start_time = MonotonicSeconds();
+  if (auto used = ctx.store->GetMeta("time_used_s")) ctx.start_time -= std::stod(*used);
+
+  // The starting program, judged like any candidate: it is the first parent.
+  const fs::path start = options.start_program.empty() ? ctx.task.initial : options.start_program;
+  const std::string start_code = ReadFile(start);
+  if (start_code.empty()) return Status::Error(start.string() + ": missing or empty");
+  Candidate first;
+  first.origin = "initial";
+  first.strategy = options.strategy;
+  auto judged = ctx.Judge(start_code, first);
+  if (!judged.ok()) return judged.status();
+  if (judged->verdict != "ok") {
+    return Status::Error("the starting program " + start.string() +
+                         " is not correct: " + judged->verdict + ": " + FeedbackText(*judged));
+  }
+  ctx.initial = *judged;
+
+  Status st = options.strategy == "agent"   ? RunAgent(ctx)
+              : options.strategy == "swarm" ? RunSwarm(ctx)
+                                            : RunTune(ctx);
+  if (options.progress_tty) std::fprintf(stderr, "\n");
+  if (!st.ok()) return st;
+  if (ctx.stop_reason.empty()) ctx.stop_reason = "the strategy finished";
+  ctx.store->SetMeta("time_used_s", std::to_string(MonotonicSeconds() - ctx.start_time));
+  return WriteReport(ctx);
+}
+
+}  // namespace kf::search

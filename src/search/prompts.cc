@@ -1,0 +1,216 @@
+#include "search/prompts.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "util/files.h"
+
+namespace kf::search {
+namespace fs = std::filesystem;
+
+fs::path BuiltinPromptsDir() {
+  if (const char* v = std::getenv("KFORGE_PROMPTS"); v && *v) return v;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec && fs::is_directory(exe.parent_path().parent_path() / "prompts")) {
+    return exe.parent_path().parent_path() / "prompts";
+  }
+  return fs::path(KFORGE_SOURCE_DIR) / "prompts";
+}
+
+Result<Prompts> LoadPrompts(const fs::path& dir) {
+  Prompts p;
+  for (auto [name, out] : {std::pair{"system.md", &p.system}, std::pair{"task.md", &p.task},
+                           std::pair{"retry.md", &p.retry}}) {
+    fs::path file =
+        !dir.empty() && fs::exists(dir / name) ? dir / name : BuiltinPromptsDir() / name;
+    *out = ReadFile(file);
+    if (out->empty())
+      return Status::Error("prompt template " + file.string() + " is missing or empty");
+  }
+  return p;
+}
+
+std::string Fill(const std::string& tmpl, const std::map<std::string, std::string>& vars) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    size_t open = tmpl.find("{{", pos);
+    if (open == std::string::npos) break;
+    size_t close = tmpl.find("}}", open + 2);
+    if (close == std::string::npos) break;
+    out.append(tmpl, pos, open - pos);
+    const std::string name = tmpl.substr(open + 2, close - open - 2);
+    auto it = vars.find(name);
+    out += it != vars.end() ? it->second : tmpl.substr(open, close + 2 - open);
+    pos = close + 2;
+  }
+  out.append(tmpl, pos, std::string::npos);
+  return out;
+}
+
+namespace {
+
+std::string CType(task::DType t) {
+  switch (t) {
+    case task::DType::kF32:
+      return "float";
+    case task::DType::kF64:
+      return "double";
+    case task::DType::kI32:
+      return "int32_t";
+    case task::DType::kI64:
+      return "int64_t";
+  }
+  return "?";
+}
+
+std::string ShapeText(const task::TensorSpec& t) {
+  std::string s;
+  for (const auto& d : t.shape) s += (s.empty() ? "" : ", ") + d;
+  return "[" + s + "]";
+}
+
+std::string Trim(std::string s, size_t max) {
+  if (s.size() <= max) return s;
+  return s.substr(0, max) + "\n... (" + std::to_string(s.size() - max) + " more characters)";
+}
+
+}  // namespace
+
+std::string TaskAbi(const task::Task& t) {
+  std::string params;
+  for (const auto& in : t.inputs)
+    params += (params.empty() ? "" : ", ") + ("const " + CType(in.dtype) + "* " + in.name);
+  for (const auto& out : t.outputs) params += ", " + CType(out.dtype) + "* " + out.name;
+  for (const auto& p : t.params) params += ", int64_t " + p;
+  std::string layout;
+  for (const auto& in : t.inputs)
+    layout += "- input `" + in.name + "`: " + ShapeText(in) + ", row-major\n";
+  for (const auto& out : t.outputs)
+    layout += "- output `" + out.name + "`: " + ShapeText(out) + ", row-major\n";
+  if (t.backend == "cuda") {
+    return "Host code compiled by nvcc into a shared object (include <cuda_runtime.h> and "
+           "<cstdint>); the buffers are device pointers, launch on `stream`:\n\n```cuda\n"
+           "extern \"C\" void " +
+           t.entry + "(" + params + ", cudaStream_t stream);\n```\n\n" + layout;
+  }
+  return "A C function (compiled as C17 for .c, C++20 for .cc, -O3 -march=native):\n\n```c\nvoid " +
+         t.entry + "(" + params + ");\n```\n\n" + layout;
+}
+
+std::string MachineText(const Candidate& initial) {
+  const auto& r = initial.result;
+  std::string s;
+  if (r.contains("detail") && r["detail"].contains("device") && r["detail"]["device"].is_object()) {
+    const auto& d = r["detail"]["device"];
+    s += "GPU: " + d.value("name", std::string("?")) + ", " +
+         std::to_string(d.value("sm_count", 0)) + " SMs, L2 " +
+         std::to_string(d.value("l2_bytes", 0) >> 20) + " MiB, compute capability " +
+         d.value("compute_capability", std::string("?")) + ".\n";
+  }
+  if (r.contains("roofline") && r["roofline"].is_object()) {
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "Measured limits: memory bandwidth %.1f GB/s (read + write), arithmetic %.1f "
+                  "GFLOP/s. The task moves at least %.3g MB and does %.3g GFLOP per call.",
+                  r["roofline"].value("peak_gbps", 0.0), r["roofline"].value("peak_gflops", 0.0),
+                  r["roofline"].value("bytes", 0.0) / 1e6, r["roofline"].value("flops", 0.0) / 1e9);
+    s += line;
+  }
+  return s.empty() ? "(not measured)" : s;
+}
+
+std::string SummaryText(const Candidate& c) {
+  char line[256];
+  if (c.verdict == "ok") {
+    std::snprintf(line, sizeof(line), "ok: %.4f ms, %.2fx the speed of the initial program",
+                  c.time_ms, c.speedup);
+    return line;
+  }
+  return c.verdict;
+}
+
+std::string FeedbackText(const Candidate& c) {
+  if (!c.feedback.empty() && c.result.empty()) return c.feedback;  // no program to judge
+  const auto& r = c.result;
+  std::string s = "Verdict: " + c.verdict + ".";
+  const auto detail = r.value("detail", nlohmann::json::object());
+  if (c.verdict == "ok") {
+    char line[512];
+    std::snprintf(line, sizeof(line),
+                  " Median time %.4f ms; the initial program takes %.4f ms: %.2fx.", c.time_ms,
+                  r.value("baseline_time_ms", 0.0), c.speedup);
+    s += line;
+    if (r.contains("roofline") && r["roofline"].is_object()) {
+      std::snprintf(line, sizeof(line),
+                    " Achieved %.1f GB/s and %.2f GFLOP/s: %.0f%% of the machine's limit for "
+                    "this task.",
+                    r["roofline"].value("achieved_gbps", 0.0),
+                    r["roofline"].value("achieved_gflops", 0.0),
+                    100 * r["roofline"].value("fraction", 0.0));
+      s += line;
+    }
+    for (const auto& b : r.value("baselines", nlohmann::json::array())) {
+      std::snprintf(line, sizeof(line), " Against %s: %.2fx.",
+                    b.value("name", std::string("?")).c_str(), b.value("speedup", 0.0));
+      s += line;
+    }
+  } else {
+    s += "\n" + Trim(detail.value("message", std::string()), 4000);
+    if (detail.contains("log") && detail["log"].is_string()) {
+      s += "\nCompiler output:\n" + Trim(detail["log"].get<std::string>(), 4000);
+    }
+  }
+  if (detail.contains("resources") && detail["resources"].is_array() &&
+      !detail["resources"].empty()) {
+    s += "\nResources per kernel: " + detail["resources"].dump();
+  }
+  if (detail.contains("sass") && detail["sass"].is_object()) {
+    s += "\nInstruction counts (SASS): " + detail["sass"].dump();
+  }
+  return s;
+}
+
+std::vector<llm::Message> TaskMessages(const Prompts& prompts, const task::Task& task,
+                                       const std::string& lang, const Candidate& parent,
+                                       const Candidate& initial, const std::string& history) {
+  std::string checks;
+  for (size_t i = 0; i < task.check_sizes.size() && i < 4; ++i) {
+    checks += (i ? "; " : "") + task::SizesToString(task.check_sizes[i]);
+  }
+  const bool cuda = task.backend == "cuda";
+  std::map<std::string, std::string> vars = {
+      {"backend_name", cuda ? "CUDA" : "C/C++ CPU"},
+      {"threads_rule", task.allows_threads
+                           ? "You may use threads (OpenMP is enabled)."
+                           : (cuda ? "Use the given stream; do not synchronise the device."
+                                   : "Use one thread: no OpenMP, pthreads or std::thread.")},
+      {"extra_libs", cuda ? " and the CUDA runtime" : ""},
+      {"lang", lang},
+      {"task_name", task.name},
+      {"task_description", task.description},
+      {"abi", TaskAbi(task)},
+      {"bench_sizes", task::SizesToString(task.bench_sizes)},
+      {"check_sizes", checks},
+      {"reference", Trim(ReadFile(task.reference), 6000)},
+      {"machine", MachineText(initial)},
+      {"parent_id", std::to_string(parent.id)},
+      {"parent_summary", SummaryText(parent)},
+      {"parent_code", parent.code},
+      {"parent_feedback", FeedbackText(parent)},
+      {"history", history.empty() ? "" : "\n## Already tried\n\n" + history + "\n"},
+  };
+  return {{"system", Fill(prompts.system, vars)}, {"user", Fill(prompts.task, vars)}};
+}
+
+std::string RetryMessage(const Prompts& prompts, const std::string& lang, const Candidate& c,
+                         const std::string& instruction) {
+  return Fill(prompts.retry, {{"candidate_id", std::to_string(c.id)},
+                              {"verdict", SummaryText(c)},
+                              {"feedback", FeedbackText(c)},
+                              {"instruction", instruction},
+                              {"lang", lang}});
+}
+
+}  // namespace kf::search

@@ -1,0 +1,49 @@
+// The prompts a strategy sends: templates (prompts/system.md, task.md, retry.md, overridable by
+// a directory of the user's) filled with what a kernel engineer would want: the task and its
+// reference, the interface, the machine's measured limits, the parent program with its metrics
+// and evaluation feedback, and what was already tried.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "llm/types.h"
+#include "search/run_store.h"
+#include "task/task.h"
+#include "util/status.h"
+
+namespace kf::search {
+
+struct Prompts {
+  std::string system, task, retry;
+};
+
+// The built-in templates: $KFORGE_PROMPTS, else prompts/ beside the build, else the source's.
+std::filesystem::path BuiltinPromptsDir();
+// Templates from `dir` (empty: built-in); a file missing from `dir` falls back to the built-in.
+Result<Prompts> LoadPrompts(const std::filesystem::path& dir);
+
+// Replaces each {{name}} with vars[name]; an unknown name is left as it is.
+std::string Fill(const std::string& tmpl, const std::map<std::string, std::string>& vars);
+
+// The entry point's C signature and the calling convention, for the task's backend.
+std::string TaskAbi(const task::Task& task);
+// The machine as the evaluator measured it (from the initial program's result).
+std::string MachineText(const Candidate& initial);
+// A verdict with the numbers that matter: "ok: 0.412 ms, 3.20x faster than the initial program".
+std::string SummaryText(const Candidate& c);
+// What the model is told about a judged candidate: verdict, message, compiler log, mismatch,
+// time, speedup, roofline fraction, resources.
+std::string FeedbackText(const Candidate& c);
+
+// The first messages of a conversation: system, then the task with `parent` to improve.
+std::vector<llm::Message> TaskMessages(const Prompts& prompts, const task::Task& task,
+                                       const std::string& lang, const Candidate& parent,
+                                       const Candidate& initial, const std::string& history);
+// The follow-up after a judged attempt.
+std::string RetryMessage(const Prompts& prompts, const std::string& lang, const Candidate& c,
+                         const std::string& instruction);
+
+}  // namespace kf::search

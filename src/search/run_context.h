@@ -1,0 +1,69 @@
+// What the strategies share during a run: the task, the evaluator, the models, the store, the
+// budgets, and the one way to judge a program (Judge), which records it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eval/evaluator.h"
+#include "llm/ensemble.h"
+#include "search/optimize.h"
+#include "search/prompts.h"
+#include "search/run_store.h"
+#include "task/task.h"
+
+namespace kf::search {
+
+struct RunContext {
+  OptimizeOptions options;
+  task::Task task;
+  std::unique_ptr<eval::Evaluator> evaluator;
+  std::unique_ptr<llm::Ensemble> models;  // null for tune
+  std::unique_ptr<RunStore> store;
+  Prompts prompts;
+  std::string lang;       // the fence tag asked for: "c", "cpp" or "cuda"
+  std::string extension;  // of candidate files: ".c", ".cc", ".cu"
+  double start_time = 0;
+  int64_t judged = 0;     // candidates judged or replayed in this process
+  int64_t new_evals = 0;  // of those, judged now (not found in the store)
+  double eval_seconds = 0, llm_seconds = 0;
+  std::atomic<bool>* interrupted = nullptr;
+  std::string stop_reason;
+  std::optional<Candidate> initial;
+
+  // True when a budget is spent or the user interrupted; sets stop_reason.
+  bool ShouldStop();
+  // Judges `code` (or finds it already judged in this run) and records it. `extra` fills the
+  // record's origin, parent, round, params and llm_call. Never fails for a bad candidate: its
+  // verdict says what went wrong. A Status error means kforge could not judge at all.
+  // `extension` overrides the task's (a CPU reply tagged ```cpp is compiled as C++).
+  Result<Candidate> Judge(const std::string& code, Candidate extra,
+                          const std::string& extension = "");
+  // Records a reply that gave no program (verdict "no_code", "wrong_language", ...).
+  Candidate RecordFailure(const std::string& verdict, const std::string& feedback, Candidate extra);
+  // The best ok candidate so far (the initial program when none beats it).
+  Candidate Best();
+  // Asks the models (HandleReply on the outcome). Empty optional: no reply to use.
+  std::optional<llm::Completion> Ask(const std::vector<llm::Message>& messages, int64_t sample,
+                                     int member = -1);
+  llm::Request MakeRequest(const std::vector<llm::Message>& messages, int64_t sample) const;
+  // Reports a failed request and decides whether the run can go on (stop_reason). Returns the
+  // completion when it holds a reply, or an error the strategy acts on (context length, empty).
+  std::optional<llm::Completion> HandleReply(llm::Completion c);
+  // Turns a reply into a judged (or failed) candidate: code extracted, language checked.
+  Result<Candidate> JudgeReply(const llm::Completion& reply, Candidate extra);
+  int consecutive_model_failures = 0;
+  // One progress line.
+  void Progress(const Candidate& c);
+};
+
+// The strategies.
+Status RunAgent(RunContext& ctx);
+Status RunSwarm(RunContext& ctx);
+Status RunTune(RunContext& ctx);
+
+}  // namespace kf::search

@@ -1,0 +1,78 @@
+// One optimisation run's store: an SQLite database in the run directory holding every
+// candidate (code, parent, origin, verdict, metrics, feedback) as it is judged, the run's
+// settings, and, in the same file, the LLM call log (llm/call_log.h). Written per candidate in
+// WAL mode, so a run killed at any moment resumes from what is here. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+struct sqlite3;
+
+namespace kf::search {
+
+struct Candidate {
+  int64_t id = 0;
+  int64_t parent_id = 0;  // 0: none
+  std::string origin;     // "initial", "llm", "tune"
+  std::string strategy;
+  int round = 0;
+  int island = 0;
+  std::string code;
+  std::string code_hash;
+  std::string verdict;  // VerdictName, or "no_code", "bad_edit", ... for replies that gave none
+  double speedup = 0;   // against the task's initial program; 0 unless ok
+  double time_ms = 0;
+  std::string feedback;  // what the next prompt tells the model about this candidate
+  nlohmann::json result = nlohmann::json::object();  // EvalResult::ToJson, or {} for no code
+  nlohmann::json params = nlohmann::json::object();  // tune: the parameter values
+  int64_t llm_call = 0;                              // the llm_calls row that produced it
+  double eval_seconds = 0;
+};
+
+struct VerdictCounts {
+  std::map<std::string, int64_t> by_verdict;
+  int64_t total = 0;
+};
+
+class RunStore {
+ public:
+  static constexpr int kSchemaVersion = 1;
+  // Opens or creates RUN_DIR/run.sqlite.
+  static Result<std::unique_ptr<RunStore>> Open(const std::filesystem::path& run_dir);
+  ~RunStore();
+
+  std::filesystem::path db_path() const { return path_; }
+
+  void SetMeta(const std::string& key, const std::string& value);
+  std::optional<std::string> GetMeta(const std::string& key);
+
+  // Records a judged candidate; returns its id.
+  Result<int64_t> Add(const Candidate& c);
+  std::optional<Candidate> Get(int64_t id);
+  // A candidate with this code already judged in this run (the first one).
+  std::optional<Candidate> FindByHash(const std::string& code_hash);
+  // The fastest `ok` candidate.
+  std::optional<Candidate> Best();
+  // Candidates in id order, without their code and result (for lineage and counts).
+  std::vector<Candidate> List(int64_t after_id = 0, int limit = 1 << 30);
+  VerdictCounts Counts();
+  int64_t Size();
+
+ private:
+  RunStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  std::mutex mu_;
+  sqlite3* db_;
+  std::filesystem::path path_;
+};
+
+}  // namespace kf::search
