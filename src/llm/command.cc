@@ -42,11 +42,15 @@ class CommandProvider : public Provider {
     for (auto& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);
     const char* argv[] = {"sh", "-c", spec_.command.c_str(), nullptr};
+    // A program that exits or closes stdin before reading the whole prompt makes the write below
+    // fail with EPIPE, which is handled; the SIGPIPE that comes with it must not end this process.
+    signal(SIGPIPE, SIG_IGN);
     const double start = MonotonicSeconds();
     const pid_t pid = fork();
     if (pid < 0) return Fail(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
       setpgid(0, 0);
+      signal(SIGPIPE, SIG_DFL);  // an ignored signal stays ignored across execve
       dup2(in[0], 0);
       dup2(out[1], 1);
       dup2(err[1], 2);

@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-namespace kf::llm::testing {
+namespace kf::llm::fault {
 
 using json = nlohmann::json;
 
@@ -64,8 +64,7 @@ const char* Reason(int status) {
 }
 
 double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -249,8 +248,7 @@ void FaultServer::Serve(int fd) {
     const Script s = NextScript();
     bool alive = Pause(s.delay_s);
     if (alive) {
-      std::string head =
-          "HTTP/1.1 " + std::to_string(s.status) + " " + Reason(s.status) + "\r\n";
+      std::string head = "HTTP/1.1 " + std::to_string(s.status) + " " + Reason(s.status) + "\r\n";
       for (const auto& [name, value] : s.headers) head += name + ": " + value + "\r\n";
       head += s.mode == Script::Mode::kChunked ? "Transfer-Encoding: chunked\r\n"
                                                : "Connection: close\r\n";
@@ -316,7 +314,8 @@ std::string OpenAiReply(const std::vector<std::string>& pieces, int prompt_token
 
 std::string AnthropicSse(const std::vector<std::pair<std::string, json>>& events) {
   std::string out;
-  for (const auto& [name, data] : events) out += "event: " + name + "\ndata: " + data.dump() + "\n\n";
+  for (const auto& [name, data] : events)
+    out += "event: " + name + "\ndata: " + data.dump() + "\n\n";
   return out;
 }
 
@@ -352,4 +351,4 @@ std::string AnthropicReply(const std::vector<std::string>& pieces, int input_tok
   return AnthropicSse(events);
 }
 
-}  // namespace kf::llm::testing
+}  // namespace kf::llm::fault

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-namespace kf::llm::testing {
+namespace kf::llm::fault {
 
 struct RecordedRequest {
   std::string method;  // "" when the client did not speak HTTP (a TLS handshake, say)
@@ -47,14 +47,13 @@ struct Script {
   };
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
-  double delay_s = 0;  // pause before the status line
+  double delay_s = 0;                                        // pause before the status line
   std::vector<Chunk> chunks;
   Mode mode = Mode::kClose;
   bool cut = false;  // kChunked: close without the terminating zero-length chunk
 
   // A complete response: `status`, `body` in one chunk, `content_type`.
-  static Script Body(int status, std::string body,
-                     std::string content_type = "application/json");
+  static Script Body(int status, std::string body, std::string content_type = "application/json");
   // A 200 event stream sent in one chunk.
   static Script Sse(std::string body);
   Script& Header(std::string name, std::string value) {
@@ -122,4 +121,4 @@ std::string AnthropicSse(const std::vector<std::pair<std::string, nlohmann::json
 std::string AnthropicReply(const std::vector<std::string>& pieces, int input_tokens = 12,
                            int output_tokens = 7);
 
-}  // namespace kf::llm::testing
+}  // namespace kf::llm::fault
