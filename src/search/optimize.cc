@@ -92,6 +92,7 @@ Result<Candidate> RunContext::Judge(const std::string& code, Candidate extra,
   ++judged;
   if (auto seen = store->FindByHash(hash)) {
     // Judged before in this run: replayed after a resume, or proposed again.
+    Consider(*seen);
     Progress(*seen);
     return *seen;
   }
@@ -121,6 +122,7 @@ Result<Candidate> RunContext::Judge(const std::string& code, Candidate extra,
   if (!id.ok()) return id.status();
   c.id = *id;
   store->SetMeta("time_used_s", std::to_string(MonotonicSeconds() - start_time));
+  Consider(c);
   Progress(c);
   return c;
 }
@@ -143,10 +145,10 @@ Candidate RunContext::RecordFailure(const std::string& verdict, const std::strin
   return c;
 }
 
-Candidate RunContext::Best() {
-  auto best = store->Best();
-  if (best && (!initial || best->speedup > initial->speedup)) return *best;
-  return *initial;
+Candidate RunContext::Best() { return best ? *best : *initial; }
+
+void RunContext::Consider(const Candidate& c) {
+  if (c.verdict == "ok" && (!best || c.speedup > best->speedup)) best = c;
 }
 
 llm::Request RunContext::MakeRequest(const std::vector<llm::Message>& messages,
@@ -388,6 +390,7 @@ Result<json> RunOptimize(OptimizeOptions options) {
                          " is not correct: " + judged->verdict + ": " + FeedbackText(*judged));
   }
   ctx.initial = *judged;
+  ctx.best = *judged;
 
   Status st = options.strategy == "agent"   ? RunAgent(ctx)
               : options.strategy == "swarm" ? RunSwarm(ctx)

@@ -158,8 +158,8 @@ std::string FeedbackText(const Candidate& c) {
     }
   } else {
     s += "\n" + Trim(detail.value("message", std::string()), 4000);
-    if (detail.contains("log") && detail["log"].is_string()) {
-      s += "\nCompiler output:\n" + Trim(detail["log"].get<std::string>(), 4000);
+    if (detail.contains("compiler_log") && detail["compiler_log"].is_string()) {
+      s += "\nCompiler output:\n" + Trim(detail["compiler_log"].get<std::string>(), 4000);
     }
   }
   if (detail.contains("resources") && detail["resources"].is_array() &&

@@ -45,8 +45,12 @@ struct RunContext {
                           const std::string& extension = "");
   // Records a reply that gave no program (verdict "no_code", "wrong_language", ...).
   Candidate RecordFailure(const std::string& verdict, const std::string& feedback, Candidate extra);
-  // The best ok candidate so far (the initial program when none beats it).
+  // The best ok candidate judged so far in this process (replayed ones included), the starting
+  // program when none beats it. Not the store's best: a replay must make the choices the
+  // original run made at that point.
   Candidate Best();
+  std::optional<Candidate> best;
+  void Consider(const Candidate& c);
   // Asks the models (HandleReply on the outcome). Empty optional: no reply to use.
   std::optional<llm::Completion> Ask(const std::vector<llm::Message>& messages, int64_t sample,
                                      int member = -1);
