@@ -44,7 +44,9 @@ Result<json> WriteReport(RunContext& ctx) {
                          {"speedup", b.value("speedup", 0.0)}});
   }
   json llm_totals = json::object();
-  if (auto log = llm::CallLog::Open(ctx.store->db_path()); log.ok()) {
+  if (auto log = ctx.models ? llm::CallLog::Open(ctx.store->db_path())
+                            : Result<std::unique_ptr<llm::CallLog>>(Status::Error("no models"));
+      log.ok()) {
     const auto t = (*log)->Sum();
     llm_totals = {{"calls", t.calls},
                   {"errors", t.errors},
