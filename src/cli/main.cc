@@ -25,7 +25,7 @@ usage:
       --devices LIST        CUDA: GPU ordinals to use, one evaluator each (default: all visible)
       --ncu                 CUDA: Nsight Compute summary of each correct candidate
       --no-sandbox          run workers without bubblewrap (the system-call filter stays)
-  kforge optimize TASK [--strategy agent|swarm|tune] [--llm SPEC ...] [--config FILE]
+  kforge optimize TASK [--strategy agent|swarm|evolve|tune] [--llm SPEC ...] [--config FILE]
                   [--budget-evals N] [--budget-cost USD] [--budget-time DUR] [--seed N]
                   [--out RUN_DIR] | kforge optimize --resume RUN_DIR
       Search for a faster program: models propose, kforge judges, records every candidate in

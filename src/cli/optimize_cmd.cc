@@ -24,7 +24,8 @@ void OnInterrupt(int) {
 
 const char* kUsage = R"(usage: kforge optimize TASK [options]
        kforge optimize --resume RUN_DIR [--budget-evals N] [--budget-cost USD] [--budget-time DUR]
-  --strategy S          agent (default), swarm or tune (no model: searches // kforge-tune: values)
+  --strategy S          agent (default), swarm, evolve, or tune (no model: searches the values
+                        a program declares with // kforge-tune:)
   --llm SPEC            a model (repeatable): openai:MODEL, anthropic:MODEL,
                         openai-compatible:BASE_URL#MODEL, command:PROGRAM ARGS, exchange:DIR
   --config FILE         YAML with llm: and optimize: sections (docs/optimize.md, docs/llm.md)

@@ -36,7 +36,8 @@ json OptionsJson(const OptimizeOptions& o) {
           {"attempts_per_round", o.attempts_per_round},
           {"samples_per_round", o.samples_per_round},
           {"start_program", o.start_program.empty() ? "" : fs::absolute(o.start_program).string()},
-          {"prompts_dir", o.prompts_dir.empty() ? "" : fs::absolute(o.prompts_dir).string()}};
+          {"prompts_dir", o.prompts_dir.empty() ? "" : fs::absolute(o.prompts_dir).string()},
+          {"evolve", o.evolve}};
 }
 
 void RestoreOptions(const json& j, OptimizeOptions* o) {
@@ -49,10 +50,32 @@ void RestoreOptions(const json& j, OptimizeOptions* o) {
   o->samples_per_round = j.value("samples_per_round", o->samples_per_round);
   o->start_program = j.value("start_program", std::string());
   o->prompts_dir = j.value("prompts_dir", std::string());
+  o->evolve = j.value("evolve", nlohmann::json::object());
   // Budgets given again on the command line extend the run; otherwise the recorded ones hold.
   if (o->budget_evals < 0) o->budget_evals = j.value("budget_evals", int64_t{20});
   if (o->budget_cost_usd < 0) o->budget_cost_usd = j.value("budget_cost_usd", 0.0);
   if (o->budget_time_s < 0) o->budget_time_s = j.value("budget_time_s", 0.0);
+}
+
+// A YAML node as JSON: maps, lists, and scalars as numbers or booleans where they read as one.
+json YamlToJson(const YAML::Node& n) {
+  if (n.IsMap()) {
+    json j = json::object();
+    for (const auto& kv : n) j[kv.first.as<std::string>()] = YamlToJson(kv.second);
+    return j;
+  }
+  if (n.IsSequence()) {
+    json j = json::array();
+    for (const auto& e : n) j.push_back(YamlToJson(e));
+    return j;
+  }
+  if (!n.IsScalar()) return nullptr;
+  const std::string s = n.Scalar();
+  if (s == "true" || s == "false") return s == "true";
+  char* end = nullptr;
+  const double d = std::strtod(s.c_str(), &end);
+  if (!s.empty() && end && *end == '\0') return d;
+  return s;
 }
 
 std::string Speedup(double x) {
@@ -128,13 +151,13 @@ Result<Candidate> RunContext::Judge(const std::string& code, Candidate extra,
 }
 
 Candidate RunContext::RecordFailure(const std::string& verdict, const std::string& feedback,
-                                    Candidate extra) {
+                                    Candidate extra, const std::string& reply_text) {
   ++judged;
   Candidate c = std::move(extra);
   c.verdict = verdict;
   c.feedback = feedback;
-  // Failures without code are told apart by the reply that produced them.
-  c.code_hash = "no-code:" + std::to_string(c.llm_call) + ":" + Sha256Hex(feedback).substr(0, 16);
+  c.code_hash =
+      "no-program:" + Sha256Hex(verdict + "\n" + std::to_string(c.parent_id) + "\n" + reply_text);
   if (auto seen = store->FindByHash(c.code_hash)) {
     Progress(*seen);
     return *seen;
@@ -196,8 +219,8 @@ std::optional<llm::Completion> RunContext::HandleReply(llm::Completion c) {
 Result<Candidate> RunContext::JudgeReply(const llm::Completion& reply, Candidate extra) {
   extra.llm_call = reply.reply.log_id;
   if (!reply.ok())
-    return RecordFailure(std::string(llm::KindName(reply.error->kind)), reply.error->message,
-                         extra);
+    return RecordFailure(std::string(llm::KindName(reply.error->kind)), reply.error->message, extra,
+                         reply.error->message);
   const bool cuda = task.backend == "cuda";
   const std::vector<std::string> accepted =
       cuda ? std::vector<std::string>{"cuda", "cu", "cpp", "c++", "cuda-cpp"}
@@ -208,8 +231,9 @@ Result<Candidate> RunContext::JudgeReply(const llm::Completion& reply, Candidate
     if (reply.reply.finish_reason == "length" || reply.reply.finish_reason == "max_tokens") {
       why += "; the reply stopped at the token limit";
     }
-    return RecordFailure(
-        "no_code", why + ". Reply with the complete program in one ```" + lang + " block.", extra);
+    return RecordFailure("no_code",
+                         why + ". Reply with the complete program in one ```" + lang + " block.",
+                         extra, reply.reply.text);
   }
   const auto& b = std::get<llm::CodeBlock>(block);
   if (!b.lang.empty() && std::find(accepted.begin(), accepted.end(), b.lang) == accepted.end()) {
@@ -217,7 +241,7 @@ Result<Candidate> RunContext::JudgeReply(const llm::Completion& reply, Candidate
                          "the reply's code is tagged ```" + b.lang + "; this task needs " +
                              (cuda ? "CUDA C++ (```cuda)" : "C or C++ (```" + lang + ")") +
                              " with the interface given.",
-                         extra);
+                         extra, reply.reply.text);
   }
   std::string ext;
   if (!cuda && (b.lang == "cpp" || b.lang == "c++" || b.lang == "cc")) ext = ".cc";
@@ -290,11 +314,13 @@ Status ApplyOptimizeConfig(const fs::path& config_file, OptimizeOptions* o) {
         o->samples_per_round = v.as<int>();
       } else if (k == "prompts") {
         o->prompts_dir = fs::absolute(config_file).parent_path() / v.as<std::string>();
+      } else if (k == "evolve") {
+        o->evolve = YamlToJson(v);
       } else {
         return Status::Error(where + k +
                              ": unknown key (strategy, budget_evals, budget_cost_usd, "
                              "budget_time_s, seed, attempts_per_round, samples_per_round, "
-                             "prompts)");
+                             "prompts, evolve)");
       }
     }
   } catch (const YAML::Exception& e) {
@@ -326,9 +352,10 @@ Result<json> RunOptimize(OptimizeOptions options) {
     if (options.budget_cost_usd < 0) options.budget_cost_usd = 0;
     if (options.budget_time_s < 0) options.budget_time_s = 0;
   }
-  if (options.strategy != "agent" && options.strategy != "swarm" && options.strategy != "tune") {
+  if (options.strategy != "agent" && options.strategy != "swarm" && options.strategy != "evolve" &&
+      options.strategy != "tune") {
     return Status::Error("unknown strategy '" + options.strategy +
-                         "' (agent, swarm, tune; evolve is not available yet)");
+                         "' (agent, swarm, evolve, tune)");
   }
   (*store)->SetMeta("options", OptionsJson(options).dump());
 
@@ -392,9 +419,10 @@ Result<json> RunOptimize(OptimizeOptions options) {
   ctx.initial = *judged;
   ctx.best = *judged;
 
-  Status st = options.strategy == "agent"   ? RunAgent(ctx)
-              : options.strategy == "swarm" ? RunSwarm(ctx)
-                                            : RunTune(ctx);
+  Status st = options.strategy == "agent"    ? RunAgent(ctx)
+              : options.strategy == "swarm"  ? RunSwarm(ctx)
+              : options.strategy == "evolve" ? RunEvolve(ctx)
+                                             : RunTune(ctx);
   if (options.progress_tty) std::fprintf(stderr, "\n");
   if (!st.ok()) return st;
   if (ctx.stop_reason.empty()) ctx.stop_reason = "the strategy finished";

@@ -19,7 +19,7 @@ namespace kf::search {
 
 struct OptimizeOptions {
   std::filesystem::path task_dir;
-  std::string strategy = "agent";  // agent | swarm | tune
+  std::string strategy = "agent";  // agent | swarm | evolve | tune
   std::vector<std::string> llm_specs;
   std::filesystem::path config_file;
   int64_t budget_evals = 20;   // candidates judged, the initial program included
@@ -32,6 +32,7 @@ struct OptimizeOptions {
   int samples_per_round = 0;            // swarm: requests per round (0: one per configured model)
   std::filesystem::path start_program;  // tune (and others): start here, not the initial program
   std::filesystem::path prompts_dir;    // override the built-in prompt templates
+  nlohmann::json evolve = nlohmann::json::object();  // the optimize.evolve config section
   eval::EvalOptions eval;
   bool progress_tty = false;  // a live status line instead of plain lines
   // Set (by a signal handler) to stop cleanly after the current step; may be null.

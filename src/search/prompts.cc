@@ -21,7 +21,7 @@ fs::path BuiltinPromptsDir() {
 Result<Prompts> LoadPrompts(const fs::path& dir) {
   Prompts p;
   for (auto [name, out] : {std::pair{"system.md", &p.system}, std::pair{"task.md", &p.task},
-                           std::pair{"retry.md", &p.retry}}) {
+                           std::pair{"retry.md", &p.retry}, std::pair{"evolve.md", &p.evolve}}) {
     fs::path file =
         !dir.empty() && fs::exists(dir / name) ? dir / name : BuiltinPromptsDir() / name;
     *out = ReadFile(file);

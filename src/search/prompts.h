@@ -17,7 +17,7 @@
 namespace kf::search {
 
 struct Prompts {
-  std::string system, task, retry;
+  std::string system, task, retry, evolve;
 };
 
 // The built-in templates: $KFORGE_PROMPTS, else prompts/ beside the build, else the source's.

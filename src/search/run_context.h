@@ -43,8 +43,10 @@ struct RunContext {
   // `extension` overrides the task's (a CPU reply tagged ```cpp is compiled as C++).
   Result<Candidate> Judge(const std::string& code, Candidate extra,
                           const std::string& extension = "");
-  // Records a reply that gave no program (verdict "no_code", "wrong_language", ...).
-  Candidate RecordFailure(const std::string& verdict, const std::string& feedback, Candidate extra);
+  // Records a reply that gave no program (verdict "no_code", "wrong_language", ...). The same
+  // reply failing the same way from the same parent is the same candidate (found on replay).
+  Candidate RecordFailure(const std::string& verdict, const std::string& feedback,
+                          Candidate extra, const std::string& reply_text);
   // The best ok candidate judged so far in this process (replayed ones included), the starting
   // program when none beats it. Not the store's best: a replay must make the choices the
   // original run made at that point.
@@ -68,6 +70,7 @@ struct RunContext {
 // The strategies.
 Status RunAgent(RunContext& ctx);
 Status RunSwarm(RunContext& ctx);
+Status RunEvolve(RunContext& ctx);
 Status RunTune(RunContext& ctx);
 
 }  // namespace kf::search

@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS candidates (
   eval_seconds REAL
 );
 CREATE INDEX IF NOT EXISTS candidates_by_hash ON candidates (code_hash);
+CREATE TABLE IF NOT EXISTS migrations (
+  step INTEGER, candidate_id INTEGER, from_island INTEGER, to_island INTEGER,
+  UNIQUE (step, candidate_id, from_island, to_island)
+);
 )sql";
 
 struct Stmt {
@@ -198,6 +202,16 @@ VerdictCounts RunStore::Counts() {
     v.total += sqlite3_column_int64(q.s, 1);
   }
   return v;
+}
+
+void RunStore::AddMigration(int64_t step, int64_t candidate, int from, int to) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_, "INSERT OR IGNORE INTO migrations VALUES (?, ?, ?, ?)");
+  sqlite3_bind_int64(q.s, 1, step);
+  sqlite3_bind_int64(q.s, 2, candidate);
+  sqlite3_bind_int(q.s, 3, from);
+  sqlite3_bind_int(q.s, 4, to);
+  sqlite3_step(q.s);
 }
 
 int64_t RunStore::Size() {

@@ -67,6 +67,8 @@ class RunStore {
   std::vector<Candidate> List(int64_t after_id = 0, int limit = 1 << 30);
   VerdictCounts Counts();
   int64_t Size();
+  // Evolve: `candidate` copied from island `from` to island `to` at step `step`.
+  void AddMigration(int64_t step, int64_t candidate, int from, int to);
 
  private:
   RunStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}

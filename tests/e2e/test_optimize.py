@@ -142,6 +142,41 @@ class OptimizeTest(unittest.TestCase):
                        "## Reference", "Measured limits", "candidate #1"]:
             self.assertTrue(needle in first, needle)
 
+    def test_evolve_applies_edits_inside_evolve_blocks_and_migrates(self):
+        initial = open(os.path.join(REPO, "tasks", "cpu", "softmax_rows", "initial.c")).read()
+        start = initial.replace("void softmax_rows(", "// EVOLVE-BLOCK-START\nvoid softmax_rows(", 1) + \
+            "// EVOLVE-BLOCK-END\n"
+        start_file = os.path.join(self.tmp, "evolvable.c")
+        with open(start_file, "w") as f:
+            f.write(start)
+        slow = "    for (int64_t c = 0; c < cols; c++) y[r * cols + c] = expf(x[r * cols + c] - m) / sum;\n"
+        fast = ("    const float inv = 1.0f / sum;\n"
+                "    for (int64_t c = 0; c < cols; c++) y[r * cols + c] = expf(x[r * cols + c] - m) * inv;\n")
+        self.assertIn(slow, start)
+        edit = "<<<<<<< SEARCH\n{}=======\n{}>>>>>>> REPLACE\n"
+        _, spec = self.script("evolve_script", [
+            "Divide once per row.\n" + edit.format(slow.replace("/ sum", "/  sum"), fast),
+            "Drop math.h.\n" + edit.format("#include <math.h>\n", ""),
+            "I suggest vectorising, no edits.",
+            "Divide once per row.\n" + edit.format(slow, fast),
+        ])
+        config = os.path.join(self.tmp, "evolve.yaml")
+        with open(config, "w") as f:
+            f.write("optimize:\n  evolve: {islands: 2, migration_interval: 2}\n")
+        run = os.path.join(self.tmp, "evolve_run")
+        self.optimize(self.task, "--strategy", "evolve", "--llm", spec, "--start", start_file,
+                      "--config", config, "--budget-evals", "5", "--out", run)
+        rows = self.rows(run, "SELECT verdict, island, parent_id FROM candidates ORDER BY id")
+        self.assertEqual([r[0] for r in rows], ["ok", "bad_edit", "edit_outside_evolve_block",
+                                                "bad_edit", "ok"])
+        self.assertEqual([r[1] for r in rows[1:]], [0, 1, 0, 1])
+        code = self.rows(run, "SELECT code FROM candidates WHERE id = 5")[0][0]
+        self.assertIn("* inv;", code)
+        self.assertIn("// EVOLVE-BLOCK-END", code)
+        self.assertGreater(len(self.rows(run, "SELECT * FROM migrations")), 0)
+        feedback = self.rows(run, "SELECT feedback FROM candidates WHERE id = 2")[0][0]
+        self.assertIn("does not appear in the program exactly", feedback)
+
     def test_tune_searches_declared_parameters_without_a_model(self):
         start = os.path.join(self.tmp, "tunable.c")
         open(start, "w").write(TUNABLE)
