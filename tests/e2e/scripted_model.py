@@ -9,6 +9,7 @@ DIR/prompts.log, and prints the next reply (the last one again once they run out
 counts the calls. SCRIPTED_MODEL_DELAY (seconds) makes each call slower.
 """
 
+import fcntl
 import os
 import sys
 import time
@@ -19,12 +20,14 @@ def main():
     prompt = sys.stdin.read()
     replies = sorted(f for f in os.listdir(d) if f.endswith(".md") and f[:2].isdigit())
     counter = os.path.join(d, "calls")
-    n = int(open(counter).read()) if os.path.exists(counter) else 0
-    with open(os.path.join(d, "prompts.log"), "a") as log:
-        log.write(f"=== call {n + 1}\n{prompt}\n")
-    with open(counter + ".tmp", "w") as f:
-        f.write(str(n + 1))
-    os.replace(counter + ".tmp", counter)
+    with open(os.path.join(d, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent calls each take the next reply
+        n = int(open(counter).read()) if os.path.exists(counter) else 0
+        with open(os.path.join(d, "prompts.log"), "a") as log:
+            log.write(f"=== call {n + 1}\n{prompt}\n")
+        with open(counter + ".tmp", "w") as f:
+            f.write(str(n + 1))
+        os.replace(counter + ".tmp", counter)
     time.sleep(float(os.environ.get("SCRIPTED_MODEL_DELAY", "0")))
     with open(os.path.join(d, replies[min(n, len(replies) - 1)])) as f:
         sys.stdout.write(f.read())
