@@ -37,6 +37,7 @@ const char* kUsage = R"(usage: kforge optimize TASK [options]
   --attempts N          agent: attempts per round before restarting from the best (default 5)
   --samples N           swarm: requests per round (default: one per model)
   --start FILE          start from this program instead of the task's initial one
+  --tune-after N        then tune the best program's // kforge-tune: parameters, N more evals
   --timing-seconds SEC, --run-timeout SEC, --no-sandbox: as for kforge eval
 )";
 
@@ -103,6 +104,8 @@ int RunOptimizeCommand(const std::vector<std::string>& args) {
           o.attempts_per_round = std::stoi(*v);
         } else if (a == "--samples") {
           o.samples_per_round = std::stoi(*v);
+        } else if (a == "--tune-after") {
+          o.tune_after = std::stoll(*v);
         } else if (a == "--start") {
           o.start_program = *v;
         } else if (a == "--timing-seconds") {

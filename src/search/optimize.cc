@@ -12,6 +12,7 @@
 #include "llm/code.h"
 #include "search/report.h"
 #include "search/run_context.h"
+#include "search/tune.h"
 #include "util/files.h"
 #include "util/sha256.h"
 #include "util/subprocess.h"
@@ -37,7 +38,8 @@ json OptionsJson(const OptimizeOptions& o) {
           {"samples_per_round", o.samples_per_round},
           {"start_program", o.start_program.empty() ? "" : fs::absolute(o.start_program).string()},
           {"prompts_dir", o.prompts_dir.empty() ? "" : fs::absolute(o.prompts_dir).string()},
-          {"evolve", o.evolve}};
+          {"evolve", o.evolve},
+          {"tune_after", o.tune_after}};
 }
 
 void RestoreOptions(const json& j, OptimizeOptions* o) {
@@ -51,6 +53,7 @@ void RestoreOptions(const json& j, OptimizeOptions* o) {
   o->start_program = j.value("start_program", std::string());
   o->prompts_dir = j.value("prompts_dir", std::string());
   o->evolve = j.value("evolve", nlohmann::json::object());
+  o->tune_after = j.value("tune_after", int64_t{0});
   // Budgets given again on the command line extend the run; otherwise the recorded ones hold.
   if (o->budget_evals < 0) o->budget_evals = j.value("budget_evals", int64_t{20});
   if (o->budget_cost_usd < 0) o->budget_cost_usd = j.value("budget_cost_usd", 0.0);
@@ -314,13 +317,15 @@ Status ApplyOptimizeConfig(const fs::path& config_file, OptimizeOptions* o) {
         o->samples_per_round = v.as<int>();
       } else if (k == "prompts") {
         o->prompts_dir = fs::absolute(config_file).parent_path() / v.as<std::string>();
+      } else if (k == "tune_after") {
+        o->tune_after = v.as<int64_t>();
       } else if (k == "evolve") {
         o->evolve = YamlToJson(v);
       } else {
         return Status::Error(where + k +
                              ": unknown key (strategy, budget_evals, budget_cost_usd, "
                              "budget_time_s, seed, attempts_per_round, samples_per_round, "
-                             "prompts, evolve)");
+                             "prompts, evolve, tune_after)");
       }
     }
   } catch (const YAML::Exception& e) {
@@ -423,6 +428,18 @@ Result<json> RunOptimize(OptimizeOptions options) {
               : options.strategy == "swarm"  ? RunSwarm(ctx)
               : options.strategy == "evolve" ? RunEvolve(ctx)
                                              : RunTune(ctx);
+  if (st.ok() && options.tune_after > 0 && options.strategy != "tune" &&
+      (ctx.stop_reason.empty() || ctx.stop_reason.rfind("evaluation budget", 0) == 0)) {
+    const Candidate best = ctx.Best();
+    auto params = ParseTuneParams(best.code);
+    if (params.ok() && !params->empty()) {
+      ctx.stop_reason.clear();
+      ctx.options.budget_evals = ctx.judged + options.tune_after;
+      std::fprintf(stderr, "%skforge optimize: tuning the best program (#%lld)\n",
+                   options.progress_tty ? "\n" : "", static_cast<long long>(best.id));
+      st = TuneFrom(ctx, best);
+    }
+  }
   if (options.progress_tty) std::fprintf(stderr, "\n");
   if (!st.ok()) return st;
   if (ctx.stop_reason.empty()) ctx.stop_reason = "the strategy finished";

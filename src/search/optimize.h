@@ -30,6 +30,9 @@ struct OptimizeOptions {
   bool resume = false;
   int attempts_per_round = 5;           // agent: attempts before continuing from the best so far
   int samples_per_round = 0;            // swarm: requests per round (0: one per configured model)
+  // After an LLM strategy stops on its own (or on its evaluation budget), tune the best
+  // program's declared parameters with this many more evaluations (0: do not).
+  int64_t tune_after = 0;
   std::filesystem::path start_program;  // tune (and others): start here, not the initial program
   std::filesystem::path prompts_dir;    // override the built-in prompt templates
   nlohmann::json evolve = nlohmann::json::object();  // the optimize.evolve config section

@@ -45,8 +45,8 @@ struct RunContext {
                           const std::string& extension = "");
   // Records a reply that gave no program (verdict "no_code", "wrong_language", ...). The same
   // reply failing the same way from the same parent is the same candidate (found on replay).
-  Candidate RecordFailure(const std::string& verdict, const std::string& feedback,
-                          Candidate extra, const std::string& reply_text);
+  Candidate RecordFailure(const std::string& verdict, const std::string& feedback, Candidate extra,
+                          const std::string& reply_text);
   // The best ok candidate judged so far in this process (replayed ones included), the starting
   // program when none beats it. Not the store's best: a replay must make the choices the
   // original run made at that point.
@@ -72,5 +72,7 @@ Status RunAgent(RunContext& ctx);
 Status RunSwarm(RunContext& ctx);
 Status RunEvolve(RunContext& ctx);
 Status RunTune(RunContext& ctx);
+// Tunes the parameters `start` declares, within the evaluation budget left.
+Status TuneFrom(RunContext& ctx, const Candidate& start);
 
 }  // namespace kf::search

@@ -87,8 +87,10 @@ std::string TuneVariant(const std::string& source, const std::vector<TuneParam>&
   return head + source;
 }
 
-Status RunTune(RunContext& ctx) {
-  const std::string source = ctx.initial->code;
+Status RunTune(RunContext& ctx) { return TuneFrom(ctx, *ctx.initial); }
+
+Status TuneFrom(RunContext& ctx, const Candidate& start) {
+  const std::string source = start.code;
   auto params = ParseTuneParams(source);
   if (!params.ok()) return Status::Error("tune: " + params.status().message());
   if (params->empty()) {
@@ -108,7 +110,7 @@ Status RunTune(RunContext& ctx) {
     extra.origin = "tune";
     extra.strategy = "tune";
     extra.round = ++round;
-    extra.parent_id = ctx.initial->id;
+    extra.parent_id = start.id;
     for (size_t i = 0; i < params->size(); ++i) {
       extra.params[(*params)[i].name] = (*params)[i].values[point[i]];
     }

@@ -283,6 +283,33 @@ class OptimizeTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.rows(run, "SELECT COUNT(*) FROM candidates")[0][0], 6)
 
+    def test_the_best_program_is_handed_to_tune_at_the_end(self):
+        _, spec = self.script("tune_after_script", [fenced("c", TUNABLE)])
+        run = os.path.join(self.tmp, "tune_after_run")
+        self.optimize(self.task, "--llm", spec, "--budget-evals", "2", "--tune-after", "3",
+                      "--out", run)
+        rows = self.rows(run, "SELECT id, origin, parent_id, verdict FROM candidates ORDER BY id")
+        self.assertEqual([r[1] for r in rows], ["initial", "llm", "tune", "tune", "tune"])
+        self.assertTrue(all(r[2] == 2 for r in rows[2:]))
+
+    def test_a_fixed_seed_makes_the_same_choices(self):
+        wrong = "#include <stdint.h>\nvoid softmax_rows(const float* x, float* y, int64_t r, int64_t c) {\n" \
+                "  for (int64_t i = 0; i < r * c; i++) y[i] = %d.0f;\n}\n"
+        replies = [fenced("c", self.fast)] + [fenced("c", wrong % i) for i in range(6)]
+        config = os.path.join(self.tmp, "one_island.yaml")
+        with open(config, "w") as f:
+            f.write("optimize:\n  evolve: {islands: 1, edits: rewrite, exploration_ratio: 0.5, "
+                    "exploitation_ratio: 0.2}\n")
+        parents = []
+        for name in ("seeded_a", "seeded_b"):
+            _, spec = self.script(name, replies)
+            run = os.path.join(self.tmp, name + "_run")
+            self.optimize(self.task, "--strategy", "evolve", "--llm", spec, "--config", config,
+                          "--seed", "5", "--budget-evals", "8", "--out", run)
+            parents.append(self.rows(run, "SELECT parent_id, verdict FROM candidates ORDER BY id"))
+        self.assertEqual(parents[0], parents[1])
+        self.assertEqual(len(parents[0]), 8)
+
     def test_without_a_model_the_user_is_told_how_to_configure_one(self):
         r = self.optimize(self.task, "--out", os.path.join(self.tmp, "no_model"), check=False)
         self.assertEqual(r.returncode, 2)
