@@ -101,6 +101,11 @@ void AnthropicEvent(const SseEvent& event, StreamState& state, const TextSink& s
 
 namespace {
 
+// A 200 reply without events is not a Messages API stream.
+void NoEvents(const std::string&, StreamState& state, const TextSink&) {
+  state.error = Error{Error::Kind::kMalformed, "a 200 reply with no events in it", 200, -1};
+}
+
 class AnthropicProvider : public Provider {
  public:
   explicit AnthropicProvider(ProviderSpec spec) : Provider(std::move(spec)) {}
@@ -119,40 +124,7 @@ class AnthropicProvider : public Provider {
     http.body = AnthropicBody(spec_, request).dump();
     http.timeouts = spec_.timeouts;
 
-    StreamState state;
-    double first_text = -1;
-    const double start = MonotonicSeconds();
-    TextSink timed_sink = [&](std::string_view text) {
-      if (first_text < 0) first_text = MonotonicSeconds() - start;
-      if (sink) sink(text);
-    };
-    SseParser parser([&](const SseEvent& e) { AnthropicEvent(e, state, timed_sink); });
-    auto sent = HttpSend(http, [&](std::string_view bytes) {
-      parser.Feed(bytes);
-      return !state.error;
-    });
-    if (auto* err = std::get_if<Error>(&sent)) {
-      if (err->kind == Error::Kind::kCancelled && state.error) err = &*state.error;
-      Completion c;
-      c.error = *err;
-      return c;
-    }
-    auto& response = std::get<HttpResponse>(sent);
-    if (response.status < 200 || response.status >= 300) {
-      Completion c;
-      c.error = ErrorFromStatus(response, http.url, spec_.api_key_env);
-      // 529: Anthropic's "overloaded", a server error by another number.
-      return c;
-    }
-    parser.Finish();
-    if (parser.events() == 0 && !state.error) {
-      state.error = Error{Error::Kind::kMalformed, "a 200 reply with no events in it", 200, -1};
-    }
-    Completion c = FinishStream(state, spec_.base_url);
-    c.reply.latency_s = response.seconds;
-    c.reply.first_token_s = first_text < 0 ? response.seconds : first_text;
-    if (c.reply.model.empty()) c.reply.model = spec_.model;
-    return c;
+    return StreamCompletion(http, spec_, sink, AnthropicEvent, NoEvents);
   }
 
   ModelList ListModels() override {

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "util/sha256.h"
+#include "util/sqlite_stmt.h"
 
 namespace kf::llm {
 
@@ -29,19 +30,7 @@ CREATE TABLE IF NOT EXISTS llm_calls (
 CREATE INDEX IF NOT EXISTS llm_calls_by_key ON llm_calls (request_key);
 )sql";
 
-// A prepared statement, finalised when it goes out of scope.
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s, nullptr); }
-  ~Stmt() { sqlite3_finalize(s); }
-  void Text(int i, const std::string& v) {
-    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  std::string Col(int i) {
-    const auto* p = sqlite3_column_text(s, i);
-    return p ? reinterpret_cast<const char*>(p) : "";
-  }
-};
+using Stmt = SqliteStmt;
 
 }  // namespace
 

@@ -134,12 +134,6 @@ Completion FinishStream(StreamState& state, const std::string& host) {
 
 namespace {
 
-std::string Host(const std::string& url) {
-  size_t b = url.find("://");
-  b = b == std::string::npos ? 0 : b + 3;
-  return url.substr(b, url.find('/', b) - b);
-}
-
 class OpenAiProvider : public Provider {
  public:
   explicit OpenAiProvider(ProviderSpec spec) : Provider(std::move(spec)) {}
@@ -156,39 +150,7 @@ class OpenAiProvider : public Provider {
     http.body = OpenAiBody(spec_, request).dump();
     http.timeouts = spec_.timeouts;
 
-    StreamState state;
-    double first_text = -1;
-    const double start = MonotonicSeconds();
-    TextSink timed_sink = [&](std::string_view text) {
-      if (first_text < 0) first_text = MonotonicSeconds() - start;
-      if (sink) sink(text);
-    };
-    SseParser parser([&](const SseEvent& e) { OpenAiEvent(e, state, timed_sink); });
-    std::string head;  // the first bytes, to recognise a whole-JSON reply
-    auto sent = HttpSend(http, [&](std::string_view bytes) {
-      if (head.size() < 65536) head.append(bytes.substr(0, 65536 - head.size()));
-      parser.Feed(bytes);
-      return !state.error;
-    });
-    if (auto* err = std::get_if<Error>(&sent)) {
-      if (err->kind == Error::Kind::kCancelled && state.error) err = &*state.error;
-      Completion c;
-      c.error = *err;
-      return c;
-    }
-    auto& response = std::get<HttpResponse>(sent);
-    if (response.status < 200 || response.status >= 300) {
-      Completion c;
-      c.error = ErrorFromStatus(response, http.url, spec_.api_key_env);
-      return c;
-    }
-    parser.Finish();
-    if (parser.events() == 0 && !state.error) OpenAiWholeBody(head, state, timed_sink);
-    Completion c = FinishStream(state, Host(http.url));
-    c.reply.latency_s = response.seconds;
-    c.reply.first_token_s = first_text < 0 ? response.seconds : first_text;
-    if (c.reply.model.empty()) c.reply.model = spec_.model;
-    return c;
+    return StreamCompletion(http, spec_, sink, OpenAiEvent, OpenAiWholeBody);
   }
 
   ModelList ListModels() override {

@@ -41,6 +41,16 @@ void OpenAiWholeBody(const std::string& body, StreamState& state, const TextSink
 // reply, or the reply.
 Completion FinishStream(StreamState& state, const std::string& host);
 
+// A decoder of one API's stream events, and what a 200 reply without any event means to it.
+using EventDecoder = void (*)(const SseEvent&, StreamState&, const TextSink&);
+using WholeBodyDecoder = void (*)(const std::string& body, StreamState&, const TextSink&);
+
+// Sends a streaming request and decodes its reply: transport errors and HTTP statuses as typed
+// errors (naming spec.api_key_env for 401/403), events through `decode`, text to `sink` as it
+// arrives, latency and time to first text measured.
+Completion StreamCompletion(const HttpRequest& http, const ProviderSpec& spec,
+                            const TextSink& sink, EventDecoder decode, WholeBodyDecoder whole);
+
 // GET a {"data": [{"id": ...}, ...]} model list (both APIs use this shape).
 ModelList FetchModelList(const HttpRequest& http, const std::string& key_env);
 

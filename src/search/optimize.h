@@ -28,8 +28,8 @@ struct OptimizeOptions {
   uint64_t seed = 1;
   std::filesystem::path run_dir;
   bool resume = false;
-  int attempts_per_round = 5;           // agent: attempts before continuing from the best so far
-  int samples_per_round = 0;            // swarm: requests per round (0: one per configured model)
+  int attempts_per_round = 5;  // agent: attempts before continuing from the best so far
+  int samples_per_round = 0;   // swarm: requests per round (0: one per configured model)
   // After an LLM strategy stops on its own (or on its evaluation budget), tune the best
   // program's declared parameters with this many more evaluations (0: do not).
   int64_t tune_after = 0;

@@ -4,6 +4,8 @@
 
 #include <ctime>
 
+#include "util/sqlite_stmt.h"
+
 namespace kf::search {
 namespace {
 
@@ -33,18 +35,7 @@ CREATE TABLE IF NOT EXISTS migrations (
 );
 )sql";
 
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  Stmt(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &s, nullptr); }
-  ~Stmt() { sqlite3_finalize(s); }
-  void Text(int i, const std::string& v) {
-    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  std::string Col(int i) {
-    const auto* p = sqlite3_column_text(s, i);
-    return p ? reinterpret_cast<const char*>(p) : "";
-  }
-};
+using Stmt = SqliteStmt;
 
 constexpr const char* kColumns =
     "id, parent_id, origin, strategy, round, island, code_hash, verdict, speedup, time_ms, "
