@@ -15,6 +15,6 @@ extern "C" void matmul(const float* a, const float* b, float* c, int64_t M, int6
     cudaMemsetAsync(c, 0, sizeof(float) * M * N, stream);
     return;
   }
-  cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, (int)N, (int)M, (int)K, &one, b, (int)N, a,
-              (int)K, &zero, c, (int)N);
+  cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, (int)N, (int)M, (int)K, &one, b, (int)N, a, (int)K,
+              &zero, c, (int)N);
 }
