@@ -19,6 +19,10 @@ fs::path BuiltinTasksDir() {
 
 Result<fs::path> ResolveTask(const std::string& name_or_path) {
   if (fs::is_directory(name_or_path)) return fs::path(name_or_path);
+  // A PyTorch module in KernelBench format is a task by itself (docs/pytorch.md).
+  if (fs::path(name_or_path).extension() == ".py" && fs::is_regular_file(name_or_path)) {
+    return fs::path(name_or_path);
+  }
   for (const auto& dir : task::FindTaskDirs(BuiltinTasksDir())) {
     if (dir.filename() == name_or_path || fs::relative(dir, BuiltinTasksDir()) == name_or_path) {
       return dir;

@@ -17,6 +17,7 @@
 #include "eval/static_check.h"
 #include "eval/worker.h"
 #include "task/buffers.h"
+#include "task/torch_task.h"
 #include "util/files.h"
 
 namespace kf::eval {
@@ -123,6 +124,12 @@ struct Loaded {
   bool kernel_only = false;
   std::vector<LaunchSpec> launches;
   json lowered_names;
+  // Programs run by the PyTorch bridge: "eager" and "compile" (the reference worker's baselines)
+  // or "candidate" (a ModelNew file, `library` its source).
+  std::string torch_handle;
+  std::string torch_mode;  // torch.compile's mode, for "compile"
+  // The slot that runs the program; null: the candidate slot.
+  WorkerSlot* slot = nullptr;
 };
 
 }  // namespace
@@ -133,7 +140,8 @@ class Evaluator::Impl {
   ~Impl() {
     stop_precompile_ = true;
     for (auto& t : precompilers_) t.join();
-    cand_.reset();
+    native_cand_.reset();
+    py_cand_.reset();
     ref_.reset();
     std::error_code ec;
     fs::remove_all(scratch_root_, ec);
@@ -158,6 +166,13 @@ class Evaluator::Impl {
                                        const task::Distribution& dist, uint64_t seed, int set,
                                        int poison, const std::string& stage,
                                        std::vector<std::string>* output_copy, double* call_ns);
+  // Compares a trial's outputs (candidate layout lc at arena) with the reference's (layout lr at
+  // rarena).
+  Result<std::optional<Failure>> CompareTrial(const Layout& lc, const Layout& lr,
+                                              const unsigned char* arena,
+                                              const unsigned char* rarena, const std::string& where,
+                                              const task::Distribution& dist, const Sizes& sizes,
+                                              const std::string& stage);
   // Appends one round of timed samples (ns) of `program` over `sets` rotating buffer sets.
   // Loads the machine's ceilings into ceilings_ (measuring them when asked or not cached).
   Status MeasureCeilings(bool remeasure);
@@ -176,8 +191,20 @@ class Evaluator::Impl {
   std::atomic<bool> stop_precompile_{false};
   fs::path scratch_root_;
   WorkerConfig cand_config_;
-  std::unique_ptr<WorkerSlot> cand_;
+  std::unique_ptr<WorkerSlot> native_cand_;
+  std::unique_ptr<WorkerSlot> py_cand_;  // PyTorch tasks: ModelNew candidates, one per worker
+  WorkerSlot* cand_ = nullptr;           // the slot of the candidate being judged
   std::unique_ptr<WorkerSlot> ref_;
+  WorkerSlot& SlotOf(const Loaded& p) { return p.slot ? *p.slot : *cand_; }
+  // PyTorch tasks: the bridge builds the module with init_seed_ once per worker generation.
+  bool torch_ = false;
+  uint64_t init_seed_ = 0;
+  int built_generation_ = -1;
+  Status EnsureBuilt();
+  // Has the bridge draw get_inputs() under `seed` (and copy the parameters) into its arena at
+  // the layout's input offsets; copies each input out into `originals` when given.
+  Status DrawTorchInputs(const Layout& l, uint64_t seed, std::vector<std::string>* originals);
+  json TorchSpecs(const Layout& l, size_t base, bool inputs) const;
   std::optional<Loaded> reference_;
   std::optional<Loaded> initial_;
   std::vector<Loaded> vendor_;  // task_.baselines, compiled and checked on first use
@@ -228,8 +255,95 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
     }
   }
   cand_config_ = wc;
-  cand_ = std::make_unique<WorkerSlot>(wc, 0);
+  native_cand_ = std::make_unique<WorkerSlot>(wc, 0);
+  cand_ = native_cand_.get();
+  if (task_.torch) {
+    // The PyTorch bridge (kforge_torch_bridge.py) under the task's python3: the reference worker
+    // (the module itself, trusted: torch.compile forks its compilers, so no system-call filter)
+    // and a worker per ModelNew candidate (filtered once the candidate is loaded).
+    torch_ = true;
+    init_seed_ = opt_.seed ? Mix(*opt_.seed ^ 0x1417ULL) : Mix(std::random_device{}());
+    const fs::path script = task::BridgeScript();
+    const std::string device = cuda ? "cuda:" + std::to_string(opt_.device) : "cpu";
+    WorkerConfig bridge = wc;
+    bridge.binary = task_.torch->python;
+    bridge.args = {script.string(), "--device", device};
+    bridge.read_only = {compiler_.cache_dir(), script.parent_path(), task_.torch->file.parent_path()};
+    bridge.limits.address_space_bytes = 0;  // torch maps far more than it uses
+    bridge.start_timeout_s = 120;           // importing torch, a CUDA context
+    bridge.env.push_back("PYTHONDONTWRITEBYTECODE=1");
+    bridge.env.push_back("KFORGE_SECCOMP_LIB=" +
+                         (opt_.worker_binary.parent_path() / "libkforge-seccomp.so").string());
+    if (cuda) {
+      bridge.devices = GpuDeviceNodes();
+      if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES")) {
+        bridge.env.push_back(std::string("CUDA_VISIBLE_DEVICES=") + v);
+      }
+    }
+    WorkerConfig py_cand = bridge;
+    py_cand.args.insert(py_cand.args.end(), {"--role", "candidate"});
+    py_cand_ = std::make_unique<WorkerSlot>(py_cand, 2);
+    bridge.args.insert(bridge.args.end(), {"--role", "reference"});
+    bridge.seccomp = false;
+    bridge.limits.file_size_bytes = 0;  // Inductor's precompiled headers are large
+    bridge.limits.open_files = 4096;
+    ref_ = std::make_unique<WorkerSlot>(bridge, 1);
+    return;
+  }
   ref_ = std::make_unique<WorkerSlot>(ref_config, 1);
+}
+
+Status Evaluator::Impl::EnsureBuilt() {
+  auto w = ref_->Get();
+  if (!w.ok()) return w.status();
+  if (built_generation_ == ref_->generation()) return Status::Ok();
+  Reply r = (*w)->Request({{"op", "build"},
+                           {"module", task_.torch->file.string()},
+                           {"seed", init_seed_ & 0x7fffffffffffULL},
+                           {"init_inputs", json::parse(task_.torch->init_inputs)}},
+                          120 + 10 * opt_.run_timeout_s);
+  prof_.reference += r.seconds;
+  if (!r.ok()) {
+    return Status::Error("the PyTorch module " + task_.torch->file.string() +
+                         " cannot be built by the bridge: " + r.message + " " +
+                         r.body.value("traceback", "") + (*w)->TakeOutput());
+  }
+  built_generation_ = ref_->generation();
+  return Status::Ok();
+}
+
+json Evaluator::Impl::TorchSpecs(const Layout& l, size_t base, bool inputs) const {
+  json out = json::array();
+  const size_t nin = task_.inputs.size();
+  const size_t from = inputs ? 0 : nin, to = inputs ? nin : l.offset.size();
+  for (size_t i = from; i < to; ++i) {
+    out.push_back({base + l.offset[i], std::string(task::DTypeName(l.dtype[i])), l.shape[i]});
+  }
+  return out;
+}
+
+Status Evaluator::Impl::DrawTorchInputs(const Layout& l, uint64_t seed,
+                                        std::vector<std::string>* originals) {
+  if (auto s = EnsureBuilt(); !s.ok()) return s;
+  auto w = ref_->Get();
+  if (!w.ok()) return w.status();
+  if (auto s = (*w)->EnsureArena(l.set_bytes); !s.ok()) return s;
+  Reply r = (*w)->Request(
+      {{"op", "inputs"}, {"seed", seed & 0x7fffffffffffULL}, {"tensors", TorchSpecs(l, 0, true)}},
+      30 * opt_.run_timeout_s);
+  prof_.reference += r.seconds;
+  if (!r.ok()) {
+    return Status::Error("the PyTorch module's get_inputs failed: " + r.message + " " +
+                         (*w)->TakeOutput());
+  }
+  if (originals) {
+    originals->assign(task_.inputs.size(), std::string());
+    for (size_t i = 0; i < task_.inputs.size(); ++i) {
+      (*originals)[i].assign(reinterpret_cast<const char*>((*w)->arena() + l.offset[i]),
+                             static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i]));
+    }
+  }
+  return Status::Ok();
 }
 
 void Evaluator::Impl::Precompile(const std::vector<fs::path>& candidates, int jobs) {
@@ -253,7 +367,7 @@ Result<Loaded> Evaluator::Impl::CompileProgram(const fs::path& source, const std
     return Status::Error("the task's " + what + " (" + source.string() + ") does not compile:\n" +
                          c->log);
   }
-  return Loaded{c->library, -1, -1, c->kernel_only, c->launches, c->lowered_names};
+  return Loaded{c->library, -1, -1, c->kernel_only, c->launches, c->lowered_names, "", "", nullptr};
 }
 
 Failure Evaluator::Impl::FromReply(const Reply& r, const std::string& stage) {
@@ -299,6 +413,24 @@ Result<std::optional<Failure>> Evaluator::Impl::Load(WorkerSlot& slot, Loaded& p
   if (!w.ok()) return w.status();
   if (program.generation == slot.generation()) return std::optional<Failure>();
   json req = {{"op", "load"}, {"path", program.library.string()}, {"entry", task_.entry}};
+  if (!program.torch_handle.empty()) {
+    if (&slot == ref_.get()) {
+      if (auto s = EnsureBuilt(); !s.ok()) return s;
+    }
+    req = {{"op", "load"}, {"kind", program.torch_handle}, {"mode", program.torch_mode}};
+    if (program.torch_handle == "candidate") {
+      // The file goes into the worker's scratch directory: the sandbox hides the rest of /tmp.
+      std::error_code ec;
+      const fs::path copy = (*w)->scratch() / "candidate.py";
+      fs::copy_file(program.library, copy, fs::copy_options::overwrite_existing, ec);
+      if (ec) return Status::Error("copying the candidate for the bridge: " + ec.message());
+      req = {{"op", "load"},
+             {"kind", "modelnew"},
+             {"path", copy.string()},
+             {"seed", init_seed_ & 0x7fffffffffffULL},
+             {"init_inputs", json::parse(task_.torch->init_inputs)}};
+    }
+  }
   if (program.kernel_only) {
     json kernels = json::array();
     for (const auto& l : program.launches) {
@@ -310,7 +442,9 @@ Result<std::optional<Failure>> Evaluator::Impl::Load(WorkerSlot& slot, Loaded& p
            {"kernels", kernels},
            {"arg_count", task_.inputs.size() + task_.outputs.size() + task_.params.size()}};
   }
-  Reply r = (*w)->Request(req, opt_.run_timeout_s);
+  // Loading a ModelNew may compile its CUDA (load_inline); torch.compile compiles on load.
+  Reply r = (*w)->Request(req, program.torch_handle.empty() ? opt_.run_timeout_s
+                                                             : std::max(opt_.run_timeout_s, 600.0));
   if (!r.ok()) {
     Failure f = FromReply(r, "load");
     if (r.kind == Reply::Kind::kError && (r.message.find("entry point") != std::string::npos ||
@@ -335,6 +469,15 @@ json Evaluator::Impl::Args(const Layout& l, size_t base) const {
 Result<json> Evaluator::Impl::CallRequest(const Loaded& p, const Layout& l, const Sizes& sizes,
                                           const std::vector<size_t>& set_bases, size_t span_begin,
                                           size_t span_bytes) const {
+  if (!p.torch_handle.empty()) {
+    json sets = json::array();
+    for (size_t b : set_bases) {
+      sets.push_back({{"inputs", TorchSpecs(l, b, true)},
+                      {"outputs", TorchSpecs(l, b, false)},
+                      {"forward_inputs", task_.torch->forward_inputs}});
+    }
+    return json{{"op", "call"}, {"handle", p.torch_handle}, {"sets", sets}};
+  }
   json ints = json::array();
   for (const auto& name : task_.params) ints.push_back(sizes.at(name));
   json sets = json::array();
@@ -364,9 +507,16 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
   const size_t nin = task_.inputs.size();
   const std::string where = "size " + task::SizesToString(sizes) + ", distribution " + dist.name;
 
-  // Inputs drawn by the harness; the originals stay here.
+  // Inputs drawn by the harness (by the module's get_inputs for a PyTorch task); the originals
+  // stay here.
   std::vector<std::string> originals(nin);
-  for (size_t i = 0; i < nin; ++i) {
+  if (torch_) {
+    auto rw = ref_->Get();
+    if (!rw.ok()) return rw.status();
+    if (auto s = (*rw)->EnsureArena(lc->set_bytes + lr->set_bytes); !s.ok()) return s;
+    if (auto s = DrawTorchInputs(*lc, seed, &originals); !s.ok()) return s;
+  }
+  for (size_t i = 0; i < nin && !torch_; ++i) {
     const auto& spec = task_.inputs[i];
     originals[i].resize(static_cast<size_t>(lc->elements[i]) * task::DTypeSize(spec.dtype));
     task::FillRandom(originals[i].data(), spec.dtype, lc->elements[i],
@@ -374,10 +524,11 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
   }
 
   // The candidate, on its own copy in its own process.
-  auto w = cand_->Get();
+  WorkerSlot& slot = SlotOf(cand);
+  auto w = slot.Get();
   if (!w.ok()) return w.status();
-  if (auto f = Load(*cand_, cand); !f.ok() || *f) return f;
-  w = cand_->Get();
+  if (auto f = Load(slot, cand); !f.ok() || *f) return f;
+  w = slot.Get();
   const size_t base = static_cast<size_t>(set) * lc->set_bytes;
   if (auto s = (*w)->EnsureArena(base + lc->set_bytes); !s.ok()) return s;
   unsigned char* arena = (*w)->arena() + base;
@@ -419,7 +570,37 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
     }
   }
 
-  // The reference, afterwards, from the originals, in double precision, in another process.
+  // The reference, afterwards, from the originals, in double precision, in another process (a
+  // PyTorch task's: the module itself in its own precision, TF32 off, outputs as double).
+  if (torch_) {
+    auto rw = ref_->Get();
+    if (!rw.ok()) return rw.status();
+    if (auto s = EnsureBuilt(); !s.ok()) return s;
+    rw = ref_->Get();
+    unsigned char* rarena = (*rw)->arena();
+    for (size_t i = 0; i < nin; ++i) {
+      std::memcpy(rarena + lc->offset[i], originals[i].data(), originals[i].size());
+    }
+    json outs = json::array();
+    for (size_t o = nin; o < lr->offset.size(); ++o) {
+      outs.push_back({lc->set_bytes + lr->offset[o], std::string(task::DTypeName(lr->dtype[o])),
+                      lr->shape[o]});
+      task::Poison(rarena + lc->set_bytes + lr->offset[o], lr->dtype[o], lr->elements[o], 0);
+    }
+    Reply rr = (*rw)->Request({{"op", "reference"},
+                               {"inputs", TorchSpecs(*lc, 0, true)},
+                               {"outputs", outs},
+                               {"forward_inputs", task_.torch->forward_inputs}},
+                              30 * opt_.run_timeout_s);
+    prof_.reference += rr.seconds;
+    if (!rr.ok()) {
+      return Status::Error("the PyTorch module failed at " + where + ": " + rr.message + " " +
+                           rr.body.value("traceback", "") + (*rw)->TakeOutput());
+    }
+    // The candidate may share the reference's worker (a baseline's check): read it afresh.
+    arena = SlotOf(cand).current()->arena() + base;
+    return CompareTrial(*lc, *lr, arena, rarena + lc->set_bytes, where, dist, sizes, stage);
+  }
   auto rw = ref_->Get();
   if (!rw.ok()) return rw.status();
   if (auto f = Load(*ref_, *reference_); !f.ok() || *f) {
@@ -444,11 +625,19 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
                          (*rw)->TakeOutput());
   }
 
-  for (size_t o = nin; o < lc->offset.size(); ++o) {
+  return CompareTrial(*lc, *lr, arena, rarena, where, dist, sizes, stage);
+}
+
+Result<std::optional<Failure>> Evaluator::Impl::CompareTrial(
+    const Layout& lc, const Layout& lr, const unsigned char* arena, const unsigned char* rarena,
+    const std::string& where, const task::Distribution& dist, const Sizes& sizes,
+    const std::string& stage) {
+  const size_t nin = task_.inputs.size();
+  for (size_t o = nin; o < lc.offset.size(); ++o) {
     const auto& spec = task_.outputs[o - nin];
     const task::Mismatch m =
-        task::CompareOutput(arena + lc->offset[o], rarena + lr->offset[o], spec.dtype,
-                            lc->elements[o], task_.ToleranceFor(spec));
+        task::CompareOutput(arena + lc.offset[o], rarena + lr.offset[o], spec.dtype,
+                            lc.elements[o], task_.ToleranceFor(spec));
     if (m.zeros_would_pass) {
       return Status::Error("bad task " + task_.name + ": output '" + spec.name + "' at " + where +
                            " is so small that all zeros would pass its tolerance; raise the "
@@ -460,7 +649,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
       f.extra = {{"stage", stage},
                  {"mismatch",
                   {{"output", spec.name},
-                   {"index", task::IndexToString(m.index, lc->shape[o])},
+                   {"index", task::IndexToString(m.index, lc.shape[o])},
                    {"flat_index", m.index},
                    {"got", m.got},
                    {"expected", m.expected},
@@ -478,7 +667,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
 }
 
 Status Evaluator::Impl::MeasureCeilings(bool remeasure) {
-  auto w = cand_->Get();
+  auto w = native_cand_->Get();
   if (!w.ok()) return w.status();
   if (task_.backend == "cuda") {
     // Measured on this device by its worker, once per evaluator (or again when asked).
@@ -560,10 +749,11 @@ Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layo
                                                      double call_ns, double seconds,
                                                      std::vector<double>* samples,
                                                      std::vector<double>* wall) {
-  auto w = cand_->Get();
+  WorkerSlot& slot = SlotOf(program);
+  auto w = slot.Get();
   if (!w.ok()) return w.status();
-  if (auto f = Load(*cand_, program); !f.ok() || *f) return f;
-  w = cand_->Get();
+  if (auto f = Load(slot, program); !f.ok() || *f) return f;
+  w = slot.Get();
   std::vector<size_t> bases;
   for (int s = 0; s < sets; ++s) bases.push_back(static_cast<size_t>(s) * l.set_bytes);
   auto call = CallRequest(program, l, task_.bench_sizes, bases, 0, sets * l.set_bytes);
@@ -596,6 +786,10 @@ Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layo
 
 Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   const double start = MonotonicSeconds();
+  // A ModelNew file (PyTorch tasks) runs in a bridge worker of its own; the rest natively.
+  const bool python = candidate.extension() == ".py";
+  cand_ = python && torch_ ? py_cand_.get() : native_cand_.get();
+  if (python && torch_) py_cand_->Retire();
   // A worker keeps every program it loaded mapped (unloading untrusted code would run its
   // destructors in the worker): a long run gets a fresh worker now and then, so memory stays flat.
   if (cand_->loads >= kProgramsPerWorker) cand_->Retire();
@@ -613,7 +807,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   res.seed = seed;
   double compile_wall = 0;
   prof_ = Profile();
-  cand_->start_seconds = ref_->start_seconds = 0;
+  native_cand_->start_seconds = ref_->start_seconds = 0;
+  if (py_cand_) py_cand_->start_seconds = 0;
   auto finish = [&](std::optional<Failure> f) -> Result<EvalResult> {
     if (f) {
       res.verdict = f->verdict;
@@ -635,9 +830,12 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       res.detail["device"] = w->hello()["device"];
       if (!gpu_ceilings_.is_null()) res.detail["device"]["ceilings"] = gpu_ceilings_;
     }
+    if (cand_ == py_cand_.get()) py_cand_->Retire();  // one ModelNew per bridge worker
+    if (torch_) res.baseline_name = "PyTorch eager";
     res.eval_seconds = MonotonicSeconds() - start;
     if (!res.detail.contains("message")) res.detail["message"] = "correct";
-    const double workers = cand_->start_seconds + ref_->start_seconds;
+    const double workers = native_cand_->start_seconds + ref_->start_seconds +
+                           (py_cand_ ? py_cand_->start_seconds : 0);
     res.profile = {{"total_s", res.eval_seconds},  {"compile_s", compile_wall},
                    {"worker_start_s", workers},    {"candidate_s", prof_.candidate},
                    {"baseline_s", prof_.baseline}, {"reference_s", prof_.reference},
@@ -649,7 +847,12 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
 
   // Static checks, before paying for a compile.
   const std::string source = ReadFile(candidate);
-  if (auto v = RunStaticChecks(source, task_.policy)) {
+  if (python && !torch_) {
+    return finish(Failure{Verdict::kCompileError,
+                          "a Python candidate (ModelNew) is for PyTorch tasks; task " + task_.name +
+                              " takes " + (task_.backend == "cuda" ? "CUDA" : "C or C++")});
+  }
+  if (auto v = python ? RunPythonStaticChecks(source) : RunStaticChecks(source, task_.policy)) {
     Failure f{Verdict::kStaticViolation, "line " + std::to_string(v->line) + " uses '" +
                                              v->identifier + "' (rule '" + v->rule +
                                              "', forbidden by the task's policy): " + v->text};
@@ -660,19 +863,40 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
 
   // Compile the candidate, and the task's own programs on first use, in parallel.
   const double compile_start = MonotonicSeconds();
+  if (torch_ && !initial_) {
+    // The module is the reference and, eager and compiled, the baselines: the bridge runs them.
+    initial_ = Loaded{};
+    initial_->torch_handle = "eager";
+    initial_->slot = ref_.get();
+    for (const auto& b : task_.torch->baselines) {
+      Loaded l;
+      l.torch_handle = "compile";
+      l.torch_mode = b.size() > 8 ? b.substr(8) : "";
+      l.slot = ref_.get();
+      vendor_.push_back(l);
+      task_.baselines.push_back({b == "compile" ? "torch.compile" : "torch." + b,
+                                 task_.torch->file, {}});
+    }
+  }
+  Loaded cand;
+  if (torch_ && python) {
+    cand.library = fs::absolute(candidate);
+    cand.torch_handle = "candidate";
+    cand.slot = py_cand_.get();
+  } else {
   auto cand_job = std::async(std::launch::async,
                              [&] { return compiler_.Compile(candidate, task_.allows_threads); });
-  if (!reference_) {
+  if (!reference_ && !torch_) {
     auto r = CompileProgram(task_.reference, "reference");
     if (!r.ok()) return r.status();
     reference_ = *r;
   }
-  if (!initial_) {
+  if (!initial_ && !torch_) {
     auto r = CompileProgram(task_.initial, "initial program");
     if (!r.ok()) return r.status();
     initial_ = *r;
   }
-  for (size_t b = vendor_.size(); b < task_.baselines.size(); ++b) {
+  for (size_t b = vendor_.size(); b < task_.baselines.size() && !torch_; ++b) {
     const auto& spec = task_.baselines[b];
     auto c = compiler_.Compile(spec.program, task_.allows_threads, spec.libraries);
     if (!c.ok()) return c.status();
@@ -680,7 +904,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       return Status::Error("the task's baseline '" + spec.name + "' (" + spec.program.string() +
                            ") does not compile:\n" + c->log);
     }
-    vendor_.push_back(Loaded{c->library, -1, -1, c->kernel_only, c->launches, c->lowered_names});
+    vendor_.push_back(Loaded{c->library, -1, -1, c->kernel_only, c->launches, c->lowered_names, "", "", nullptr});
   }
   auto compiled = cand_job.get();
   compile_wall = MonotonicSeconds() - compile_start;
@@ -713,13 +937,14 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       return finish(f);
     }
   }
-  if (task_.backend == "cuda") {
+  if (task_.backend == "cuda" && !python) {
     // The disassembly summary is feedback, not judgement: it runs beside the trials.
     sass_ = std::async(std::launch::async, [lib = compiled->library] { return SassSummary(lib); });
   }
-  Loaded cand{compiled->library,      -1, -1, compiled->kernel_only, compiled->launches,
-              compiled->lowered_names};
+  cand = Loaded{compiled->library,      -1, -1, compiled->kernel_only, compiled->launches,
+              compiled->lowered_names, "", "", nullptr};
   if (!compiled->resources.is_null()) res.detail["resources"] = compiled->resources;
+  }
 
   auto w = cand_->Get();
   if (!w.ok()) return w.status();
@@ -735,9 +960,11 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   }
 
   // A wrong baseline would make every speedup against it meaningless: check each once.
+  const std::vector<Sizes> baseline_sizes =
+      torch_ ? std::vector<Sizes>{task_.bench_sizes} : task_.check_sizes;
   for (size_t b = 0; b < vendor_.size() && !vendor_checked_; ++b) {
-    for (size_t i = 0; i < task_.check_sizes.size(); ++i) {
-      auto f = Trial(vendor_[b], task_.check_sizes[i], task_.distributions[0],
+    for (size_t i = 0; i < baseline_sizes.size(); ++i) {
+      auto f = Trial(vendor_[b], baseline_sizes[i], task_.distributions[0],
                      Mix(seed ^ (0xBA5EULL + i)), 0, 0, "baseline check", nullptr, nullptr);
       if (!f.ok()) return f.status();
       if (*f) {
@@ -815,7 +1042,20 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     if (auto s = (*cw)->EnsureArena(sets * layout->set_bytes); !s.ok()) return s;
     unsigned char* arena = (*cw)->arena();
     const size_t nin = task_.inputs.size();
-    for (size_t i = 0; i < nin; ++i) {
+    if (torch_) {
+      // The module's inputs for the candidate's sets and for the baselines' in the bridge.
+      auto rw = ref_->Get();
+      if (!rw.ok()) return rw.status();
+      if (auto s = (*rw)->EnsureArena(sets * layout->set_bytes); !s.ok()) return s;
+      if (auto s = DrawTorchInputs(*layout, Mix(seed ^ 0x7157ULL), nullptr); !s.ok()) return s;
+      rw = ref_->Get();
+      unsigned char* rarena = (*rw)->arena();
+      std::memcpy(arena, rarena, layout->set_bytes);
+      for (int s = 1; s < sets; ++s) {
+        std::memcpy(rarena + s * layout->set_bytes, rarena, layout->set_bytes);
+      }
+    }
+    for (size_t i = 0; i < nin && !torch_; ++i) {
       const auto& spec = task_.inputs[i];
       task::FillRandom(arena + layout->offset[i], spec.dtype, layout->elements[i],
                        spec.distribution ? *spec.distribution : task_.distributions[0],
@@ -920,13 +1160,15 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
         seconds;
   };
   place();
-  if (cand_time.median_ms < roof.floor_ms) {
+  if (!python && cand_time.median_ms < roof.floor_ms) {
     // Before calling it impossible, make sure the ceilings were not measured on a busy machine.
     if (auto s = MeasureCeilings(true); !s.ok()) return s;
     place();
   }
   res.roofline = roof;
-  if (cand_time.median_ms < roof.floor_ms) {
+  // A ModelNew runs torch on every core, the CPU's ceilings are one core's: no floor there.
+  const bool floor_holds = !(python && task_.backend == "cpu");
+  if (floor_holds && cand_time.median_ms < roof.floor_ms) {
     Failure f{Verdict::kSuspicious,
               "the median time " + std::to_string(cand_time.median_ms) +
                   " ms is below the roofline floor " + std::to_string(roof.floor_ms) +
@@ -936,7 +1178,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     f.extra = {{"stage", "roofline"}, {"floor_ms", roof.floor_ms}};
     return finish(f);
   }
-  if (opt_.ncu && task_.backend == "cuda") res.detail["ncu"] = NsightSummary(cand, seed);
+  if (opt_.ncu && task_.backend == "cuda" && !python) res.detail["ncu"] = NsightSummary(cand, seed);
   return finish(std::nullopt);
 }
 

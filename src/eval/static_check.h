@@ -65,6 +65,15 @@ struct StaticViolation {
 // ignored here and reported by ValidateStaticPolicy.
 std::optional<StaticViolation> RunStaticChecks(std::string_view source, const StaticPolicy& policy);
 
+// The checks for a ModelNew candidate of a PyTorch task (python_check.cc): imports outside
+// torch, triton, numpy and the pure standard modules (math, typing, functools...) are refused
+// (rule "import"), and so are names that reach the process, files, the network or the harness:
+// open, exec, eval, bare compile, __import__, globals, setattr, sys, os, ctypes, time,
+// threading, gc, inspect... (rule "escape"), and assignments to torch's attributes (rule "patch":
+// patched timers, patched comparisons). String literals and comments are not scanned (the CUDA
+// of load_inline lives there; the worker's system-call filter covers it at run time).
+std::optional<StaticViolation> RunPythonStaticChecks(std::string_view source);
+
 // Checks that every `allow` entry names a rule and every `forbid` entry is an identifier.
 Status ValidateStaticPolicy(const StaticPolicy& policy);
 

@@ -67,6 +67,7 @@ json EvalResult::ToJson() const {
             {"time_ms", time ? StatsJson(*time) : json()},
             {"baseline_time_ms", baseline ? json(baseline->median_ms) : json()},
             {"baseline", baseline ? StatsJson(*baseline) : json()},
+            {"baseline_name", baseline_name},
             {"speedup", speedup ? json(*speedup) : json()},
             {"baselines", baselines},
             {"detail", detail},
@@ -101,8 +102,8 @@ std::string EvalResult::Summary() const {
     s += line;
   }
   if (baseline) {
-    std::snprintf(line, sizeof(line), "  baseline  %.4f ms median (initial program, %d runs)\n",
-                  baseline->median_ms, baseline->runs);
+    std::snprintf(line, sizeof(line), "  baseline  %.4f ms median (%s, %d runs)\n",
+                  baseline->median_ms, baseline_name.c_str(), baseline->runs);
     s += line;
   }
   if (speedup) {

@@ -58,6 +58,7 @@ struct EvalResult {
   std::string sandbox;
   std::optional<TimeStats> time;
   std::optional<TimeStats> baseline;
+  std::string baseline_name = "initial program";  // what `baseline` timed
   std::optional<double> speedup;
   // The task's other baselines (vendor libraries): [{name, time_ms: stats, speedup}].
   nlohmann::json baselines = nlohmann::json::array();

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "task/expr.h"
+#include "task/torch_task.h"
 
 namespace kf::task {
 namespace fs = std::filesystem;
@@ -436,6 +437,7 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
 
 Result<Task> LoadTask(const fs::path& dir) {
   const fs::path file = dir / "task.yaml";
+  if (dir.extension() == ".py" && fs::is_regular_file(dir)) return LoadTorchTask(dir, {});
   if (!fs::is_directory(dir)) return Status::Error(dir.string() + ": not a task directory");
   if (!fs::is_regular_file(file)) return Status::Error(file.string() + ": no such file");
   Reader r(file.string());
@@ -445,6 +447,7 @@ Result<Task> LoadTask(const fs::path& dir) {
   } catch (const YAML::Exception& e) {
     return Status::Error(file.string() + ": not valid YAML: " + e.what());
   }
+  if (root.IsMap() && root["pytorch"].IsDefined()) return LoadTorchTaskDir(dir);
   try {
     return ParseTask(r, root, dir);
   } catch (const YAML::Exception& e) {

@@ -49,6 +49,17 @@ struct Baseline {
   std::vector<std::string> libraries;
 };
 
+// A task made from a PyTorch module in KernelBench format (torch_task.h): the module's file, the
+// python3 that runs it, and what the bridge worker needs to rebuild it.
+struct TorchModule {
+  std::filesystem::path file;  // absolute
+  std::string python;          // the interpreter with torch
+  size_t forward_inputs = 0;   // task inputs [0, n) are forward's; the rest the module's parameters
+  std::string init_inputs;     // get_init_inputs() as JSON
+  std::vector<std::string> baselines;  // besides eager: "compile" or "compile:MODE"
+  std::string source;                  // the module's text, for prompts
+};
+
 struct Task {
   std::filesystem::path dir;
   std::string name;
@@ -70,6 +81,7 @@ struct Task {
   eval::StaticPolicy policy;
   bool exact_determinism = true;
   bool allows_threads = false;
+  std::optional<TorchModule> torch;  // set for PyTorch tasks: no reference/initial programs
 
   // Element counts of a tensor at the given sizes.
   Result<int64_t> Elements(const TensorSpec& t, const Sizes& sizes) const;

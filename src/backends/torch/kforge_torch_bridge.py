@@ -1,0 +1,485 @@
+"""kforge's PyTorch bridge worker: the reference and baseline worker of PyTorch tasks, and the
+worker that runs `ModelNew` candidates.
+
+It speaks kforge's worker protocol (docs/architecture.md): one JSON request per line on fd 3,
+one reply per line on fd 4, buffers in the shared memory arena on fd 5. Roles:
+
+  --role reference   builds the task's `Model` with a fixed seed, draws inputs with the
+                     module's `get_inputs` under the harness's seed, runs the reference and
+                     times the baselines (eager, torch.compile) by the same protocol as
+                     candidates: rotating buffer sets, warm-up, samples until the median's
+                     95% interval is tight.
+  --role candidate   loads one `ModelNew` file, then installs the system-call filter before
+                     running it. A candidate worker serves one candidate and is replaced after.
+
+`python3 kforge_torch_bridge.py --probe PROBLEM.py` prints what kforge needs to turn a
+KernelBench-format module into a task (inputs, parameters, outputs, size constants, FLOPs).
+"""
+
+import ast
+import ctypes
+import json
+import math
+import mmap
+import os
+import sys
+import time
+import traceback
+
+_now_ns = time.perf_counter_ns  # bound before any candidate code runs
+_write = os.write
+
+DTYPES = {"f32": "float32", "f64": "float64", "i32": "int32", "i64": "int64"}
+
+
+def torch_dtype(torch, name):
+    return getattr(torch, DTYPES[name])
+
+
+def dtype_name(dt):
+    import torch
+    for k, v in DTYPES.items():
+        if getattr(torch, v) == dt:
+            return k
+    return None
+
+
+def load_module_file(path, name):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} is not a Python file")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def int_constants(path):
+    """Module-level integer constants in definition order (the problem's sizes)."""
+    tree = ast.parse(open(path).read(), path)
+    out = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            targets = [node.target.id]
+        else:
+            continue
+        for t in targets:
+            if not t.startswith("_") and t not in [c[0] for c in out]:
+                out.append([t, None])
+    return out
+
+
+DOWNLOADS = ("from_pretrained", "torch.hub", "urllib", "requests.get", "snapshot_download",
+             "load_state_dict_from_url", "wget")
+
+
+def sanitize(name):
+    s = "".join(c if c.isalnum() else "_" for c in name)
+    return s if s and not s[0].isdigit() else "_" + s
+
+
+def probe(path):
+    source = open(path).read()
+    for word in DOWNLOADS:
+        if word in source:
+            return {"error": f"the module uses '{word}': problems that download weights or data "
+                             "are not supported (kforge runs without a network)"}
+    try:
+        tree = ast.parse(source, path)
+    except SyntaxError as e:
+        return {"error": f"the module does not parse: line {e.lineno}: {e.msg}"}
+    del tree
+    try:
+        import torch
+    except Exception as e:  # noqa: BLE001
+        return {"error": f"torch does not import under {sys.executable}: {e}"}
+    try:
+        mod = load_module_file(path, "kforge_problem")
+    except Exception as e:  # noqa: BLE001
+        return {"error": f"the module does not import: {type(e).__name__}: {e}"}
+    for name in ("Model", "get_inputs", "get_init_inputs"):
+        if not hasattr(mod, name):
+            return {"error": f"the module has no '{name}' (a KernelBench problem defines Model, "
+                             "get_inputs and get_init_inputs)"}
+    try:
+        init = mod.get_init_inputs()
+        init = list(init) if init is not None else []
+        json.dumps(init)
+    except TypeError:
+        return {"error": "get_init_inputs returns values that are not plain numbers or lists"}
+    except Exception as e:  # noqa: BLE001
+        return {"error": f"get_init_inputs raised {type(e).__name__}: {e}"}
+    try:
+        torch.manual_seed(0)
+        model = mod.Model(*init)
+    except Exception as e:  # noqa: BLE001
+        return {"error": f"Model(*get_init_inputs()) raised {type(e).__name__}: {e}"}
+    try:
+        torch.manual_seed(1)
+        xs = mod.get_inputs()
+    except Exception as e:  # noqa: BLE001
+        return {"error": f"get_inputs raised {type(e).__name__}: {e}"}
+    if not isinstance(xs, (list, tuple)) or not xs:
+        return {"error": "get_inputs must return a non-empty list of tensors"}
+    import inspect
+    try:
+        names = [p for p in inspect.signature(model.forward).parameters]
+    except (TypeError, ValueError):
+        names = []
+    inputs = []
+    for i, x in enumerate(xs):
+        if not isinstance(x, torch.Tensor):
+            return {"error": f"get_inputs()[{i}] is a {type(x).__name__}, not a tensor: kforge "
+                             "passes tensors only (make it a module constant or an init input)"}
+        dt = dtype_name(x.dtype)
+        if dt is None:
+            return {"error": f"get_inputs()[{i}] has dtype {x.dtype}; supported: float32, "
+                             "float64, int32, int64"}
+        name = sanitize(names[i]) if i < len(names) else f"input{i}"
+        inputs.append({"name": name, "dtype": dt, "shape": list(x.shape)})
+    params = []
+    for pname, p in list(model.named_parameters()) + list(model.named_buffers()):
+        dt = dtype_name(p.dtype)
+        if dt is None:
+            return {"error": f"the module's parameter '{pname}' has dtype {p.dtype}; supported: "
+                             "float32, float64, int32, int64"}
+        params.append({"name": "p_" + sanitize(pname), "dtype": dt, "shape": list(p.shape)})
+    flops = 0.0
+    try:
+        from torch.utils.flop_counter import FlopCounterMode
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            out = model(*xs)
+        flops = float(counter.get_total_flops())
+    except Exception as e:  # noqa: BLE001
+        return {"error": f"Model.forward raised {type(e).__name__}: {e}"}
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]
+    outputs = []
+    for i, o in enumerate(outs):
+        if not isinstance(o, torch.Tensor):
+            return {"error": f"Model.forward returns a {type(o).__name__} (output {i}), not a "
+                             "tensor"}
+        dt = dtype_name(o.dtype)
+        if dt is None:
+            return {"error": f"Model.forward's output {i} has dtype {o.dtype}; supported: "
+                             "float32, float64, int32, int64"}
+        outputs.append({"name": "out" if len(outs) == 1 else f"out{i}", "dtype": dt,
+                        "shape": list(o.shape)})
+    constants = []
+    for name, _ in int_constants(path):
+        v = getattr(mod, name, None)
+        if isinstance(v, int) and not isinstance(v, bool):
+            constants.append({"name": name, "value": v})
+    doc = (mod.__doc__ or "").strip() or (mod.Model.__doc__ or "").strip()
+    return {"inputs": inputs, "params": params, "outputs": outputs, "constants": constants,
+            "init_inputs": init, "flops": flops, "description": doc.split("\n")[0][:200],
+            "torch": torch.__version__}
+
+
+class Bridge:
+    def __init__(self, role, device, seccomp):
+        import torch
+        self.torch = torch
+        self.role = role
+        self.device = torch.device(device)
+        self.want_seccomp = seccomp
+        self.filtered = False
+        self.maps = []
+        self.arena = None
+        self.handles = {}
+        self.problem = None
+        self.model = None
+        self.model_key = None
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        # The reference of fp32 tasks is computed in full fp32: no TF32 anywhere.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
+
+    # --- protocol --------------------------------------------------------------------------
+    def hello(self, req):
+        torch = self.torch
+        reply = {"ok": True, "protocol": 1, "pid": os.getpid(), "backend": "torch",
+                 "torch": torch.__version__, "seccomp": self.want_seccomp,
+                 "cache_bytes": self.cache_bytes()}
+        if self.device.type == "cuda":
+            p = torch.cuda.get_device_properties(self.device)
+            reply["device"] = {"name": p.name, "sms": p.multi_processor_count}
+        return reply
+
+    def cache_bytes(self):
+        if self.device.type == "cuda":
+            return int(getattr(self.torch.cuda.get_device_properties(self.device),
+                               "L2_cache_size", 50 << 20))
+        sizes = []
+        base = "/sys/devices/system/cpu/cpu0/cache"
+        try:
+            for d in os.listdir(base):
+                text = open(f"{base}/{d}/size").read().strip()
+                mult = {"K": 1 << 10, "M": 1 << 20}.get(text[-1:], 1)
+                sizes.append(int(text.rstrip("KM")) * mult)
+        except (OSError, ValueError):
+            pass
+        return max(sizes) if sizes else 32 << 20
+
+    def map(self, req):
+        size = int(req["size"])
+        self.arena = mmap.mmap(5, size)
+        self.maps.append(self.arena)  # tensors may still view an older mapping
+        return {"ok": True}
+
+    def view(self, spec, base=0):
+        """A tensor over the arena: spec is [offset, dtype, shape]."""
+        torch = self.torch
+        off, dt, shape = spec
+        n = math.prod(shape)
+        t = torch.frombuffer(self.arena, dtype=torch_dtype(torch, dt), count=n,
+                             offset=base + off) if n else torch.empty(0)
+        return t.view(shape)
+
+    def build(self, req):
+        """Reference role: import the problem and build its Model with the given seed."""
+        torch = self.torch
+        key = (req["module"], req["seed"])
+        if self.model_key == key:
+            return {"ok": True}
+        self.problem = load_module_file(req["module"], "kforge_problem")
+        torch.manual_seed(int(req["seed"]))
+        self.model = self.problem.Model(*req.get("init_inputs", [])).to(self.device)
+        self.handles = {"eager": self.model}
+        self.model_key = key
+        return {"ok": True}
+
+    def inputs(self, req):
+        """Draws get_inputs() under the seed (on the device where it allows) into the arena,
+        followed by the model's parameters and buffers."""
+        torch = self.torch
+        torch.manual_seed(int(req["seed"]))
+        if self.device.type == "cuda":
+            torch.cuda.manual_seed(int(req["seed"]))
+            with torch.device(self.device):
+                xs = self.problem.get_inputs()
+        else:
+            xs = self.problem.get_inputs()
+        specs = req["tensors"]
+        params = [p for _, p in list(self.model.named_parameters()) +
+                  list(self.model.named_buffers())]
+        values = list(xs) + params
+        if len(values) != len(specs):
+            return {"ok": False, "error": f"get_inputs returned {len(xs)} tensors, the task "
+                                          f"expects {len(specs) - len(params)}"}
+        for i, (v, spec) in enumerate(zip(values, specs)):
+            if not isinstance(v, torch.Tensor) or list(v.shape) != list(spec[2]):
+                return {"ok": False, "error": f"input {i} is not a tensor of shape {spec[2]}"}
+            self.view(spec).copy_(v.detach().reshape(spec[2]).to("cpu"))
+        return {"ok": True}
+
+    def run(self, handle, ins):
+        torch = self.torch
+        with torch.no_grad():
+            out = self.handles[handle](*ins)
+        return list(out) if isinstance(out, (list, tuple)) else [out]
+
+    def device_inputs(self, req, base):
+        n = int(req["forward_inputs"])
+        return [self.view(s, base).to(self.device) for s in req["inputs"][:n]]
+
+    def write_outputs(self, outs, specs, base):
+        torch = self.torch
+        if len(outs) != len(specs):
+            raise ValueError(f"forward returned {len(outs)} outputs, expected {len(specs)}")
+        for i, (o, spec) in enumerate(zip(outs, specs)):
+            if not isinstance(o, torch.Tensor):
+                raise ValueError(f"output {i} is a {type(o).__name__}, not a tensor")
+            if list(o.shape) != list(spec[2]):
+                raise ValueError(f"output {i} has shape {list(o.shape)}, expected {spec[2]}")
+            self.view(spec, base).copy_(o.detach().to("cpu", torch_dtype(torch, spec[1])))
+
+    def reference(self, req):
+        outs = self.run("eager", self.device_inputs(req, 0))
+        self.write_outputs(outs, req["outputs"], 0)
+        return {"ok": True}
+
+    def load(self, req):
+        kind = req.get("kind", "modelnew")
+        torch = self.torch
+        if kind == "compile":
+            mode = req.get("mode") or None
+            compiled = torch.compile(self.model, mode=mode)
+            # Compiling happens on the first call: here, under the load's long deadline.
+            torch.manual_seed(0)
+            with torch.device(self.device), torch.no_grad():
+                compiled(*self.problem.get_inputs())
+            self.handles["compile"] = compiled
+            return {"ok": True, "handle": 1}
+        if kind == "eager":
+            return {"ok": True, "handle": 0}
+        if self.role != "candidate" or "candidate" in self.handles:
+            return {"ok": False, "error": "this bridge runs one ModelNew candidate"}
+        try:
+            mod = load_module_file(req["path"], "kforge_candidate")
+        except BaseException as e:  # noqa: BLE001
+            return {"ok": False, "compile_error": True,
+                    "error": f"the candidate does not import: {type(e).__name__}: {e}"}
+        if not hasattr(mod, "ModelNew"):
+            return {"ok": False, "compile_error": True,
+                    "error": "the candidate defines no class ModelNew"}
+        torch.manual_seed(int(req["seed"]))
+        try:
+            model = mod.ModelNew(*req.get("init_inputs", [])).to(self.device)
+        except BaseException as e:  # noqa: BLE001
+            return {"ok": False, "error": f"ModelNew(*init_inputs) raised {type(e).__name__}: {e}"}
+        self.handles["candidate"] = model
+        self.install_filter()
+        return {"ok": True, "handle": 2}
+
+    def install_filter(self):
+        if not self.want_seccomp or self.filtered:
+            return
+        lib = ctypes.CDLL(os.environ["KFORGE_SECCOMP_LIB"])
+        if lib.kforge_install_seccomp(4, 0) != 0:
+            self.want_seccomp = False
+        self.filtered = True
+
+    def call(self, req):
+        try:
+            base = 0
+            spec = req["sets"][0]
+            ins = self.device_inputs(spec, base)
+            t0 = _now_ns()
+            outs = self.run(req["handle"], ins)
+            if self.device.type == "cuda":
+                self.torch.cuda.synchronize()
+            ns = _now_ns() - t0
+            self.write_outputs(outs, spec["outputs"], base)
+        except Exception as e:  # noqa: BLE001
+            return {"ok": False, "error": f"{type(e).__name__}: {e}"}
+        return {"ok": True, "ns": ns}
+
+    def time(self, req):
+        torch = self.torch
+        sets = []
+        for spec in req["sets"]:
+            sets.append(self.device_inputs(spec, 0))
+        handle = req["handle"]
+        cuda = self.device.type == "cuda"
+        fn = self.handles[handle]
+
+        def timed(i):
+            ins = sets[i % len(sets)]
+            if cuda:
+                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(
+                    enable_timing=True)
+                torch.cuda.synchronize()
+                w0 = _now_ns()
+                start.record()
+                with torch.no_grad():
+                    fn(*ins)
+                end.record()
+                torch.cuda.synchronize()
+                w = _now_ns() - w0
+                return start.elapsed_time(end) * 1e6, w
+            w0 = _now_ns()
+            with torch.no_grad():
+                fn(*ins)
+            w = _now_ns() - w0
+            return w, w
+
+        try:
+            return time_loop(req, len(sets), timed)
+        except Exception as e:  # noqa: BLE001
+            return {"ok": False, "error": f"{type(e).__name__}: {e}"}
+
+    def ceilings(self, req):
+        return {"ok": False, "error": "the bridge does not measure ceilings"}
+
+
+def relative_ci(samples):
+    if not samples:
+        return 1.0
+    s = sorted(samples)
+    n = len(s)
+    half = 0.98 * math.sqrt(n)
+    lo = max(0, math.floor(n / 2 - half))
+    hi = min(n - 1, math.ceil(n / 2 + half))
+    median = s[n // 2]
+    return (s[hi] - s[lo]) / (2 * median) if median > 0 else 0.0
+
+
+def time_loop(req, sets, timed):
+    """The timing loop of the native workers (src/backends/worker_common.cc), in Python."""
+    warmup_runs = max(int(req.get("warmup_runs", 3)), sets)
+    warmup_ns = float(req.get("warmup_seconds", 0.02)) * 1e9
+    min_runs = int(req.get("min_runs", 10))
+    max_runs = int(req.get("max_runs", 10000))
+    max_ns = float(req.get("max_seconds", 1.0)) * 1e9
+    target = float(req.get("target_rel_ci", 0.01))
+    i = 0
+    w0 = _now_ns()
+    while i < warmup_runs or _now_ns() - w0 < warmup_ns:
+        timed(i)
+        i += 1
+    samples, wall = [], []
+    start = _now_ns()
+    next_check = min_runs
+    while len(samples) < max_runs:
+        ns, w = timed(i)
+        i += 1
+        samples.append(ns)
+        wall.append(w)
+        if len(samples) >= next_check:
+            if relative_ci(samples) <= target:
+                break
+            next_check = len(samples) + max(5, len(samples) // 8)
+        if _now_ns() - start > max_ns and len(samples) >= 3:
+            break
+    return {"ok": True, "samples_ns": samples, "wall_ns": wall, "rel_ci": relative_ci(samples)}
+
+
+def serve(bridge):
+    requests = os.fdopen(3, "r")
+    ops = {"hello": bridge.hello, "map": bridge.map, "build": bridge.build,
+           "inputs": bridge.inputs, "reference": bridge.reference, "load": bridge.load,
+           "call": bridge.call, "time": bridge.time, "ceilings": bridge.ceilings}
+    for line in requests:
+        try:
+            req = json.loads(line)
+            op = ops.get(req.get("op"))
+            reply = op(req) if op else {"ok": False, "error": f"unknown op '{req.get('op')}'"}
+        except Exception as e:  # noqa: BLE001
+            reply = {"ok": False, "error": f"{type(e).__name__}: {e}",
+                     "traceback": traceback.format_exc(limit=4)[-1500:]}
+        if len(reply.get("error", "")) > 3000:
+            e = reply["error"]
+            reply["error"] = e[:800] + "\n[...]\n" + e[-2000:]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        data = (json.dumps(reply) + "\n").encode()
+        while data:
+            data = data[_write(4, data):]
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "--probe":
+        print(json.dumps(probe(argv[2])))
+        return 0
+    role, device, seccomp = "reference", "cpu", True
+    i = 1
+    while i < len(argv):
+        if argv[i] == "--role":
+            role = argv[i + 1]
+            i += 1
+        elif argv[i] == "--device":
+            device = argv[i + 1]
+            i += 1
+        elif argv[i] == "--no-seccomp":
+            seccomp = False
+        i += 1
+    serve(Bridge(role, device, seccomp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,254 @@
+#include "task/torch_task.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "util/files.h"
+#include "util/subprocess.h"
+
+namespace kf::task {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+fs::path SelfDir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::current_path() : exe.parent_path();
+}
+
+std::string TaskName(const fs::path& file) {
+  std::string s = file.stem().string();
+  for (char& c : s) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) s = "p" + s;
+  return s;
+}
+
+Result<DType> DTypeOf(const json& spec, const std::string& what) {
+  auto dt = ParseDType(spec.value("dtype", std::string()));
+  if (!dt) return Status::Error(what + ": unsupported dtype " + spec.value("dtype", "?"));
+  return *dt;
+}
+
+// A shape written with the module's constant names where a dimension equals exactly one of
+// them (so prompts read like the problem), else the number.
+std::vector<std::string> ShapeExprs(const json& shape, const Sizes& constants) {
+  std::vector<std::string> out;
+  for (const auto& d : shape) {
+    const int64_t v = d.get<int64_t>();
+    std::string name;
+    int matches = 0;
+    for (const auto& [k, value] : constants) {
+      if (value == v) {
+        name = k;
+        ++matches;
+      }
+    }
+    out.push_back(matches == 1 ? name : std::to_string(v));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string DefaultPython() {
+  if (const char* p = std::getenv("KFORGE_PYTHON"); p && *p) return p;
+  const fs::path venv = SelfDir() / "torch-venv" / "bin" / "python3";
+  std::error_code ec;
+  if (fs::exists(venv, ec)) return venv.string();
+  return "python3";
+}
+
+fs::path BridgeScript() {
+  const fs::path beside = SelfDir() / "kforge_torch_bridge.py";
+  std::error_code ec;
+  if (fs::exists(beside, ec)) return beside;
+  return fs::path(KFORGE_SOURCE_DIR) / "src" / "backends" / "torch" / "kforge_torch_bridge.py";
+}
+
+Tolerance TorchTolerance(DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+      return {1e-4, 1e-4, 1e-5};
+    case DType::kF64:
+      return {1e-10, 1e-10, 1e-10};
+    default:
+      return {0, 0, 0};
+  }
+}
+
+Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& settings) {
+  std::error_code ec;
+  const fs::path file = fs::absolute(problem, ec);
+  if (!fs::is_regular_file(file, ec)) return Status::Error(problem.string() + ": no such file");
+  const std::string python = settings.python.empty() ? DefaultPython() : settings.python;
+  auto run = RunCommand({python, BridgeScript().string(), "--probe", file.string()}, 600, 1 << 20,
+                        file.parent_path().string());
+  if (!run.ok()) {
+    return Status::Error(problem.string() + ": cannot run " + python + ": " +
+                         run.status().message());
+  }
+  if (run->timed_out) {
+    return Status::Error(problem.string() + ": probing the module did not finish in 600 s");
+  }
+  // The probe prints one JSON line last; the module may print before it.
+  json probe;
+  std::istringstream lines(run->output);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line[0] == '{') {
+      try {
+        probe = json::parse(line);
+      } catch (const json::exception&) {
+      }
+    }
+  }
+  if (!probe.is_object()) {
+    std::string tail = run->output.substr(run->output.size() > 1500 ? run->output.size() - 1500 : 0);
+    return Status::Error(problem.string() + ": probing the module with " + python + " failed (" +
+                         run->exit.Describe() + "): " + tail);
+  }
+  if (probe.contains("error")) {
+    return Status::Error(problem.string() + ": " + probe["error"].get<std::string>());
+  }
+
+  Task t;
+  t.dir = file.parent_path();
+  t.name = settings.name.empty() ? TaskName(file) : settings.name;
+  t.description = settings.description.empty()
+                      ? probe.value("description", std::string())
+                      : settings.description;
+  if (t.description.empty()) t.description = "PyTorch module " + file.filename().string();
+  t.backend = settings.backend;
+  if (t.backend.empty()) t.backend = fs::exists("/dev/nvidiactl", ec) ? "cuda" : "cpu";
+  t.entry = "forward";
+  std::set<std::string> seen;
+  for (const auto& c : probe["constants"]) {
+    const std::string name = c["name"];
+    if (!std::regex_match(name, std::regex("[A-Za-z_][A-Za-z0-9_]*")) || !seen.insert(name).second)
+      continue;
+    t.params.push_back(name);
+    t.bench_sizes[name] = c["value"].get<int64_t>();
+  }
+  double bytes = 0;
+  for (auto [key, list] : {std::pair{"inputs", &t.inputs}, {"params", &t.inputs},
+                           {"outputs", &t.outputs}}) {
+    for (const auto& spec : probe[key]) {
+      TensorSpec ts;
+      ts.name = spec["name"];
+      auto dt = DTypeOf(spec, problem.string() + ": " + ts.name);
+      if (!dt.ok()) return dt.status();
+      ts.dtype = *dt;
+      ts.shape = ShapeExprs(spec["shape"], t.bench_sizes);
+      double n = 1;
+      for (const auto& d : spec["shape"]) n *= d.get<double>();
+      if (std::string(key) != "params") bytes += n * DTypeSize(ts.dtype);
+      list->push_back(ts);
+    }
+  }
+  // Names must be distinct C identifiers: a forward argument named like a parameter is renamed.
+  std::set<std::string> names(t.params.begin(), t.params.end());
+  for (auto* list : {&t.inputs, &t.outputs}) {
+    for (auto& ts : *list) {
+      while (!names.insert(ts.name).second) ts.name += "_";
+    }
+  }
+  t.distributions = {Distribution{"get_inputs", Distribution::Kind::kNormal, 0, 1},
+                     Distribution{"get_inputs", Distribution::Kind::kNormal, 0, 1}};
+  t.tolerance = settings.tolerance ? *settings.tolerance : TorchTolerance(t.outputs[0].dtype);
+  std::ostringstream f, b;
+  f.precision(17);
+  b.precision(17);
+  f << probe.value("flops", 0.0);
+  b << bytes;
+  t.flops_expr = f.str();
+  t.bytes_expr = b.str();
+  TorchModule m;
+  m.file = file;
+  m.python = python;
+  m.forward_inputs = probe["inputs"].size();
+  m.init_inputs = probe["init_inputs"].dump();
+  m.baselines = settings.baselines;
+  m.source = ReadFile(file);
+  t.torch = m;
+  return t;
+}
+
+Result<Task> LoadTorchTaskDir(const fs::path& dir) {
+  const fs::path yaml = dir / "task.yaml";
+  auto fail = [&](const std::string& field, const std::string& what) {
+    return Status::Error(yaml.string() + ": field '" + field + "': " + what);
+  };
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(yaml.string());
+  } catch (const YAML::Exception& e) {
+    return Status::Error(yaml.string() + ": not valid YAML: " + e.what());
+  }
+  static const std::set<std::string> kKnown = {"name",      "description", "pytorch",  "backend",
+                                               "python",    "tolerance",   "baselines"};
+  for (const auto& kv : root) {
+    if (!kKnown.count(kv.first.Scalar())) {
+      return fail(kv.first.Scalar(),
+                  "unknown field for a PyTorch task (known: name, description, pytorch, "
+                  "backend, python, tolerance, baselines)");
+    }
+  }
+  TorchSettings s;
+  auto scalar = [&](const char* key, std::string* out) -> Status {
+    const YAML::Node n = root[key];
+    if (!n.IsDefined() || n.IsNull()) return Status::Ok();
+    if (!n.IsScalar()) return fail(key, "expected a string");
+    *out = n.Scalar();
+    return Status::Ok();
+  };
+  std::string module;
+  for (auto [key, out] : {std::pair{"pytorch", &module}, {"name", &s.name}, {"backend", &s.backend},
+                          {"python", &s.python}, {"description", &s.description}}) {
+    if (auto st = scalar(key, out); !st.ok()) return st;
+  }
+  if (module.empty()) return fail("pytorch", "missing; expected the module's file name");
+  if (!s.name.empty() && !std::regex_match(s.name, std::regex("[a-z0-9_]+"))) {
+    return fail("name", "expected lower-case letters, digits and '_', got '" + s.name + "'");
+  }
+  if (!s.backend.empty() && s.backend != "cpu" && s.backend != "cuda") {
+    return fail("backend", "expected 'cpu' or 'cuda', got '" + s.backend + "'");
+  }
+  if (const YAML::Node tol = root["tolerance"]; tol.IsDefined()) {
+    if (!tol.IsMap()) return fail("tolerance", "expected {atol, rtol, rel_norm}");
+    Tolerance tv;
+    for (auto [key, out] : {std::pair{"atol", &tv.atol}, {"rtol", &tv.rtol},
+                            {"rel_norm", &tv.rel_norm}}) {
+      try {
+        *out = tol[key].as<double>();
+      } catch (const YAML::Exception&) {
+        return fail(std::string("tolerance.") + key, "missing or not a number");
+      }
+      if (*out < 0) return fail(std::string("tolerance.") + key, "expected >= 0");
+    }
+    s.tolerance = tv;
+  }
+  if (const YAML::Node bl = root["baselines"]; bl.IsDefined()) {
+    if (!bl.IsSequence()) return fail("baselines", "expected a list such as [compile]");
+    s.baselines.clear();
+    for (const auto& b : bl) {
+      const std::string v = b.IsScalar() ? b.Scalar() : "";
+      if (v != "compile" && v.rfind("compile:", 0) != 0) {
+        return fail("baselines", "expected 'compile' or 'compile:MODE', got '" + v + "'");
+      }
+      s.baselines.push_back(v);
+    }
+  }
+  return LoadTorchTask(dir / module, s);
+}
+
+}  // namespace kf::task

@@ -1,0 +1,52 @@
+// PyTorch modules in KernelBench format as tasks (docs/pytorch.md). A problem file defines
+// `Model`, `get_inputs()`, `get_init_inputs()` and its sizes as module constants; kforge probes it
+// once with the bridge worker's `--probe` (under the python3 that has torch) and turns what it
+// finds into a Task:
+//   inputs   forward's tensors in get_inputs() order, then the module's parameters and buffers
+//            in named_parameters() then named_buffers() order (named p_<dotted name>);
+//   outputs  forward's tensor, or each tensor of the tuple it returns;
+//   params   the module's integer constants in definition order, passed as int64_t after the
+//            pointers; sizes.bench holds their values;
+//   tolerance by the first output's dtype (float32: atol 1e-4, rtol 1e-4, rel_norm 1e-5;
+//            float64: 1e-10; integers: exact), overridable in task.yaml.
+// There is no reference or initial program: the bridge runs the module itself (the reference
+// and the eager baseline) and torch.compile of it (a second baseline).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "task/task.h"
+#include "util/status.h"
+
+
+namespace kf::task {
+
+struct TorchSettings {
+  std::string python;   // empty: DefaultPython()
+  std::string backend;  // empty: "cuda" where an NVIDIA device node exists, else "cpu"
+  std::string name;     // empty: from the file's name
+  std::optional<Tolerance> tolerance;
+  std::vector<std::string> baselines = {"compile"};
+  std::string description;
+};
+
+// KFORGE_PYTHON if set; else torch-venv/bin/python3 beside the kforge binary (scripts/torch_env
+// makes it); else python3 on PATH.
+std::string DefaultPython();
+
+// The bridge script beside the kforge binary.
+std::filesystem::path BridgeScript();
+
+// Probes `problem` and builds its task. Errors name the file and the problem (does not import,
+// no get_inputs, a non-tensor input, an unsupported dtype, weights downloaded...).
+Result<Task> LoadTorchTask(const std::filesystem::path& problem, const TorchSettings& settings);
+
+// TASK_DIR/task.yaml with a `pytorch:` key (what `kforge import` writes).
+Result<Task> LoadTorchTaskDir(const std::filesystem::path& dir);
+
+// The default tolerance of a PyTorch task by its output's dtype (documented above).
+Tolerance TorchTolerance(DType dtype);
+
+}  // namespace kf::task
