@@ -14,7 +14,8 @@ const char* kUsage = R"(kforge: makes kernels fast, and proves it
 usage:
   kforge eval TASK CANDIDATE [CANDIDATE...] [options]
       Judge candidates for a task: static checks, compile, correctness, timing against the
-      task's baseline, roofline. TASK is a task directory or a built-in name (softmax_rows).
+      task's baseline, roofline. TASK is a task directory, a built-in name (softmax_rows)
+      or a PyTorch module file (problem.py).
       --json                one JSON object per candidate (JSON Lines)
       --seed N              reproduce an evaluation (default: a fresh secret seed)
       --run-timeout SEC     deadline per call of the candidate (default 10)
@@ -30,6 +31,12 @@ usage:
                   [--out RUN_DIR] | kforge optimize --resume RUN_DIR
       Search for a faster program: models propose, kforge judges, records every candidate in
       RUN_DIR/run.sqlite, and writes RUN_DIR/best.* and report.md (`kforge optimize --help`).
+  kforge import PROBLEMS_DIR --out TASKS_DIR [--backend cpu|cuda]
+      Turn PyTorch modules in KernelBench format (Model, get_inputs, get_init_inputs) into task
+      directories; a module file also works directly as TASK (docs/pytorch.md).
+  kforge bench PROBLEMS_DIR --candidates DIR [--out DIR] | kforge bench --from-run RUN_DIR...
+      Judge each PyTorch problem's candidate against eager and torch.compile; per-problem
+      table, fast_p (p = 0, 1, 1.5, 2) and geometric means, as bench.md and bench.json.
   kforge tasks [DIR]
       List built-in tasks, or the tasks under DIR.
   kforge llm ping SPEC | kforge llm ask SPEC PROMPT [options]
@@ -56,6 +63,8 @@ int main(int argc, char** argv) {
     if (command == "tasks") return kf::cli::RunTasks(args);
     if (command == "llm") return kf::cli::RunLlm(args);
     if (command == "optimize") return kf::cli::RunOptimizeCommand(args);
+    if (command == "import") return kf::cli::RunImport(args);
+    if (command == "bench") return kf::cli::RunBench(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kforge: internal error: %s\n", e.what());
     return 3;

@@ -855,7 +855,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   if (auto v = python ? RunPythonStaticChecks(source) : RunStaticChecks(source, task_.policy)) {
     Failure f{Verdict::kStaticViolation, "line " + std::to_string(v->line) + " uses '" +
                                              v->identifier + "' (rule '" + v->rule +
-                                             "', forbidden by the task's policy): " + v->text};
+                                             "', forbidden " + std::string(python ? "in ModelNew candidates" : "by the task's policy") + "): " + v->text};
     f.extra["static"] = {
         {"rule", v->rule}, {"identifier", v->identifier}, {"line", v->line}, {"text", v->text}};
     return finish(f);

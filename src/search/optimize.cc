@@ -13,6 +13,7 @@
 #include "search/report.h"
 #include "search/run_context.h"
 #include "search/tune.h"
+#include "task/torch_task.h"
 #include "util/files.h"
 #include "util/sha256.h"
 #include "util/subprocess.h"
@@ -409,6 +410,12 @@ Result<json> RunOptimize(OptimizeOptions options) {
   if (auto used = ctx.store->GetMeta("time_used_s")) ctx.start_time -= std::stod(*used);
 
   // The starting program, judged like any candidate: it is the first parent.
+  if (options.start_program.empty() && ctx.task.torch) {
+    return Status::Error("a PyTorch task has no initial program: give --start FILE, a native "
+                         "program with " + task::NativeSignature(ctx.task) +
+                         " (docs/pytorch.md); speedups are reported against PyTorch eager "
+                         "and torch.compile");
+  }
   const fs::path start = options.start_program.empty() ? ctx.task.initial : options.start_program;
   const std::string start_code = ReadFile(start);
   if (start_code.empty()) return Status::Error(start.string() + ": missing or empty");

@@ -193,7 +193,12 @@ std::vector<llm::Message> TaskMessages(const Prompts& prompts, const task::Task&
       {"abi", TaskAbi(task)},
       {"bench_sizes", task::SizesToString(task.bench_sizes)},
       {"check_sizes", checks},
-      {"reference", Trim(ReadFile(task.reference), 6000)},
+      {"reference", Trim(task.torch ? task.torch->source : ReadFile(task.reference), 6000)},
+      {"reference_lang", task.torch ? "python" : "c"},
+      {"reference_note",
+       task.torch ? "a PyTorch module: forward's inputs, then the module's parameters and "
+                    "buffers in named_parameters() order, are the program's inputs"
+                  : "in float64"},
       {"machine", MachineText(initial)},
       {"parent_id", std::to_string(parent.id)},
       {"parent_summary", SummaryText(parent)},

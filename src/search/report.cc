@@ -59,6 +59,7 @@ Result<json> WriteReport(RunContext& ctx) {
   json report = {
       {"task", ctx.task.name},
       {"task_dir", ctx.task.dir.string()},
+      {"task_file", ctx.task.torch ? ctx.task.torch->file.string() : ctx.task.dir.string()},
       {"strategy", ctx.options.strategy},
       {"seed", ctx.options.seed},
       {"models", ctx.options.llm_specs},

@@ -30,7 +30,7 @@ std::string TaskName(const fs::path& file) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   }
-  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) s = "p" + s;
+  if (s.empty()) s = "problem";
   return s;
 }
 
@@ -74,6 +74,30 @@ fs::path BridgeScript() {
   std::error_code ec;
   if (fs::exists(beside, ec)) return beside;
   return fs::path(KFORGE_SOURCE_DIR) / "src" / "backends" / "torch" / "kforge_torch_bridge.py";
+}
+
+std::string NativeSignature(const Task& t) {
+  auto ctype = [](DType d) -> std::string {
+    switch (d) {
+      case DType::kF32:
+        return "float";
+      case DType::kF64:
+        return "double";
+      case DType::kI32:
+        return "int32_t";
+      case DType::kI64:
+        return "int64_t";
+    }
+    return "void";
+  };
+  std::string s = std::string(t.backend == "cuda" ? "extern \"C\" " : "") + "void " + t.entry + "(";
+  std::vector<std::string> args;
+  for (const auto& in : t.inputs) args.push_back("const " + ctype(in.dtype) + "* " + in.name);
+  for (const auto& out : t.outputs) args.push_back(ctype(out.dtype) + "* " + out.name);
+  for (const auto& p : t.params) args.push_back("int64_t " + p);
+  if (t.backend == "cuda") args.push_back("cudaStream_t stream");
+  for (size_t i = 0; i < args.size(); ++i) s += (i ? ", " : "") + args[i];
+  return s + ")";
 }
 
 Tolerance TorchTolerance(DType dtype) {

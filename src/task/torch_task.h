@@ -46,6 +46,10 @@ Result<Task> LoadTorchTask(const std::filesystem::path& problem, const TorchSett
 // TASK_DIR/task.yaml with a `pytorch:` key (what `kforge import` writes).
 Result<Task> LoadTorchTaskDir(const std::filesystem::path& dir);
 
+// The C entry point a native candidate defines, e.g. "void forward(const float* x, float* out,
+// int64_t batch_size, int64_t dim)" (CUDA: extern "C", with a trailing cudaStream_t stream).
+std::string NativeSignature(const Task& task);
+
 // The default tolerance of a PyTorch task by its output's dtype (documented above).
 Tolerance TorchTolerance(DType dtype);
 

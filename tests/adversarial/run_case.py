@@ -14,7 +14,9 @@ The case file starts with `// key: value` header lines (see README.md):
   trick   free text: what the candidate tries
 
 Cases may be C (.c), C++ (.cc) or CUDA (.cu, under tests/adversarial/cuda/, for a task with
-`backend: cuda`); kforge picks the compiler by the extension.
+`backend: cuda`); kforge picks the compiler by the extension. PyTorch ModelNew cases (.py, under
+tests/pytorch/adversarial/) write the header as `# key: value` lines and name their task and
+`good` follow-up candidate (a path relative to REPO_ROOT).
 
 The case is evaluated together with a known-good candidate in one `kforge eval` call; the good
 one must still come out `ok`, which proves that kforge and its worker pool survived the trick.
@@ -41,14 +43,15 @@ VERDICTS = {
     "ok", "compile_error", "wrong_answer", "runtime_error", "timeout", "crash",
     "sandbox_violation", "static_violation", "suspicious",
 }
-HEADER_KEYS = {"expect", "task", "detail", "signal", "rule", "args", "timing_note", "trick"}
+HEADER_KEYS = {"expect", "task", "detail", "signal", "rule", "args", "timing_note", "trick",
+               "good"}
 DEFAULT_TASK = "tasks/cpu/softmax_rows"
 GOOD_CANDIDATE = "tests/adversarial/good/softmax_good.c"
 PWNED = "/tmp/kforge_pwned"
 # Cases that may create PWNED take this lock exclusively, all others shared, so that parallel
 # ctest runs never see (or delete) each other's proof file.
 LOCK_FILE = "/tmp/kforge_adversarial.lock"
-TOTAL_BUDGET_S = 170.0
+TOTAL_BUDGET_S = 280.0
 CANARY_VAR = "KFORGE_CANARY_SECRET"
 
 
@@ -60,13 +63,14 @@ def parse_header(path: str) -> dict:
     header = {}
     with open(path, encoding="utf-8") as f:
         lines = f.read().splitlines()
-    if not lines or not re.match(r"//\s*expect:", lines[0]):
-        raise CaseError("the first line must be `// expect: <verdict>`")
+    mark = "#" if path.endswith(".py") else "//"
+    if not lines or not re.match(mark + r"\s*expect:", lines[0]):
+        raise CaseError(f"the first line must be `{mark} expect: <verdict>`")
     for line in lines:
         stripped = line.strip()
-        if not stripped.startswith("//"):
+        if not stripped.startswith(mark):
             break
-        m = re.match(r"//\s*([a-z_]+):\s*(.*)$", stripped)
+        m = re.match(mark + r"\s*([a-z_]+):\s*(.*)$", stripped)
         if not m:
             continue  # free text (a continued description)
         key, value = m.group(1), m.group(2).strip()
@@ -179,7 +183,10 @@ def main(argv: list) -> int:
     kforge, repo = os.path.abspath(argv[1]), os.path.abspath(argv[2])
     case = os.path.abspath(argv[3])
     # The ctest name: adversarial/<name>, or adversarial_cuda/<name> for tests/adversarial/cuda/.
-    suite = "adversarial_cuda" if os.path.basename(os.path.dirname(case)) == "cuda" else "adversarial"
+    parent = os.path.basename(os.path.dirname(case))
+    suite = {"cuda": "adversarial_cuda", "adversarial": "adversarial"}.get(parent, "adversarial")
+    if case.endswith(".py"):
+        suite = "adversarial_pytorch"
     name = suite + "/" + os.path.splitext(os.path.basename(case))[0]
     try:
         header = parse_header(case)
@@ -189,7 +196,9 @@ def main(argv: list) -> int:
 
     task_rel = header.get("task", DEFAULT_TASK)
     task_dir = os.path.join(repo, task_rel)
-    if task_rel == DEFAULT_TASK:
+    if "good" in header:
+        good = os.path.join(repo, header["good"])
+    elif task_rel == DEFAULT_TASK:
         good = os.path.join(repo, GOOD_CANDIDATE)
     else:
         good = initial_program(task_dir)

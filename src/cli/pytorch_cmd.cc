@@ -1,0 +1,304 @@
+// `kforge import` (KernelBench-format modules to task directories) and `kforge bench` (a set of
+// PyTorch problems with their candidates, scored against eager and torch.compile: fast_p and
+// geometric means). docs/pytorch.md.
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "eval/evaluator.h"
+#include "task/task.h"
+#include "task/torch_task.h"
+#include "util/files.h"
+
+namespace kf::cli {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::vector<fs::path> PythonFiles(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_regular_file() && e.path().extension() == ".py") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string Fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), format, v);
+  return buf;
+}
+
+}  // namespace
+
+int RunImport(const std::vector<std::string>& args) {
+  std::string out_dir, backend;
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "--out" || args[i] == "--backend") && i + 1 < args.size()) {
+      (args[i] == "--out" ? out_dir : backend) = args[i + 1];
+      ++i;
+    } else if (args[i].rfind("--", 0) == 0) {
+      std::fprintf(stderr, "kforge import: unknown option '%s'\n", args[i].c_str());
+      return 2;
+    } else {
+      positional.push_back(args[i]);
+    }
+  }
+  if (positional.size() != 1 || out_dir.empty()) {
+    std::fprintf(stderr, "usage: kforge import PROBLEMS_DIR --out TASKS_DIR [--backend cpu|cuda]\n");
+    return 2;
+  }
+  if (!backend.empty() && backend != "cpu" && backend != "cuda") {
+    std::fprintf(stderr, "kforge import: --backend expects cpu or cuda, got '%s'\n",
+                 backend.c_str());
+    return 2;
+  }
+  const fs::path src = positional[0];
+  const auto files = PythonFiles(src);
+  if (files.empty()) {
+    std::fprintf(stderr, "kforge import: no .py files in %s\n", src.c_str());
+    return 2;
+  }
+  int imported = 0;
+  for (const auto& file : files) {
+    task::TorchSettings s;
+    s.backend = backend;
+    auto t = task::LoadTorchTask(file, s);
+    if (!t.ok()) {
+      std::printf("  skipped   %s: %s\n", file.filename().c_str(), t.status().message().c_str());
+      continue;
+    }
+    const fs::path dir = fs::path(out_dir) / t->name;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    fs::copy_file(file, dir / "problem.py", fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      std::fprintf(stderr, "kforge import: cannot write %s: %s\n", dir.c_str(),
+                   ec.message().c_str());
+      return 2;
+    }
+    const task::Tolerance tol = *t->tolerance;
+    std::ofstream yaml(dir / "task.yaml");
+    yaml << "# Imported by kforge from " << fs::absolute(file).string() << ".\n"
+         << "# Native candidates define:\n#   " << task::NativeSignature(*t) << "\n"
+         << "# or a file with class ModelNew (docs/pytorch.md).\n"
+         << "name: " << t->name << "\n"
+         << "description: " << json(t->description).dump() << "\n"
+         << "pytorch: problem.py\n"
+         << "backend: " << t->backend << "\n"
+         << "tolerance: {atol: " << tol.atol << ", rtol: " << tol.rtol
+         << ", rel_norm: " << tol.rel_norm << "}\n"
+         << "baselines: [compile]\n";
+    std::printf("  imported  %s -> %s\n", file.filename().c_str(), dir.c_str());
+    ++imported;
+  }
+  std::printf("kforge import: %d of %zu problems imported into %s\n", imported, files.size(),
+              out_dir.c_str());
+  return 0;
+}
+
+namespace {
+
+struct BenchRow {
+  std::string problem;
+  std::string candidate;
+  std::string verdict;
+  std::string message;
+  double time_ms = 0, eager_ms = 0, compile_ms = 0;
+  double vs_eager = 0, vs_compile = 0;  // 0: not correct
+};
+
+// The candidate for problem stem S in dir: S.cu, S.cc, S.cpp, S.c, then S.py, S_modelnew.py.
+fs::path FindCandidate(const fs::path& dir, const std::string& stem) {
+  for (const char* ext : {".cu", ".cc", ".cpp", ".c", ".py"}) {
+    if (fs::is_regular_file(dir / (stem + ext))) return dir / (stem + ext);
+  }
+  if (fs::is_regular_file(dir / (stem + "_modelnew.py"))) return dir / (stem + "_modelnew.py");
+  return {};
+}
+
+json FastP(const std::vector<BenchRow>& rows, double BenchRow::*speedup) {
+  json out = json::object();
+  for (double p : {0.0, 1.0, 1.5, 2.0}) {
+    int n = 0;
+    for (const auto& r : rows) n += r.*speedup > 0 && r.*speedup > p;
+    out[Fmt("%g", p)] = rows.empty() ? 0.0 : static_cast<double>(n) / rows.size();
+  }
+  return out;
+}
+
+std::pair<double, double> Geomeans(const std::vector<BenchRow>& rows, double BenchRow::*speedup) {
+  double all = 0, correct = 0;
+  int nc = 0;
+  for (const auto& r : rows) {
+    const double s = r.*speedup;
+    all += std::log(s > 0 ? s : 1.0);  // a failure counts as 1x
+    if (s > 0) {
+      correct += std::log(s);
+      ++nc;
+    }
+  }
+  return {rows.empty() ? 0 : std::exp(all / rows.size()), nc ? std::exp(correct / nc) : 0};
+}
+
+}  // namespace
+
+int RunBench(const std::vector<std::string>& args) {
+  std::string cand_dir, out_dir = "kforge-bench";
+  std::vector<std::string> positional, runs;
+  eval::EvalOptions opt;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--candidates" && i + 1 < args.size()) {
+      cand_dir = args[++i];
+    } else if (a == "--out" && i + 1 < args.size()) {
+      out_dir = args[++i];
+    } else if (a == "--timing-seconds" && i + 1 < args.size()) {
+      opt.timing_seconds = std::atof(args[++i].c_str());
+      if (opt.timing_seconds <= 0) {
+        std::fprintf(stderr, "kforge bench: --timing-seconds expects a positive number\n");
+        return 2;
+      }
+    } else if (a == "--seed" && i + 1 < args.size()) {
+      opt.seed = std::strtoull(args[++i].c_str(), nullptr, 10);
+    } else if (a == "--from-run") {
+      while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) runs.push_back(args[++i]);
+    } else if (a.rfind("--", 0) == 0) {
+      std::fprintf(stderr, "kforge bench: unknown option or missing value '%s'\n", a.c_str());
+      return 2;
+    } else {
+      positional.push_back(a);
+    }
+  }
+  // Problems and their candidates: PROBLEMS_DIR with --candidates DIR, or the runs' bests.
+  std::vector<std::pair<fs::path, fs::path>> work;  // {task (file or dir), candidate}
+  if (!runs.empty()) {
+    for (const auto& run : runs) {
+      json report;
+      try {
+        report = json::parse(ReadFile(fs::path(run) / "report.json"));
+      } catch (const std::exception&) {
+        std::fprintf(stderr, "kforge bench: %s has no readable report.json (not a run?)\n",
+                     run.c_str());
+        return 2;
+      }
+      fs::path task = report.value("task_dir", "");
+      if (report.contains("task_file")) task = report["task_file"].get<std::string>();
+      fs::path best;
+      if (report.contains("best") && report["best"].is_object())
+        best = report["best"].value("file", "");
+      work.push_back({task, best});
+    }
+  } else {
+    if (positional.size() != 1 || cand_dir.empty()) {
+      std::fprintf(stderr,
+                   "usage: kforge bench PROBLEMS_DIR --candidates DIR [--out DIR] "
+                   "[--timing-seconds S] [--seed N]\n       kforge bench --from-run RUN_DIR...\n");
+      return 2;
+    }
+    std::vector<fs::path> problems = PythonFiles(positional[0]);
+    for (const auto& dir : task::FindTaskDirs(positional[0])) problems.push_back(dir);
+    if (problems.empty()) {
+      std::fprintf(stderr, "kforge bench: no problems (.py files or task dirs) in %s\n",
+                   positional[0].c_str());
+      return 2;
+    }
+    for (const auto& p : problems) {
+      const std::string stem = p.extension() == ".py" ? p.stem().string() : p.filename().string();
+      work.push_back({p, FindCandidate(cand_dir, stem)});
+    }
+  }
+
+  std::vector<BenchRow> rows;
+  for (const auto& [problem, candidate] : work) {
+    BenchRow row;
+    row.problem = problem.extension() == ".py" ? problem.stem().string() : problem.filename().string();
+    row.candidate = candidate.filename().string();
+    std::fprintf(stderr, "kforge bench: %s ...\n", row.problem.c_str());
+    auto t = task::LoadTask(problem);
+    if (!t.ok()) {
+      row.verdict = "bad_task";
+      row.message = t.status().message();
+    } else if (candidate.empty()) {
+      row.verdict = "no_candidate";
+      row.message = "no candidate file for this problem";
+    } else {
+      eval::Evaluator ev(*t, opt);
+      auto r = ev.Evaluate(candidate);
+      if (!r.ok()) {
+        row.verdict = "harness_error";
+        row.message = r.status().message();
+      } else {
+        row.verdict = std::string(eval::VerdictName(r->verdict));
+        row.message = r->detail.value("message", "");
+        if (r->time) row.time_ms = r->time->median_ms;
+        if (r->baseline) row.eager_ms = r->baseline->median_ms;
+        for (const auto& b : r->baselines) {
+          if (b.value("name", "") == "torch.compile") row.compile_ms = b["time_ms"].value("median", 0.0);
+        }
+        if (r->verdict == eval::Verdict::kOk && row.time_ms > 0) {
+          row.vs_eager = row.eager_ms / row.time_ms;
+          if (row.compile_ms > 0) row.vs_compile = row.compile_ms / row.time_ms;
+        }
+      }
+    }
+    if (row.message.size() > 300) row.message = row.message.substr(0, 300) + "...";
+    rows.push_back(row);
+  }
+
+  // Markdown and JSON.
+  std::ostringstream md;
+  md << "| problem | candidate | verdict | time ms | eager ms | compile ms | vs eager | vs compile |\n"
+     << "|---|---|---|---:|---:|---:|---:|---:|\n";
+  json jrows = json::array();
+  for (const auto& r : rows) {
+    auto num = [](double v, const char* f) { return v > 0 ? Fmt(f, v) : std::string("-"); };
+    md << "| " << r.problem << " | " << (r.candidate.empty() ? "-" : r.candidate) << " | "
+       << r.verdict << " | " << num(r.time_ms, "%.4f") << " | " << num(r.eager_ms, "%.4f")
+       << " | " << num(r.compile_ms, "%.4f") << " | " << num(r.vs_eager, "%.2fx") << " | "
+       << num(r.vs_compile, "%.2fx") << " |\n";
+    jrows.push_back({{"problem", r.problem},       {"candidate", r.candidate},
+                     {"verdict", r.verdict},       {"message", r.message},
+                     {"time_ms", r.time_ms},       {"eager_ms", r.eager_ms},
+                     {"compile_ms", r.compile_ms}, {"speedup_vs_eager", r.vs_eager},
+                     {"speedup_vs_compile", r.vs_compile}});
+  }
+  const json fe = FastP(rows, &BenchRow::vs_eager), fc = FastP(rows, &BenchRow::vs_compile);
+  const auto [ge_all, ge_ok] = Geomeans(rows, &BenchRow::vs_eager);
+  const auto [gc_all, gc_ok] = Geomeans(rows, &BenchRow::vs_compile);
+  md << "\n| fast_p (share of problems correct and faster than p x) | p=0 | p=1 | p=1.5 | p=2 |\n"
+     << "|---|---:|---:|---:|---:|\n";
+  for (auto [name, f] : {std::pair{"vs PyTorch eager", &fe}, {"vs torch.compile", &fc}}) {
+    md << "| " << name << " | " << Fmt("%.2f", (*f)["0"]) << " | " << Fmt("%.2f", (*f)["1"])
+       << " | " << Fmt("%.2f", (*f)["1.5"]) << " | " << Fmt("%.2f", (*f)["2"]) << " |\n";
+  }
+  md << "\nGeometric-mean speedup over " << rows.size()
+     << " problems, failures counted as 1x: " << Fmt("%.2fx", ge_all) << " vs eager, "
+     << Fmt("%.2fx", gc_all) << " vs torch.compile (over correct problems only: "
+     << Fmt("%.2fx", ge_ok) << " and " << Fmt("%.2fx", gc_ok) << ").\n";
+  json out = {{"problems", jrows},
+              {"fast_p", {{"vs_eager", fe}, {"vs_compile", fc}}},
+              {"geomean",
+               {{"vs_eager_failures_as_1x", ge_all},
+                {"vs_compile_failures_as_1x", gc_all},
+                {"vs_eager_correct_only", ge_ok},
+                {"vs_compile_correct_only", gc_ok}}}};
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  std::ofstream(fs::path(out_dir) / "bench.md") << md.str();
+  std::ofstream(fs::path(out_dir) / "bench.json") << out.dump(2) << "\n";
+  std::fputs(md.str().c_str(), stdout);
+  std::printf("\nwritten: %s, %s\n", (fs::path(out_dir) / "bench.md").c_str(),
+              (fs::path(out_dir) / "bench.json").c_str());
+  return 0;
+}
+
+}  // namespace kf::cli
