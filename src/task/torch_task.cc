@@ -1,5 +1,6 @@
 #include "task/torch_task.h"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -66,6 +67,14 @@ std::string DefaultPython() {
   const fs::path venv = SelfDir() / "torch-venv" / "bin" / "python3";
   std::error_code ec;
   if (fs::exists(venv, ec)) return venv.string();
+  // python3 on the user's PATH, as an absolute path: workers start with a clean environment.
+  if (const char* path = std::getenv("PATH")) {
+    std::istringstream dirs(path);
+    for (std::string dir; std::getline(dirs, dir, ':');) {
+      const fs::path candidate = fs::path(dir) / "python3";
+      if (!dir.empty() && access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    }
+  }
   return "python3";
 }
 

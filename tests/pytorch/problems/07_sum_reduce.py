@@ -14,7 +14,7 @@ class Model(nn.Module):
 
 
 batch_size = 64
-dim1 = 1024
+dim1 = 256
 dim2 = 64
 reduce_dim = 1
 
