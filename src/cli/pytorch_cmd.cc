@@ -53,7 +53,8 @@ int RunImport(const std::vector<std::string>& args) {
     }
   }
   if (positional.size() != 1 || out_dir.empty()) {
-    std::fprintf(stderr, "usage: kforge import PROBLEMS_DIR --out TASKS_DIR [--backend cpu|cuda]\n");
+    std::fprintf(stderr,
+                 "usage: kforge import PROBLEMS_DIR --out TASKS_DIR [--backend cpu|cuda]\n");
     return 2;
   }
   if (!backend.empty() && backend != "cpu" && backend != "cuda") {
@@ -220,7 +221,8 @@ int RunBench(const std::vector<std::string>& args) {
   std::vector<BenchRow> rows;
   for (const auto& [problem, candidate] : work) {
     BenchRow row;
-    row.problem = problem.extension() == ".py" ? problem.stem().string() : problem.filename().string();
+    row.problem =
+        problem.extension() == ".py" ? problem.stem().string() : problem.filename().string();
     row.candidate = candidate.filename().string();
     std::fprintf(stderr, "kforge bench: %s ...\n", row.problem.c_str());
     auto t = task::LoadTask(problem);
@@ -242,7 +244,8 @@ int RunBench(const std::vector<std::string>& args) {
         if (r->time) row.time_ms = r->time->median_ms;
         if (r->baseline) row.eager_ms = r->baseline->median_ms;
         for (const auto& b : r->baselines) {
-          if (b.value("name", "") == "torch.compile") row.compile_ms = b["time_ms"].value("median", 0.0);
+          if (b.value("name", "") == "torch.compile")
+            row.compile_ms = b["time_ms"].value("median", 0.0);
         }
         if (r->verdict == eval::Verdict::kOk && row.time_ms > 0) {
           row.vs_eager = row.eager_ms / row.time_ms;
@@ -256,19 +259,24 @@ int RunBench(const std::vector<std::string>& args) {
 
   // Markdown and JSON.
   std::ostringstream md;
-  md << "| problem | candidate | verdict | time ms | eager ms | compile ms | vs eager | vs compile |\n"
+  md << "| problem | candidate | verdict | time ms | eager ms | compile ms | vs eager | vs compile "
+        "|\n"
      << "|---|---|---|---:|---:|---:|---:|---:|\n";
   json jrows = json::array();
   for (const auto& r : rows) {
     auto num = [](double v, const char* f) { return v > 0 ? Fmt(f, v) : std::string("-"); };
     md << "| " << r.problem << " | " << (r.candidate.empty() ? "-" : r.candidate) << " | "
-       << r.verdict << " | " << num(r.time_ms, "%.4f") << " | " << num(r.eager_ms, "%.4f")
-       << " | " << num(r.compile_ms, "%.4f") << " | " << num(r.vs_eager, "%.2fx") << " | "
+       << r.verdict << " | " << num(r.time_ms, "%.4f") << " | " << num(r.eager_ms, "%.4f") << " | "
+       << num(r.compile_ms, "%.4f") << " | " << num(r.vs_eager, "%.2fx") << " | "
        << num(r.vs_compile, "%.2fx") << " |\n";
-    jrows.push_back({{"problem", r.problem},       {"candidate", r.candidate},
-                     {"verdict", r.verdict},       {"message", r.message},
-                     {"time_ms", r.time_ms},       {"eager_ms", r.eager_ms},
-                     {"compile_ms", r.compile_ms}, {"speedup_vs_eager", r.vs_eager},
+    jrows.push_back({{"problem", r.problem},
+                     {"candidate", r.candidate},
+                     {"verdict", r.verdict},
+                     {"message", r.message},
+                     {"time_ms", r.time_ms},
+                     {"eager_ms", r.eager_ms},
+                     {"compile_ms", r.compile_ms},
+                     {"speedup_vs_eager", r.vs_eager},
                      {"speedup_vs_compile", r.vs_compile}});
   }
   const json fe = FastP(rows, &BenchRow::vs_eager), fc = FastP(rows, &BenchRow::vs_compile);
@@ -282,8 +290,9 @@ int RunBench(const std::vector<std::string>& args) {
   }
   md << "\nGeometric-mean speedup over " << rows.size()
      << " problems, failures counted as 1x: " << Fmt("%.2fx", ge_all) << " vs eager, "
-     << Fmt("%.2fx", gc_all) << " vs torch.compile (over correct problems only: "
-     << Fmt("%.2fx", ge_ok) << " and " << Fmt("%.2fx", gc_ok) << ").\n";
+     << Fmt("%.2fx", gc_all)
+     << " vs torch.compile (over correct problems only: " << Fmt("%.2fx", ge_ok) << " and "
+     << Fmt("%.2fx", gc_ok) << ").\n";
   json out = {{"problems", jrows},
               {"fast_p", {{"vs_eager", fe}, {"vs_compile", fc}}},
               {"geomean",

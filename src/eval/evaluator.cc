@@ -268,7 +268,8 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
     WorkerConfig bridge = wc;
     bridge.binary = task_.torch->python;
     bridge.args = {script.string(), "--device", device};
-    bridge.read_only = {compiler_.cache_dir(), script.parent_path(), task_.torch->file.parent_path()};
+    bridge.read_only = {compiler_.cache_dir(), script.parent_path(),
+                        task_.torch->file.parent_path()};
     bridge.limits.address_space_bytes = 0;  // torch maps far more than it uses
     bridge.start_timeout_s = 120;           // importing torch, a CUDA context
     bridge.env.push_back("PYTHONDONTWRITEBYTECODE=1");
@@ -443,8 +444,8 @@ Result<std::optional<Failure>> Evaluator::Impl::Load(WorkerSlot& slot, Loaded& p
            {"arg_count", task_.inputs.size() + task_.outputs.size() + task_.params.size()}};
   }
   // Loading a ModelNew may compile its CUDA (load_inline); torch.compile compiles on load.
-  Reply r = (*w)->Request(req, program.torch_handle.empty() ? opt_.run_timeout_s
-                                                             : std::max(opt_.run_timeout_s, 600.0));
+  Reply r = (*w)->Request(
+      req, program.torch_handle.empty() ? opt_.run_timeout_s : std::max(opt_.run_timeout_s, 600.0));
   if (!r.ok()) {
     Failure f = FromReply(r, "load");
     if (r.kind == Reply::Kind::kError && (r.message.find("entry point") != std::string::npos ||
@@ -636,8 +637,8 @@ Result<std::optional<Failure>> Evaluator::Impl::CompareTrial(
   for (size_t o = nin; o < lc.offset.size(); ++o) {
     const auto& spec = task_.outputs[o - nin];
     const task::Mismatch m =
-        task::CompareOutput(arena + lc.offset[o], rarena + lr.offset[o], spec.dtype,
-                            lc.elements[o], task_.ToleranceFor(spec));
+        task::CompareOutput(arena + lc.offset[o], rarena + lr.offset[o], spec.dtype, lc.elements[o],
+                            task_.ToleranceFor(spec));
     if (m.zeros_would_pass) {
       return Status::Error("bad task " + task_.name + ": output '" + spec.name + "' at " + where +
                            " is so small that all zeros would pass its tolerance; raise the "
@@ -853,9 +854,11 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
                               " takes " + (task_.backend == "cuda" ? "CUDA" : "C or C++")});
   }
   if (auto v = python ? RunPythonStaticChecks(source) : RunStaticChecks(source, task_.policy)) {
-    Failure f{Verdict::kStaticViolation, "line " + std::to_string(v->line) + " uses '" +
-                                             v->identifier + "' (rule '" + v->rule +
-                                             "', forbidden " + std::string(python ? "in ModelNew candidates" : "by the task's policy") + "): " + v->text};
+    Failure f{Verdict::kStaticViolation,
+              "line " + std::to_string(v->line) + " uses '" + v->identifier + "' (rule '" +
+                  v->rule + "', forbidden " +
+                  std::string(python ? "in ModelNew candidates" : "by the task's policy") +
+                  "): " + v->text};
     f.extra["static"] = {
         {"rule", v->rule}, {"identifier", v->identifier}, {"line", v->line}, {"text", v->text}};
     return finish(f);
@@ -874,8 +877,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       l.torch_mode = b.size() > 8 ? b.substr(8) : "";
       l.slot = ref_.get();
       vendor_.push_back(l);
-      task_.baselines.push_back({b == "compile" ? "torch.compile" : "torch." + b,
-                                 task_.torch->file, {}});
+      task_.baselines.push_back(
+          {b == "compile" ? "torch.compile" : "torch." + b, task_.torch->file, {}});
     }
   }
   Loaded cand;
@@ -884,66 +887,75 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     cand.torch_handle = "candidate";
     cand.slot = py_cand_.get();
   } else {
-  auto cand_job = std::async(std::launch::async,
-                             [&] { return compiler_.Compile(candidate, task_.allows_threads); });
-  if (!reference_ && !torch_) {
-    auto r = CompileProgram(task_.reference, "reference");
-    if (!r.ok()) return r.status();
-    reference_ = *r;
-  }
-  if (!initial_ && !torch_) {
-    auto r = CompileProgram(task_.initial, "initial program");
-    if (!r.ok()) return r.status();
-    initial_ = *r;
-  }
-  for (size_t b = vendor_.size(); b < task_.baselines.size() && !torch_; ++b) {
-    const auto& spec = task_.baselines[b];
-    auto c = compiler_.Compile(spec.program, task_.allows_threads, spec.libraries);
-    if (!c.ok()) return c.status();
-    if (!c->ok) {
-      return Status::Error("the task's baseline '" + spec.name + "' (" + spec.program.string() +
-                           ") does not compile:\n" + c->log);
+    auto cand_job = std::async(std::launch::async,
+                               [&] { return compiler_.Compile(candidate, task_.allows_threads); });
+    if (!reference_ && !torch_) {
+      auto r = CompileProgram(task_.reference, "reference");
+      if (!r.ok()) return r.status();
+      reference_ = *r;
     }
-    vendor_.push_back(Loaded{c->library, -1, -1, c->kernel_only, c->launches, c->lowered_names, "", "", nullptr});
-  }
-  auto compiled = cand_job.get();
-  compile_wall = MonotonicSeconds() - compile_start;
-  if (!compiled.ok()) return compiled.status();
-  res.compile_seconds = compiled->seconds;
-  if (!compiled->ok) {
-    Failure f{Verdict::kCompileError, compiled->timed_out
-                                          ? "the compiler did not finish within the deadline"
-                                          : "the program does not compile"};
-    std::string log = compiled->log;
-    const std::string cached_source = (compiled->library.parent_path() / "program").string();
-    for (size_t at = log.find(cached_source); at != std::string::npos;
-         at = log.find(cached_source, at)) {
-      const size_t ext_end = log.find_first_of(":( \n", at + cached_source.size());
-      log.replace(at, ext_end - at, candidate.filename().string());
+    if (!initial_ && !torch_) {
+      auto r = CompileProgram(task_.initial, "initial program");
+      if (!r.ok()) return r.status();
+      initial_ = *r;
     }
-    f.extra = {{"compiler_log", log}, {"command", compiled->command}};
-    if (!compiled->resources.is_null()) f.extra["resources"] = compiled->resources;
-    return finish(f);
-  }
-  if (compiled->kernel_only) {
-    if (task_.backend != "cuda") {
-      return finish(Failure{Verdict::kCompileError,
-                            "launch declarations (kforge-launch) are for CUDA tasks; task " +
-                                task_.name + " is a " + task_.backend + " task"});
+    for (size_t b = vendor_.size(); b < task_.baselines.size() && !torch_; ++b) {
+      const auto& spec = task_.baselines[b];
+      auto c = compiler_.Compile(spec.program, task_.allows_threads, spec.libraries);
+      if (!c.ok()) return c.status();
+      if (!c->ok) {
+        return Status::Error("the task's baseline '" + spec.name + "' (" + spec.program.string() +
+                             ") does not compile:\n" + c->log);
+      }
+      vendor_.push_back(Loaded{c->library, -1, -1, c->kernel_only, c->launches, c->lowered_names,
+                               "", "", nullptr});
     }
-    if (auto specs = ParseLaunchSpecs(source, task_.params); !specs.ok()) {
-      Failure f{Verdict::kCompileError, specs.status().message()};
-      f.extra = {{"command", compiled->command}};
+    auto compiled = cand_job.get();
+    compile_wall = MonotonicSeconds() - compile_start;
+    if (!compiled.ok()) return compiled.status();
+    res.compile_seconds = compiled->seconds;
+    if (!compiled->ok) {
+      Failure f{Verdict::kCompileError, compiled->timed_out
+                                            ? "the compiler did not finish within the deadline"
+                                            : "the program does not compile"};
+      std::string log = compiled->log;
+      const std::string cached_source = (compiled->library.parent_path() / "program").string();
+      for (size_t at = log.find(cached_source); at != std::string::npos;
+           at = log.find(cached_source, at)) {
+        const size_t ext_end = log.find_first_of(":( \n", at + cached_source.size());
+        log.replace(at, ext_end - at, candidate.filename().string());
+      }
+      f.extra = {{"compiler_log", log}, {"command", compiled->command}};
+      if (!compiled->resources.is_null()) f.extra["resources"] = compiled->resources;
       return finish(f);
     }
-  }
-  if (task_.backend == "cuda" && !python) {
-    // The disassembly summary is feedback, not judgement: it runs beside the trials.
-    sass_ = std::async(std::launch::async, [lib = compiled->library] { return SassSummary(lib); });
-  }
-  cand = Loaded{compiled->library,      -1, -1, compiled->kernel_only, compiled->launches,
-              compiled->lowered_names, "", "", nullptr};
-  if (!compiled->resources.is_null()) res.detail["resources"] = compiled->resources;
+    if (compiled->kernel_only) {
+      if (task_.backend != "cuda") {
+        return finish(Failure{Verdict::kCompileError,
+                              "launch declarations (kforge-launch) are for CUDA tasks; task " +
+                                  task_.name + " is a " + task_.backend + " task"});
+      }
+      if (auto specs = ParseLaunchSpecs(source, task_.params); !specs.ok()) {
+        Failure f{Verdict::kCompileError, specs.status().message()};
+        f.extra = {{"command", compiled->command}};
+        return finish(f);
+      }
+    }
+    if (task_.backend == "cuda" && !python) {
+      // The disassembly summary is feedback, not judgement: it runs beside the trials.
+      sass_ =
+          std::async(std::launch::async, [lib = compiled->library] { return SassSummary(lib); });
+    }
+    cand = Loaded{compiled->library,
+                  -1,
+                  -1,
+                  compiled->kernel_only,
+                  compiled->launches,
+                  compiled->lowered_names,
+                  "",
+                  "",
+                  nullptr};
+    if (!compiled->resources.is_null()) res.detail["resources"] = compiled->resources;
   }
 
   auto w = cand_->Get();

@@ -8,16 +8,18 @@ namespace kf::eval {
 namespace {
 
 const std::set<std::string, std::less<>> kAllowedModules = {
-    "torch",  "triton",      "numpy", "math",     "numbers", "typing",     "functools",
-    "itertools", "collections", "dataclasses", "operator", "enum", "abc", "__future__", "einops"};
+    "torch",    "triton",    "numpy",     "math",        "numbers",
+    "typing",   "functools", "itertools", "collections", "dataclasses",
+    "operator", "enum",      "abc",       "__future__",  "einops"};
 
 const std::set<std::string, std::less<>> kEscapes = {
-    "open",     "exec",       "eval",     "compile",   "__import__", "globals",  "locals",
-    "vars",     "breakpoint", "input",    "exit",      "quit",       "setattr",  "delattr",
-    "__builtins__", "__globals__", "__code__", "__subclasses__", "__dict__", "__class__",
-    "__bases__", "__mro__",   "sys",      "os",        "ctypes",     "time",     "threading",
-    "multiprocessing", "gc",  "inspect",  "importlib", "builtins",   "subprocess", "socket",
-    "signal",   "shutil",     "pathlib",  "pickle",    "marshal",    "weakref",  "atexit"};
+    "open",      "exec",      "eval",         "compile",         "__import__", "globals",
+    "locals",    "vars",      "breakpoint",   "input",           "exit",       "quit",
+    "setattr",   "delattr",   "__builtins__", "__globals__",     "__code__",   "__subclasses__",
+    "__dict__",  "__class__", "__bases__",    "__mro__",         "sys",        "os",
+    "ctypes",    "time",      "threading",    "multiprocessing", "gc",         "inspect",
+    "importlib", "builtins",  "subprocess",   "socket",          "signal",     "shutil",
+    "pathlib",   "pickle",    "marshal",      "weakref",         "atexit"};
 
 // Source with comments and string literals blanked (newlines kept, so offsets and lines hold).
 std::string Code(std::string_view src) {
@@ -69,7 +71,8 @@ std::optional<StaticViolation> RunPythonStaticChecks(std::string_view source) {
     while (begin > 0 && source[begin - 1] != '\n') --begin;
     while (end < source.size() && source[end] != '\n') ++end;
     std::string text(source.substr(begin, end - begin));
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.erase(0, 1);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+      text.erase(0, 1);
     v.text = text.substr(0, 200);
     return v;
   };
@@ -88,8 +91,7 @@ std::optional<StaticViolation> RunPythonStaticChecks(std::string_view source) {
         if (l.starts_with("from ")) rest = rest.substr(0, rest.find(" import"));
         size_t at = 0;
         while (at < rest.size()) {
-          while (at < rest.size() && (rest[at] == ' ' || rest[at] == ',' || rest[at] == '('))
-            ++at;
+          while (at < rest.size() && (rest[at] == ' ' || rest[at] == ',' || rest[at] == '(')) ++at;
           size_t end = at;
           while (end < rest.size() && (IdentChar(rest[end]) || rest[end] == '.')) ++end;
           const std::string mod = rest.substr(at, end - at);
@@ -125,7 +127,8 @@ std::optional<StaticViolation> RunPythonStaticChecks(std::string_view source) {
       while (k < code.size() && (IdentChar(code[k]) || code[k] == '.')) ++k;
       size_t e = k;
       while (e < code.size() && (code[e] == ' ' || code[e] == '\t')) ++e;
-      if (k > end && e < code.size() && code[e] == '=' && (e + 1 >= code.size() || code[e + 1] != '=')) {
+      if (k > end && e < code.size() && code[e] == '=' &&
+          (e + 1 >= code.size() || code[e + 1] != '=')) {
         return violation("patch", code.substr(i, k - i), i);
       }
     }

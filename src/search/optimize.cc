@@ -411,10 +411,12 @@ Result<json> RunOptimize(OptimizeOptions options) {
 
   // The starting program, judged like any candidate: it is the first parent.
   if (options.start_program.empty() && ctx.task.torch) {
-    return Status::Error("a PyTorch task has no initial program: give --start FILE, a native "
-                         "program with " + task::NativeSignature(ctx.task) +
-                         " (docs/pytorch.md); speedups are reported against PyTorch eager "
-                         "and torch.compile");
+    return Status::Error(
+        "a PyTorch task has no initial program: give --start FILE, a native "
+        "program with " +
+        task::NativeSignature(ctx.task) +
+        " (docs/pytorch.md); speedups are reported against PyTorch eager "
+        "and torch.compile");
   }
   const fs::path start = options.start_program.empty() ? ctx.task.initial : options.start_program;
   const std::string start_code = ReadFile(start);

@@ -146,7 +146,8 @@ Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& setting
     }
   }
   if (!probe.is_object()) {
-    std::string tail = run->output.substr(run->output.size() > 1500 ? run->output.size() - 1500 : 0);
+    std::string tail =
+        run->output.substr(run->output.size() > 1500 ? run->output.size() - 1500 : 0);
     return Status::Error(problem.string() + ": probing the module with " + python + " failed (" +
                          run->exit.Describe() + "): " + tail);
   }
@@ -157,9 +158,8 @@ Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& setting
   Task t;
   t.dir = file.parent_path();
   t.name = settings.name.empty() ? TaskName(file) : settings.name;
-  t.description = settings.description.empty()
-                      ? probe.value("description", std::string())
-                      : settings.description;
+  t.description = settings.description.empty() ? probe.value("description", std::string())
+                                               : settings.description;
   if (t.description.empty()) t.description = "PyTorch module " + file.filename().string();
   t.backend = settings.backend;
   if (t.backend.empty()) t.backend = fs::exists("/dev/nvidiactl", ec) ? "cuda" : "cpu";
@@ -173,8 +173,8 @@ Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& setting
     t.bench_sizes[name] = c["value"].get<int64_t>();
   }
   double bytes = 0;
-  for (auto [key, list] : {std::pair{"inputs", &t.inputs}, {"params", &t.inputs},
-                           {"outputs", &t.outputs}}) {
+  for (auto [key, list] :
+       {std::pair{"inputs", &t.inputs}, {"params", &t.inputs}, {"outputs", &t.outputs}}) {
     for (const auto& spec : probe[key]) {
       TensorSpec ts;
       ts.name = spec["name"];
@@ -227,8 +227,8 @@ Result<Task> LoadTorchTaskDir(const fs::path& dir) {
   } catch (const YAML::Exception& e) {
     return Status::Error(yaml.string() + ": not valid YAML: " + e.what());
   }
-  static const std::set<std::string> kKnown = {"name",      "description", "pytorch",  "backend",
-                                               "python",    "tolerance",   "baselines"};
+  static const std::set<std::string> kKnown = {"name",   "description", "pytorch",  "backend",
+                                               "python", "tolerance",   "baselines"};
   for (const auto& kv : root) {
     if (!kKnown.count(kv.first.Scalar())) {
       return fail(kv.first.Scalar(),
@@ -245,8 +245,11 @@ Result<Task> LoadTorchTaskDir(const fs::path& dir) {
     return Status::Ok();
   };
   std::string module;
-  for (auto [key, out] : {std::pair{"pytorch", &module}, {"name", &s.name}, {"backend", &s.backend},
-                          {"python", &s.python}, {"description", &s.description}}) {
+  for (auto [key, out] : {std::pair{"pytorch", &module},
+                          {"name", &s.name},
+                          {"backend", &s.backend},
+                          {"python", &s.python},
+                          {"description", &s.description}}) {
     if (auto st = scalar(key, out); !st.ok()) return st;
   }
   if (module.empty()) return fail("pytorch", "missing; expected the module's file name");
@@ -259,8 +262,8 @@ Result<Task> LoadTorchTaskDir(const fs::path& dir) {
   if (const YAML::Node tol = root["tolerance"]; tol.IsDefined()) {
     if (!tol.IsMap()) return fail("tolerance", "expected {atol, rtol, rel_norm}");
     Tolerance tv;
-    for (auto [key, out] : {std::pair{"atol", &tv.atol}, {"rtol", &tv.rtol},
-                            {"rel_norm", &tv.rel_norm}}) {
+    for (auto [key, out] :
+         {std::pair{"atol", &tv.atol}, {"rtol", &tv.rtol}, {"rel_norm", &tv.rel_norm}}) {
       try {
         *out = tol[key].as<double>();
       } catch (const YAML::Exception&) {

@@ -20,7 +20,6 @@
 #include "task/task.h"
 #include "util/status.h"
 
-
 namespace kf::task {
 
 struct TorchSettings {

@@ -1,34 +1,66 @@
 #include <stdint.h>
 
-/* One dense layer for a single row: y[o] = sum_i v[i] * W[o,i] + b[o], optional ReLU. */
-static void dense(const float* v, const float* W, const float* bias, float* y, int64_t n_in,
-                  int64_t n_out, int relu) {
-  for (int64_t o = 0; o < n_out; ++o) {
-    const float* w = W + o * n_in;
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-    int64_t i = 0;
-    for (; i + 4 <= n_in; i += 4) {
-      s0 += (double)v[i] * (double)w[i];
-      s1 += (double)v[i + 1] * (double)w[i + 1];
-      s2 += (double)v[i + 2] * (double)w[i + 2];
-      s3 += (double)v[i + 3] * (double)w[i + 3];
+/* y[r,o] = sum_i x[r,i] * W[o,i] + bias[o] for `rows` rows (x row stride n).
+   Four rows of x share each weight row; each row keeps 8 float lanes that are
+   folded into double sums every 64 inputs (short float chains, long sums in
+   double). */
+static void dense(const float* x, int64_t rows, const float* W, const float* bias, float* y,
+                  int64_t n, int64_t n_out) {
+  int64_t r0 = 0;
+  for (; r0 + 4 <= rows; r0 += 4) {
+    const float* xr = x + r0 * n;
+    for (int64_t o = 0; o < n_out; ++o) {
+      const float* w = W + o * n;
+      double acc[4][8];
+      for (int r = 0; r < 4; ++r)
+        for (int k = 0; k < 8; ++k) acc[r][k] = 0.0;
+      int64_t i0 = 0;
+      for (; i0 + 64 <= n; i0 += 64) {
+        float s[4][8];
+        for (int r = 0; r < 4; ++r)
+          for (int k = 0; k < 8; ++k) s[r][k] = 0.0f;
+        for (int64_t i = i0; i < i0 + 64; i += 8)
+          for (int r = 0; r < 4; ++r)
+            for (int k = 0; k < 8; ++k) s[r][k] += xr[r * n + i + k] * w[i + k];
+        for (int r = 0; r < 4; ++r)
+          for (int k = 0; k < 8; ++k) acc[r][k] += (double)s[r][k];
+      }
+      for (int r = 0; r < 4; ++r) {
+        double t = (double)bias[o];
+        for (int64_t i = i0; i < n; ++i) t += (double)xr[r * n + i] * (double)w[i];
+        t += ((acc[r][0] + acc[r][1]) + (acc[r][2] + acc[r][3])) +
+             ((acc[r][4] + acc[r][5]) + (acc[r][6] + acc[r][7]));
+        y[(r0 + r) * n_out + o] = (float)t;
+      }
     }
-    for (; i < n_in; ++i) s0 += (double)v[i] * (double)w[i];
-    double r = (s0 + s1) + (s2 + s3) + (double)bias[o];
-    if (relu && r < 0.0) r = 0.0;
-    y[o] = (float)r;
   }
+  for (; r0 < rows; ++r0)
+    for (int64_t o = 0; o < n_out; ++o) {
+      double t = (double)bias[o];
+      for (int64_t i = 0; i < n; ++i) t += (double)x[r0 * n + i] * (double)W[o * n + i];
+      y[r0 * n_out + o] = (float)t;
+    }
 }
 
+static void relu(float* v, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) v[j] = v[j] > 0.0f ? v[j] : 0.0f;
+}
+
+/* Linear -> ReLU -> Linear -> ReLU -> Linear, 16 batch rows at a time so the
+   hidden activations stay in small stack buffers. */
 void forward(const float* x, const float* w0, const float* b0, const float* w2,
              const float* b2, const float* w4, const float* b4, float* out,
              int64_t batch_size, int64_t input_size, int64_t hidden_size,
              int64_t output_size) {
-  float h1[hidden_size];
-  float h2[hidden_size];
-  for (int64_t b = 0; b < batch_size; ++b) {
-    dense(x + b * input_size, w0, b0, h1, input_size, hidden_size, 1);
-    dense(h1, w2, b2, h2, hidden_size, hidden_size, 1);
-    dense(h2, w4, b4, out + b * output_size, hidden_size, output_size, 0);
+  enum { ROWS = 16 };
+  float h1[ROWS * hidden_size];
+  float h2[ROWS * hidden_size];
+  for (int64_t b = 0; b < batch_size; b += ROWS) {
+    const int64_t rows = batch_size - b < ROWS ? batch_size - b : ROWS;
+    dense(x + b * input_size, rows, w0, b0, h1, input_size, hidden_size);
+    relu(h1, rows * hidden_size);
+    dense(h1, rows, w2, b2, h2, hidden_size, hidden_size);
+    relu(h2, rows * hidden_size);
+    dense(h2, rows, w4, b4, out + b * output_size, hidden_size, output_size);
   }
 }
