@@ -372,7 +372,9 @@ Result<json> RunOptimize(OptimizeOptions options) {
   if (!task.ok()) return task.status();
   ctx.task = *task;
   const bool cuda = ctx.task.backend == "cuda";
-  const std::string initial_ext = ctx.task.initial.extension().string();
+  // A PyTorch task has no initial program: the starting program's language is the run's.
+  const std::string initial_ext =
+      (ctx.task.torch ? options.start_program : ctx.task.initial).extension().string();
   ctx.extension = cuda ? ".cu" : (initial_ext == ".c" ? ".c" : ".cc");
   ctx.lang = cuda ? "cuda" : (ctx.extension == ".c" ? "c" : "cpp");
   auto prompts = LoadPrompts(options.prompts_dir);

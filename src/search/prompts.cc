@@ -121,11 +121,16 @@ std::string MachineText(const Candidate& initial) {
   return s.empty() ? "(not measured)" : s;
 }
 
+std::string BaselineLabel(const nlohmann::json& result) {
+  const std::string name = result.is_object() ? result.value("baseline_name", "") : "";
+  return name.empty() || name == "initial program" ? "the initial program" : name;
+}
+
 std::string SummaryText(const Candidate& c) {
   char line[256];
   if (c.verdict == "ok") {
-    std::snprintf(line, sizeof(line), "ok: %.4f ms, %.2fx the speed of the initial program",
-                  c.time_ms, c.speedup);
+    std::snprintf(line, sizeof(line), "ok: %.4f ms, %.2fx the speed of %s", c.time_ms, c.speedup,
+                  BaselineLabel(c.result).c_str());
     return line;
   }
   return c.verdict;
@@ -138,9 +143,8 @@ std::string FeedbackText(const Candidate& c) {
   const auto detail = r.value("detail", nlohmann::json::object());
   if (c.verdict == "ok") {
     char line[512];
-    std::snprintf(line, sizeof(line),
-                  " Median time %.4f ms; the initial program takes %.4f ms: %.2fx.", c.time_ms,
-                  r.value("baseline_time_ms", 0.0), c.speedup);
+    std::snprintf(line, sizeof(line), " Median time %.4f ms; %s takes %.4f ms: %.2fx.", c.time_ms,
+                  BaselineLabel(r).c_str(), r.value("baseline_time_ms", 0.0), c.speedup);
     s += line;
     if (r.contains("roofline") && r["roofline"].is_object()) {
       std::snprintf(line, sizeof(line),

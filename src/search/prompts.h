@@ -33,6 +33,9 @@ std::string TaskAbi(const task::Task& task);
 // The machine as the evaluator measured it (from the initial program's result).
 std::string MachineText(const Candidate& initial);
 // A verdict with the numbers that matter: "ok: 0.412 ms, 3.20x faster than the initial program".
+// What a result's speedup is against: "the initial program", or "PyTorch eager".
+std::string BaselineLabel(const nlohmann::json& result);
+
 std::string SummaryText(const Candidate& c);
 // What the model is told about a judged candidate: verdict, message, compiler log, mismatch,
 // time, speedup, roofline fraction, resources.

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "llm/call_log.h"
+#include "search/prompts.h"
 #include "search/run_context.h"
 #include "util/subprocess.h"
 
@@ -94,10 +95,9 @@ Result<json> WriteReport(RunContext& ctx) {
                 static_cast<long long>(counts.total), static_cast<long long>(ctx.new_evals),
                 ctx.stop_reason.c_str());
   md += line;
-  std::snprintf(line, sizeof(line),
-                "**Best: candidate #%lld, %.4f ms, %.2fx the initial program** (`%s`).\n\n",
+  std::snprintf(line, sizeof(line), "**Best: candidate #%lld, %.4f ms, %.2fx %s** (`%s`).\n\n",
                 static_cast<long long>(best.id), best.time_ms, best.speedup,
-                best_file.filename().c_str());
+                BaselineLabel(best.result).c_str(), best_file.filename().c_str());
   md += line;
   md += "| baseline | its median ms | best's speedup |\n|---|---|---|\n";
   for (const auto& b : baselines) {
@@ -144,8 +144,8 @@ Result<json> WriteReport(RunContext& ctx) {
 
   std::printf("kforge optimize: %s, strategy %s: %s\n", ctx.task.name.c_str(),
               ctx.options.strategy.c_str(), ctx.stop_reason.c_str());
-  std::printf("  best      #%lld: %.4f ms, %.2fx the initial program -> %s\n",
-              static_cast<long long>(best.id), best.time_ms, best.speedup, best_file.c_str());
+  std::printf("  best      #%lld: %.4f ms, %.2fx %s -> %s\n", static_cast<long long>(best.id),
+              best.time_ms, best.speedup, BaselineLabel(best.result).c_str(), best_file.c_str());
   for (size_t i = 1; i < baselines.size(); ++i) {
     std::printf("  vs %-7s %.2fx\n", baselines[i]["name"].get<std::string>().c_str(),
                 baselines[i]["speedup"].get<double>());

@@ -476,6 +476,11 @@ def main(argv):
             i += 1
         elif argv[i] == "--no-seccomp":
             seccomp = False
+        else:
+            print(f"kforge_torch_bridge: unknown argument {argv[i]!r} (usage: --probe FILE, or "
+                  "--role reference|candidate --device DEV [--no-seccomp] with fds 3, 4, 5 "
+                  "open)", file=sys.stderr)
+            return 2
         i += 1
     serve(Bridge(role, device, seccomp))
     return 0
