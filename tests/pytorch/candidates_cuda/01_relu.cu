@@ -4,8 +4,9 @@
 // moves float4 vectors (128-bit loads/stores, read-only cache path for x); the 0..3 leftover
 // elements, and the whole tensor when alignment does not allow vectors, go through a scalar
 // loop. NaN propagates as in torch.relu (v < 0 ? 0 : v keeps NaN).
-#include <cstdint>
 #include <cuda_runtime.h>
+
+#include <cstdint>
 
 namespace {
 

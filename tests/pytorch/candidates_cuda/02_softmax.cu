@@ -8,10 +8,11 @@
 // stay L1/L2 resident. Reductions are warp shuffles (xor butterfly) then a fixed-order pass
 // over the per-warp partials in shared memory, so results are bitwise deterministic.
 // expf (full precision, not __expf) and an IEEE division are used.
+#include <cuda_runtime.h>
+
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
-#include <cuda_runtime.h>
 
 namespace {
 

@@ -15,8 +15,9 @@
 //  * Tile shape is chosen at run time: the largest of 64x64 / 32x32 / 16x32 / 16x16 that
 //    still gives at least half a block per SM (small problems prefer more, smaller blocks).
 //    For 256x256x256 that is 16x32 tiles, 128 blocks of 256 threads.
-#include <cstdint>
 #include <cuda_runtime.h>
+
+#include <cstdint>
 
 namespace {
 
@@ -84,8 +85,8 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN) * KS, 1)
   constexpr int SLICE = TX * TY;
   constexpr int NT = SLICE * KS;
   constexpr int BK = KS * KT;
-  constexpr int LDA = BK + 1;                // As[m][k]
-  constexpr int LDB = B_NK ? BK + 1 : BN;    // Bs[n][k] or Bs[k][n]
+  constexpr int LDA = BK + 1;              // As[m][k]
+  constexpr int LDB = B_NK ? BK + 1 : BN;  // Bs[n][k] or Bs[k][n]
   constexpr int A_ELEMS = BM * LDA;
   constexpr int B_ELEMS = B_NK ? BN * LDB : BK * LDB;
   constexpr int TILE_ELEMS = A_ELEMS + B_ELEMS;
@@ -182,8 +183,8 @@ int num_sms() {
 }
 
 template <int BM, int BN, int TM, int TN, int KS, int KT, bool B_NK, class Epi>
-void launch_cfg(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K,
-                bool vec, Epi epi, cudaStream_t stream) {
+void launch_cfg(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool vec,
+                Epi epi, cudaStream_t stream) {
   constexpr int NT = (BM / TM) * (BN / TN) * KS;
   const dim3 grid((unsigned)((N + BN - 1) / BN), (unsigned)((M + BM - 1) / BM));
   if (vec)
@@ -195,8 +196,8 @@ void launch_cfg(const float* A, const float* B, float* C, int64_t M, int64_t N, 
 }
 
 template <bool B_NK, class Epi>
-void launch_gemm(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K,
-                 Epi epi, cudaStream_t stream) {
+void launch_gemm(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, Epi epi,
+                 cudaStream_t stream) {
   if (M <= 0 || N <= 0) return;
   const bool aligned =
       ((reinterpret_cast<uintptr_t>(A) | reinterpret_cast<uintptr_t>(B)) & 15) == 0;
@@ -223,7 +224,7 @@ struct EpiIdentity {
 
 }  // namespace
 
-extern "C" void forward(const float* A, const float* B, float* C, int64_t M, int64_t K,
-                        int64_t N, cudaStream_t stream) {
+extern "C" void forward(const float* A, const float* B, float* C, int64_t M, int64_t K, int64_t N,
+                        cudaStream_t stream) {
   launch_gemm<false>(A, B, C, M, N, K, EpiIdentity{}, stream);
 }

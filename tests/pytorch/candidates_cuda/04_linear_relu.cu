@@ -14,8 +14,9 @@
 //    (deterministic, no atomics), then bias+ReLU and a coalesced store.
 //  * Tile shape chosen at run time (largest of 64x64/32x32/16x32/16x16 giving >= half a block
 //    per SM): for 128x256x512 that is 16x16 tiles, 128 blocks of 256 threads.
-#include <cstdint>
 #include <cuda_runtime.h>
+
+#include <cstdint>
 
 namespace {
 
@@ -83,8 +84,8 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN) * KS, 1)
   constexpr int SLICE = TX * TY;
   constexpr int NT = SLICE * KS;
   constexpr int BK = KS * KT;
-  constexpr int LDA = BK + 1;                // As[m][k]
-  constexpr int LDB = B_NK ? BK + 1 : BN;    // Bs[n][k] or Bs[k][n]
+  constexpr int LDA = BK + 1;              // As[m][k]
+  constexpr int LDB = B_NK ? BK + 1 : BN;  // Bs[n][k] or Bs[k][n]
   constexpr int A_ELEMS = BM * LDA;
   constexpr int B_ELEMS = B_NK ? BN * LDB : BK * LDB;
   constexpr int TILE_ELEMS = A_ELEMS + B_ELEMS;
@@ -181,8 +182,8 @@ int num_sms() {
 }
 
 template <int BM, int BN, int TM, int TN, int KS, int KT, bool B_NK, class Epi>
-void launch_cfg(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K,
-                bool vec, Epi epi, cudaStream_t stream) {
+void launch_cfg(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool vec,
+                Epi epi, cudaStream_t stream) {
   constexpr int NT = (BM / TM) * (BN / TN) * KS;
   const dim3 grid((unsigned)((N + BN - 1) / BN), (unsigned)((M + BM - 1) / BM));
   if (vec)
@@ -194,8 +195,8 @@ void launch_cfg(const float* A, const float* B, float* C, int64_t M, int64_t N, 
 }
 
 template <bool B_NK, class Epi>
-void launch_gemm(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K,
-                 Epi epi, cudaStream_t stream) {
+void launch_gemm(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, Epi epi,
+                 cudaStream_t stream) {
   if (M <= 0 || N <= 0) return;
   const bool aligned =
       ((reinterpret_cast<uintptr_t>(A) | reinterpret_cast<uintptr_t>(B)) & 15) == 0;

@@ -7,9 +7,10 @@
 // Generic path: the same math with scalar loops over global memory (L1/L2 resident).
 // Reductions: warp xor-shuffle butterflies, then a fixed-order combine of per-warp partials
 // in shared memory -> bitwise deterministic. rstd = 1 / sqrtf(var + eps) (IEEE ops).
+#include <cuda_runtime.h>
+
 #include <cmath>
 #include <cstdint>
-#include <cuda_runtime.h>
 
 namespace {
 

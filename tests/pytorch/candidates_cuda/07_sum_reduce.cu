@@ -10,8 +10,9 @@
 // For the problem (64 x 256 x 64) that is 4 x 64 = 256 blocks, 4 rows per thread.
 // Row-sum kernel (inner == 1): one block per output, strided loads + block reduction.
 // No atomics; every reduction order is fixed, so results are bitwise deterministic.
-#include <cstdint>
 #include <cuda_runtime.h>
+
+#include <cstdint>
 
 namespace {
 
@@ -20,8 +21,8 @@ constexpr int kTileCols = 16;  // inner columns per block
 
 template <bool VEC>
 __global__ void __launch_bounds__(kThreads)
-    colsum_kernel(const float* __restrict__ x, float* __restrict__ out, int64_t outer,
-                  int64_t R, int64_t inner) {
+    colsum_kernel(const float* __restrict__ x, float* __restrict__ out, int64_t outer, int64_t R,
+                  int64_t inner) {
   constexpr int W = VEC ? 4 : 1;
   constexpr int CQ = kTileCols / W;  // column lanes
   constexpr int G = kThreads / CQ;   // row groups (power of two)
@@ -80,8 +81,7 @@ __global__ void __launch_bounds__(kThreads)
 
 // inner == 1: out[o] = sum_r x[o*R + r].
 __global__ void __launch_bounds__(kThreads)
-    rowsum_kernel(const float* __restrict__ x, float* __restrict__ out, int64_t outer,
-                  int64_t R) {
+    rowsum_kernel(const float* __restrict__ x, float* __restrict__ out, int64_t outer, int64_t R) {
   __shared__ float scratch[kThreads / 32];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   for (int64_t o = blockIdx.x; o < outer; o += gridDim.x) {
@@ -104,8 +104,8 @@ __global__ void __launch_bounds__(kThreads)
 
 }  // namespace
 
-extern "C" void forward(const float* x, float* out, int64_t batch_size, int64_t dim1,
-                        int64_t dim2, int64_t reduce_dim, cudaStream_t stream) {
+extern "C" void forward(const float* x, float* out, int64_t batch_size, int64_t dim1, int64_t dim2,
+                        int64_t reduce_dim, cudaStream_t stream) {
   const int64_t d[3] = {batch_size, dim1, dim2};
   int64_t rd = reduce_dim < 0 ? reduce_dim + 3 : reduce_dim;
   if (rd < 0 || rd > 2) rd = 1;

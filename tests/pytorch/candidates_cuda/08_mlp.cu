@@ -29,8 +29,9 @@
 // Fallback (shared memory would not fit, or more than 65535 row groups): three launches of a
 // simple warp-per-output linear kernel through stream-ordered scratch (cudaMallocAsync).
 // float4 paths need in/hidden sizes % 4 == 0 and 16-byte aligned pointers.
-#include <cstdint>
 #include <cuda_runtime.h>
+
+#include <cstdint>
 
 namespace {
 
@@ -171,16 +172,19 @@ struct WTile {
 // PUSH: dst is a local shared-memory buffer; the value is also st.async'ed to the same place
 // in every other CTA of the cluster, completing bytes on their copy of mbarrier `bar`.
 template <bool RELU, bool PUSH>
-__device__ __forceinline__ void finish(Acc& acc, const float* __restrict__ bias, int cb,
-                                       int c_end, float* dst, int64_t ld_dst, int rows_valid,
-                                       int lane, uint64_t* bar) {
+__device__ __forceinline__ void finish(Acc& acc, const float* __restrict__ bias, int cb, int c_end,
+                                       float* dst, int64_t ld_dst, int rows_valid, int lane,
+                                       uint64_t* bar) {
   float v[kVals];
 #pragma unroll
   for (int j = 0; j < kColsPerWarp; ++j)
 #pragma unroll
     for (int r = 0; r < kRows; ++r) v[j * kRows + r] = acc[j][r];
-  constexpr int kSteps = kVals >= 32 ? 5 : kVals >= 16 ? 4 : kVals >= 8 ? 3 : kVals >= 4 ? 2
-                                                                                  : kVals >= 2;
+  constexpr int kSteps = kVals >= 32   ? 5
+                         : kVals >= 16 ? 4
+                         : kVals >= 8  ? 3
+                         : kVals >= 4  ? 2
+                                       : kVals >= 2;
   int idx = 0;
 #pragma unroll
   for (int step = 0; step < kSteps; ++step) {
@@ -239,11 +243,10 @@ __device__ __forceinline__ void dot_scalar(const float* __restrict__ W, int n, i
 
 // General layer: features [c_begin, c_end) in passes of 32, weights streamed from global.
 template <bool VEC, bool RELU, bool PUSH>
-__device__ __forceinline__ void layer_general(const float* in_s, int n,
-                                              const float* __restrict__ W,
+__device__ __forceinline__ void layer_general(const float* in_s, int n, const float* __restrict__ W,
                                               const float* __restrict__ bias, int c_begin,
-                                              int c_end, float* dst, int64_t ld_dst,
-                                              int rows_valid, uint64_t* bar) {
+                                              int c_end, float* dst, int64_t ld_dst, int rows_valid,
+                                              uint64_t* bar) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   for (int cb = c_begin + warp * kColsPerWarp; cb < c_end; cb += kSliceMax) {
     Acc acc;
@@ -333,10 +336,9 @@ __global__ void __cluster_dims__(kCluster, 1, 1) __launch_bounds__(kThreads)
     t0.dot(xs, in_size, 0, lane, acc);
     finish<true, true>(acc, p.b0, hcb, he, h1, hidden, kRows, lane, &bars[0]);
   } else {
-    layer_general<VEC, true, true>(xs, in_size, p.w0, p.b0, hb, he, h1, hidden, kRows,
-                                   &bars[0]);
+    layer_general<VEC, true, true>(xs, in_size, p.w0, p.b0, hb, he, h1, hidden, kRows, &bars[0]);
   }
-  __syncthreads();              // my own slice
+  __syncthreads();                // my own slice
   mbar_wait_parity(&bars[0], 0);  // the peers' slices
 
   // Layer 2 (+ReLU): my slice of h2, likewise.
@@ -361,8 +363,8 @@ __global__ void __cluster_dims__(kCluster, 1, 1) __launch_bounds__(kThreads)
     t4.dot(h2, hidden, 0, lane, acc);
     finish<false, false>(acc, p.b4, ocb, oe, out_rows, out_size, rows_valid, lane, nullptr);
   } else {
-    layer_general<VEC, false, false>(h2, hidden, p.w4, p.b4, ob, oe, out_rows, out_size,
-                                     rows_valid, nullptr);
+    layer_general<VEC, false, false>(h2, hidden, p.w4, p.b4, ob, oe, out_rows, out_size, rows_valid,
+                                     nullptr);
   }
 }
 
@@ -398,9 +400,11 @@ void linear_fallback(const float* in, const float* W, const float* b, float* y, 
   if (blocks > 65535) blocks = 65535;
   if (blocks < 1) blocks = 1;
   if (relu)
-    linear_warp_kernel<true><<<(unsigned)blocks, kThreads, 0, stream>>>(in, W, b, y, rows, n_in, n_out);
+    linear_warp_kernel<true>
+        <<<(unsigned)blocks, kThreads, 0, stream>>>(in, W, b, y, rows, n_in, n_out);
   else
-    linear_warp_kernel<false><<<(unsigned)blocks, kThreads, 0, stream>>>(in, W, b, y, rows, n_in, n_out);
+    linear_warp_kernel<false>
+        <<<(unsigned)blocks, kThreads, 0, stream>>>(in, W, b, y, rows, n_in, n_out);
 }
 
 constexpr size_t kMaxFusedSmem = 200 * 1024;
@@ -433,8 +437,18 @@ extern "C" void forward(const float* x, const float* w0, const float* b0, const 
   const bool fits = groups <= 65535 && input_size < (1 << 24) && hidden_size < (1 << 24) &&
                     output_size < (1 << 24);
   if (fits) {
-    const MlpArgs p{x, w0, b0, w2, b2, w4, b4, out, batch_size,
-                    (int)input_size, (int)hidden_size, (int)output_size};
+    const MlpArgs p{x,
+                    w0,
+                    b0,
+                    w2,
+                    b2,
+                    w4,
+                    b4,
+                    out,
+                    batch_size,
+                    (int)input_size,
+                    (int)hidden_size,
+                    (int)output_size};
     const uintptr_t bits = reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(w0) |
                            reinterpret_cast<uintptr_t>(w2) | reinterpret_cast<uintptr_t>(w4);
     const bool vec = (bits & 15) == 0 && input_size % 4 == 0 && hidden_size % 4 == 0;
