@@ -21,6 +21,9 @@ const std::set<std::string, std::less<>> kEscapes = {
     "importlib", "builtins",  "subprocess",   "socket",          "signal",     "shutil",
     "pathlib",   "pickle",    "marshal",      "weakref",         "atexit"};
 
+// torch.cuda.Stream(), torch.cuda.stream(s), ExternalStream, streams from another module.
+const std::set<std::string, std::less<>> kStreamNames = {"Stream", "stream", "ExternalStream",
+                                                         "set_stream"};
 // Source with comments and string literals blanked (newlines kept, so offsets and lines hold).
 std::string Code(std::string_view src) {
   std::string out(src);
@@ -121,6 +124,8 @@ std::optional<StaticViolation> RunPythonStaticChecks(std::string_view source) {
     while (prev > 0 && (code[prev - 1] == ' ' || code[prev - 1] == '\t')) --prev;
     const bool attribute = prev > 0 && code[prev - 1] == '.';
     if (!attribute && kEscapes.count(id)) return violation("escape", id, i);
+    // Rule 18: a stream of its own runs work the harness's stream does not order.
+    if (attribute && kStreamNames.count(id)) return violation("streams", id, i);
     if (!attribute && id == "torch") {
       // torch.a.b = ... (but not ==)
       size_t k = end;

@@ -54,5 +54,17 @@ TEST(PythonStaticChecks, RefusesEscapesAndPatches) {
   EXPECT_EQ(v->identifier, "gc");
 }
 
+TEST(PythonStaticChecks, RefusesStreamsOfItsOwn) {
+  for (const char* src : {"import torch\ns = torch.cuda.Stream()\n",
+                          "import torch\nwith torch.cuda.stream(s):\n    pass\n",
+                          "import torch\ntorch.cuda.set_stream(s)\n"}) {
+    auto v = RunPythonStaticChecks(src);
+    ASSERT_TRUE(v) << src;
+    EXPECT_EQ(v->rule, "streams") << src;
+    EXPECT_EQ(v->line, 2) << src;
+  }
+  EXPECT_FALSE(RunPythonStaticChecks("import torch\ns = torch.cuda.current_stream()\n"));
+}
+
 }  // namespace
 }  // namespace kf::eval
