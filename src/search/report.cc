@@ -12,6 +12,15 @@ namespace kf::search {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+namespace {
+// Paths in report.json are absolute, so `kforge bench --from-run` works from any directory.
+std::string Absolute(const fs::path& p) {
+  std::error_code ec;
+  const fs::path a = fs::absolute(p, ec);
+  return ec ? p.string() : a.lexically_normal().string();
+}
+}  // namespace
+
 Result<json> WriteReport(RunContext& ctx) {
   const Candidate best = ctx.Best();
   const fs::path best_file = ctx.options.run_dir / ("best" + ctx.extension);
@@ -59,8 +68,8 @@ Result<json> WriteReport(RunContext& ctx) {
   const double total = MonotonicSeconds() - ctx.start_time;
   json report = {
       {"task", ctx.task.name},
-      {"task_dir", ctx.task.dir.string()},
-      {"task_file", ctx.task.torch ? ctx.task.torch->file.string() : ctx.task.dir.string()},
+      {"task_dir", Absolute(ctx.task.dir)},
+      {"task_file", Absolute(ctx.task.torch ? ctx.task.torch->file : ctx.task.dir)},
       {"strategy", ctx.options.strategy},
       {"seed", ctx.options.seed},
       {"models", ctx.options.llm_specs},
@@ -70,7 +79,7 @@ Result<json> WriteReport(RunContext& ctx) {
       {"verdicts", verdicts},
       {"best",
        {{"id", best.id},
-        {"file", best_file.string()},
+        {"file", Absolute(best_file)},
         {"verdict", best.verdict},
         {"time_ms", best.time_ms},
         {"speedup", best.speedup},

@@ -7,7 +7,9 @@ usage: test_pytorch_bench.py KFORGE_BIN REPO_ROOT
 
 Checks that every candidate is correct, that bench.md and bench.json hold the per-problem rows,
 the fast_p table for p = 0, 1, 1.5, 2 against both baselines and the geometric means, and that a
-missing candidate is a failure counted as 1x. Nothing asserts on speed.
+missing candidate is a failure counted as 1x. Then `kforge bench --from-run`: a short
+`kforge optimize` run on one problem (its model is tests/e2e/scripted_model.py, a fake, named as
+such) is benched again from another directory by its report.json. Nothing asserts on speed.
 """
 
 import json
@@ -72,10 +74,43 @@ def main(argv):
         if phrase not in md:
             failures.append(f"bench.md lacks {phrase!r}")
     print(proc.stdout)
+    failures += check_from_run(kforge, repo, tmp)
     for f in failures:
         print("FAIL:", f)
     print("PASS" if not failures else f"{len(failures)} failures")
     return 0 if not failures else 1
+
+
+def check_from_run(kforge, repo, tmp):
+    """An optimize run's best program, benched by `kforge bench --from-run RUN_DIR`."""
+    model = os.path.join(tmp, "model")
+    os.makedirs(model)
+    code = open(os.path.join(repo, "tests/pytorch/candidates/01_relu.c")).read()
+    code = code.replace("x[i] > 0.0f", "0.0f < x[i]")  # a new program, not the start again
+    with open(os.path.join(model, "01.md"), "w") as f:
+        f.write("The same ReLU.\n\n```c\n" + code + "```\n")
+    run = os.path.join(tmp, "run")
+    opt = subprocess.run(
+        [kforge, "optimize", os.path.join(repo, "tests/pytorch/problems/01_relu.py"), "--start",
+         os.path.join(repo, "tests/pytorch/candidates/01_relu.c"), "--llm",
+         f"command:python3 {repo}/tests/e2e/scripted_model.py {model}", "--budget-evals", "2",
+         "--timing-seconds", "0.1", "--out", run], capture_output=True, text=True, timeout=900)
+    if opt.returncode != 0:
+        return [f"optimize exit {opt.returncode}: {opt.stderr[-2000:]}"]
+    elsewhere = os.path.join(tmp, "elsewhere")
+    os.makedirs(elsewhere)
+    proc = subprocess.run([kforge, "bench", "--from-run", run, "--out", "from_run",
+                           "--timing-seconds", "0.1"], capture_output=True, text=True,
+                          timeout=900, cwd=elsewhere)
+    if proc.returncode != 0:
+        return [f"bench --from-run exit {proc.returncode}: {proc.stderr[-2000:]}"]
+    rows = json.load(open(os.path.join(elsewhere, "from_run", "bench.json")))["problems"]
+    if len(rows) != 1 or rows[0]["problem"] != "01_relu" or rows[0]["candidate"] != "best.c":
+        return [f"--from-run rows: {rows}"]
+    if rows[0]["verdict"] != "ok":
+        return [f"--from-run: {rows[0]['verdict']}: {rows[0]['message']}"]
+    print("bench --from-run: 01_relu best.c ok,", f"{rows[0]['speedup_vs_eager']:.2f}x vs eager")
+    return []
 
 
 if __name__ == "__main__":
