@@ -353,6 +353,11 @@ class Bridge:
             if self.device.type == "cuda":
                 self.torch.cuda.synchronize()
             ns = _now_ns() - t0
+            if self.device.type != "cpu":
+                # The inputs went to the device as copies: bring them back, so that kforge's
+                # check of the arena sees a candidate that wrote into its inputs.
+                for s, t in zip(spec["inputs"], ins):
+                    self.view(s, base).copy_(t.detach().to("cpu"))
             self.write_outputs(outs, spec["outputs"], base)
         except Exception as e:  # noqa: BLE001
             return {"ok": False, "error": f"{type(e).__name__}: {e}"}

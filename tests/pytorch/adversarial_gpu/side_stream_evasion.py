@@ -3,8 +3,9 @@
 # good: tests/pytorch/candidates/01_relu_modelnew.py
 # timing_note: wall clock
 # trick: reaches torch.cuda's stream class through getattr with a name built at run time (the
-# static check's `streams` rule cannot see it), runs the real ReLU on that stream and returns
-# without waiting. The bridge's events on the harness's stream then bracket almost nothing.
+# static check's `streams` rule cannot see it) and computes the ReLU on that stream, through a
+# matmul with the identity (exact in fp32 with TF32 off, and heavy: ~9 GFLOP), returning without
+# waiting. Python enqueues it in microseconds; events on the harness's stream bracket only that.
 # What stops it (rule 13): the bridge synchronises the whole device before its end mark and
 # kforge cross-checks the events against the host clock around that synchronisation: the wall
 # clock wins, with a timing note. GPU only (tests/pytorch/adversarial_gpu, ctest label gpu).
@@ -20,11 +21,11 @@ class ModelNew(nn.Module):
         super().__init__()
         self.side = getattr(torch.cuda, KIND)()
         self.enter = getattr(torch.cuda, SWITCH)
+        self.eye = None
 
     def forward(self, x):
-        # Enough work on the side stream that the host clock must notice it.
+        if self.eye is None or self.eye.shape[0] != x.shape[-1]:
+            self.eye = torch.eye(x.shape[-1], device=x.device, dtype=x.dtype)
+        self.side.wait_stream(torch.cuda.current_stream())  # x is ready before it is read
         with self.enter(self.side):
-            y = x.relu()
-            for _ in range(20):
-                y = (y * 1.0).relu()
-        return y
+            return (x @ self.eye).relu()
