@@ -15,6 +15,8 @@ int RunLlm(const std::vector<std::string>& args);
 int RunOptimizeCommand(const std::vector<std::string>& args);
 int RunImport(const std::vector<std::string>& args);
 int RunBench(const std::vector<std::string>& args);
+int RunServe(const std::vector<std::string>& args);
+int RunReport(const std::vector<std::string>& args);
 
 // The built-in tasks directory: $KFORGE_TASKS, else tasks/ beside the build, else the source's.
 std::filesystem::path BuiltinTasksDir();

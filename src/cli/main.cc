@@ -37,6 +37,13 @@ usage:
   kforge bench PROBLEMS_DIR --candidates DIR [--out DIR] | kforge bench --from-run RUN_DIR...
       Judge each PyTorch problem's candidate against eager and torch.compile; per-problem
       table, fast_p (p = 0, 1, 1.5, 2) and geometric means, as bench.md and bench.json.
+  kforge serve [RUN_DIR|DIR ...] [--port N] [--host ADDR]
+      A live web dashboard of runs (default: the runs under ./runs) at http://127.0.0.1:8321/:
+      status, best speedup over time, lineage, MAP-Elites grid, roofline, candidate pages, and
+      its JSON API under /api/ (docs/dashboard.md).
+  kforge report RUN_DIR [--html|--md] [--out PATH]
+      A self-contained report of a run: one HTML file with inline SVG charts, or markdown with
+      SVG plots beside it (docs/dashboard.md).
   kforge tasks [DIR]
       List built-in tasks, or the tasks under DIR.
   kforge llm ping SPEC | kforge llm ask SPEC PROMPT [options]
@@ -65,6 +72,8 @@ int main(int argc, char** argv) {
     if (command == "optimize") return kf::cli::RunOptimizeCommand(args);
     if (command == "import") return kf::cli::RunImport(args);
     if (command == "bench") return kf::cli::RunBench(args);
+    if (command == "serve") return kf::cli::RunServe(args);
+    if (command == "report") return kf::cli::RunReport(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kforge: internal error: %s\n", e.what());
     return 3;

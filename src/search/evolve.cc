@@ -23,6 +23,7 @@
 
 #include "llm/code.h"
 #include "search/edits.h"
+#include "search/evolve_features.h"
 #include "search/run_context.h"
 #include "util/subprocess.h"
 
@@ -31,11 +32,7 @@ namespace {
 
 using json = nlohmann::json;
 
-struct Feature {
-  std::string metric;
-  double min = 0, max = 1;
-  int bins = 6;
-};
+using Feature = FeatureAxis;
 
 struct EvolveConfig {
   int islands = 3;
@@ -330,6 +327,11 @@ Status RunEvolve(RunContext& ctx) {
     }
   }
   return Status::Ok();
+}
+
+std::vector<FeatureAxis> EvolveFeatureAxes(const json& evolve) {
+  auto c = ReadConfig(evolve.is_null() ? json::object() : evolve);
+  return c.ok() ? c->features : EvolveConfig{}.features;
 }
 
 }  // namespace kf::search
