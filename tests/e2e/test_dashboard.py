@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Browser test of the dashboard (docs/dashboard.md): a real evolve run on the CPU backend (its
+model is tests/e2e/scripted_model.py, a fake, named as such), served by `kforge serve`, opened in
+headless Chromium (Debian's chromium and chromedriver) driven by Selenium (build/browser-venv,
+scripts/browser_env).
+
+usage: test_dashboard.py KFORGE_BIN REPO_ROOT [SCREENSHOT_DIR]
+
+Checks that the run list, the status cards, the progress chart, the lineage (one dot per
+candidate, the best's ancestry marked), the MAP-Elites grid, the roofline and a candidate page
+(code, diff against its parent, prompt and reply, timings) render with the store's numbers; that
+candidate code carrying HTML is shown as text and never runs; that a candidate written to the
+store while the page is open appears without a reload; and that a directory that is not a run, a
+store of another schema version and an unknown candidate id give clear errors, in the API and
+on the page. Screenshots go to SCREENSHOT_DIR (default: a temporary directory).
+"""
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+KFORGE = REPO = ""
+INJECTION = '</script><img src=x onerror="window.__pwned=1">'
+
+
+def fenced_edit(search, replace, words):
+    return f"{words}\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
+
+
+def make_run(tmp):
+    """An evolve run with two islands: faster programs, failures of several kinds, migrations."""
+    task = os.path.join(tmp, "softmax_small")
+    shutil.copytree(os.path.join(REPO, "tasks", "cpu", "softmax_rows"), task)
+    yaml_path = os.path.join(task, "task.yaml")
+    text = open(yaml_path).read()
+    text = re.sub(r"bench: \{rows: \d+, cols: \d+\}", "bench: {rows: 256, cols: 1000}", text)
+    open(yaml_path, "w").write(text)
+    initial = open(os.path.join(task, "initial.c")).read()
+    start = initial.replace("void softmax_rows(", "// EVOLVE-BLOCK-START\nvoid softmax_rows(", 1)
+    start += "// EVOLVE-BLOCK-END\n"
+    start_file = os.path.join(tmp, "start.c")
+    open(start_file, "w").write(start)
+    # Two exps per element become one: about twice as fast.
+    slow = ("    for (int64_t c = 0; c < cols; c++) sum += expf(x[r * cols + c] - m);\n"
+            "    for (int64_t c = 0; c < cols; c++) y[r * cols + c] = expf(x[r * cols + c] - m)"
+            " / sum;\n")
+    fast = ("    for (int64_t c = 0; c < cols; c++) {\n"
+            "      y[r * cols + c] = expf(x[r * cols + c] - m);\n"
+            "      sum += y[r * cols + c];\n"
+            "    }\n"
+            "    const float inv = 1.0f / sum;\n"
+            "    for (int64_t c = 0; c < cols; c++) y[r * cols + c] *= inv;\n")
+    sum_line = "    float sum = 0.0f;\n"
+    replies = [
+        fenced_edit(slow, fast, "Compute each exp once."),
+        fenced_edit(sum_line, f"    /* {INJECTION} */\n" + sum_line, "A note for readers."),
+        fenced_edit(sum_line, "    float sum = 1.0f;\n", "Start the sum at one."),
+        fenced_edit(sum_line, "    float sum = 0.0f\n", "Tidy the declaration."),
+        fenced_edit("    this line is not in the program\n", "\n", "Remove dead code."),
+        fenced_edit(slow, fast, "Compute each exp once."),
+        fenced_edit(sum_line, f"    /* {INJECTION} */\n" + sum_line, "A note for readers."),
+        fenced_edit(slow, fast, "Compute each exp once."),
+    ]
+    model = os.path.join(tmp, "model")
+    os.makedirs(model)
+    for i, r in enumerate(replies):
+        open(os.path.join(model, f"{i + 1:02d}.md"), "w").write(r)
+    config = os.path.join(tmp, "evolve.yaml")
+    open(config, "w").write("optimize:\n  evolve: {islands: 2, migration_interval: 2}\n")
+    run = os.path.join(tmp, "runs", "softmax-evolve")
+    env = dict(os.environ, KFORGE_CACHE=os.path.join(tmp, "cache"))
+    proc = subprocess.run(
+        [KFORGE, "optimize", task, "--strategy", "evolve", "--start", start_file, "--config",
+         config, "--llm", f"command:python3 {REPO}/tests/e2e/scripted_model.py {model}",
+         "--budget-evals", "9", "--timing-seconds", "0.2", "--out", run],
+        capture_output=True, text=True, env=env, timeout=900)
+    if proc.returncode != 0:
+        raise RuntimeError(f"kforge optimize failed: {proc.stderr[-2000:]}")
+    return run
+
+
+def broken_runs(tmp):
+    """A directory that is not a run and a store of another schema version, served beside."""
+    not_run = os.path.join(tmp, "runs", "notes")
+    os.makedirs(not_run)
+    open(os.path.join(not_run, "README"), "w").write("not a run\n")
+    future = os.path.join(tmp, "runs", "future-run")
+    os.makedirs(future)
+    db = sqlite3.connect(os.path.join(future, "run.sqlite"))
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute("CREATE TABLE candidates (id INTEGER PRIMARY KEY)")
+    db.execute("INSERT INTO meta VALUES ('schema_version', '99')")
+    db.commit()
+    db.close()
+    return not_run, future
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+class Checks:
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, ok, what):
+        print(("ok   " if ok else "FAIL ") + what)
+        if not ok:
+            self.failures.append(what)
+
+
+def main(argv):
+    global KFORGE, REPO
+    if len(argv) not in (3, 4):
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        return 2
+    KFORGE, REPO = os.path.abspath(argv[1]), os.path.abspath(argv[2])
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+    except ImportError:
+        venv = os.path.join(os.path.dirname(KFORGE), "browser-venv", "bin", "python3")
+        in_venv = os.path.realpath(sys.prefix) == os.path.realpath(os.path.dirname(os.path.dirname(venv)))
+        if os.path.exists(venv) and not in_venv:
+            os.execv(venv, [venv, os.path.abspath(__file__), *argv[1:]])
+        print(f"FAIL: selenium is missing ({venv}): run scripts/browser_env")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="kforge-dashboard-")
+    shots = argv[3] if len(argv) == 4 else os.path.join(tmp, "screenshots")
+    os.makedirs(shots, exist_ok=True)
+    check = Checks()
+    run = make_run(tmp)
+    broken_runs(tmp)
+    db = sqlite3.connect(os.path.join(run, "run.sqlite"))
+    cands = db.execute("SELECT id, parent_id, verdict, speedup, island, code FROM candidates "
+                       "ORDER BY id").fetchall()
+    report = json.load(open(os.path.join(run, "report.json")))
+    best_id, best_speedup = report["best"]["id"], report["best"]["speedup"]
+    ok_count = sum(1 for c in cands if c[2] == "ok")
+    migrations = db.execute("SELECT count(*) FROM migrations").fetchone()[0]
+    db.close()
+    print(f"run: {len(cands)} candidates, {ok_count} ok, best #{best_id} {best_speedup:.2f}x, "
+          f"{migrations} migrations")
+
+    server = subprocess.Popen([KFORGE, "serve", os.path.join(tmp, "runs"),
+                               os.path.join(tmp, "runs", "notes"), "--port", "0"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    driver = None
+    try:
+        line = server.stdout.readline()
+        m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        if not m:
+            print(f"FAIL: kforge serve printed {line!r}: {server.stderr.read()[-2000:]}")
+            return 1
+        url = m.group(1)
+        # The API's answers and errors.
+        status, runs = get(url + "api/runs")
+        by_id = {r["id"]: r for r in runs["runs"]}
+        check(status == 200 and "softmax-evolve" in by_id, "/api/runs lists the run")
+        check("not a kforge run" in by_id.get("notes", {}).get("error", ""),
+              "a directory that is not a run is listed with the reason")
+        check("schema version 99" in by_id.get("future-run", {}).get("error", ""),
+              "a store of another schema version is listed with the reason")
+        status, body = get(url + "api/runs/softmax-evolve/candidates/9999")
+        check(status == 404 and "no candidate 9999" in body.get("error", ""),
+              "an unknown candidate id is a 404 with a JSON error")
+        status, body = get(url + "api/runs/future-run/summary")
+        check(status == 409 and "schema version 99" in body.get("error", ""),
+              "the other-schema run's API answers 409 naming the version")
+        status, body = get(url + "api/runs/softmax-evolve/lineage?limit=x")
+        check(status == 400 and "limit" in body.get("error", ""), "a bad parameter is a 400")
+
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+        for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                  "--window-size=1400,1000"):
+            opts.add_argument(a)
+        driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or
+                                                  "/usr/bin/chromedriver"), options=opts)
+        driver.set_page_load_timeout(30)
+
+        def load(hash_):
+            driver.get(url + hash_)
+            WebDriverWait(driver, 20).until(
+                lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded"))
+            time.sleep(0.3)
+
+        def shot(name, height=None):
+            if height:
+                driver.set_window_size(1400, height)
+            driver.save_screenshot(os.path.join(shots, name))
+
+        load("#/")
+        rows = driver.find_elements(By.CSS_SELECTOR, "#runs tr")
+        check(len(rows) == 4, f"the run list shows 3 entries ({len(rows) - 1})")
+        check("schema version 99" in driver.find_element(By.ID, "runs").text,
+              "the run list shows why a store cannot be read")
+        shot("runs.png")
+
+        load("#/run/softmax-evolve")
+        evals = driver.find_element(By.ID, "stat-evals").text
+        check(evals.splitlines()[1].startswith(str(len(cands))),
+              f"the evaluations card shows {len(cands)} ({evals!r})")
+        best_card = driver.find_element(By.ID, "stat-best-initial-program").text
+        check(f"{best_speedup:.2f}x" in best_card and f"#{best_id}" in best_card,
+              f"the best card shows #{best_id} at {best_speedup:.2f}x ({best_card!r})")
+        dots = driver.find_elements(By.CSS_SELECTOR, "#chart-lineage circle.node")
+        check(len(dots) == len(cands), f"the lineage has one dot per candidate ({len(dots)})")
+        verdicts = sorted(d.get_attribute("data-verdict") for d in dots)
+        check(verdicts == sorted(c[2] for c in cands), "the lineage's dots carry the verdicts")
+        bold = driver.find_elements(By.CSS_SELECTOR, "#chart-lineage .best-edge")
+        chain, parent = [], {c[0]: c[1] for c in cands}
+        node = best_id
+        while node:
+            chain.append(node)
+            node = parent.get(node) or 0
+        check(len(bold) == len(chain) - 1, f"the best's ancestry is marked ({len(bold)} edges)")
+        migr = driver.find_elements(By.CSS_SELECTOR, "#chart-lineage .migration")
+        check(migrations == 0 or len(migr) > 0, f"migrations are drawn ({len(migr)})")
+        steps = driver.find_elements(By.CSS_SELECTOR, "#chart-progress circle.node")
+        check(steps and steps[-1].get_attribute("data-id") == str(best_id),
+              "the progress chart ends at the best candidate")
+        roof = driver.find_elements(By.CSS_SELECTOR, "#chart-roofline circle.node")
+        check(len(roof) == ok_count, f"the roofline has every correct candidate ({len(roof)})")
+        elites = driver.find_elements(By.CSS_SELECTOR, "#chart-grid rect.elite")
+        check(len(elites) >= 1, f"the MAP-Elites grid shows elites ({len(elites)})")
+        table = driver.find_elements(By.CSS_SELECTOR, "#candidates table tr")
+        check(len(table) == len(cands) + 1, f"the candidate table lists them ({len(table) - 1})")
+        shot("dashboard.png", 2200)
+        driver.set_window_size(1400, 1000)
+
+        # A candidate page: the best, with its parent diff, prompt and reply.
+        load(f"#/run/softmax-evolve/c/{best_id}")
+        text = driver.find_element(By.ID, "main").text
+        check(driver.find_element(By.ID, "cand-speedup").text == f"{best_speedup:.2f}x",
+              "the candidate page shows the best's speedup")
+        best_code = next(c[5] for c in cands if c[0] == best_id)
+        code_text = driver.find_element(By.CSS_SELECTOR, "pre.code").text
+        check(code_text.strip() == best_code.strip(), "the code is shown exactly")
+        added = driver.find_elements(By.CSS_SELECTOR, "pre.diff .diff-add")
+        check("Diff against parent" in text and added, "the diff against the parent is shown")
+        check("REPLACE" in driver.find_element(By.ID, "llm").text,
+              "the prompt and the model's reply are shown")
+        check(driver.find_elements(By.CSS_SELECTOR, "#timings tr"), "the timings are shown")
+        shot("candidate.png", 2000)
+        driver.set_window_size(1400, 1000)
+
+        # Code that carries HTML is text: it shows, and nothing of it runs.
+        injected = [c[0] for c in cands if INJECTION in c[5]]
+        if injected:
+            load(f"#/run/softmax-evolve/c/{injected[0]}")
+            shown = INJECTION in driver.find_element(By.CSS_SELECTOR, "pre.code").text
+            ran = driver.execute_script("return window.__pwned === 1")
+            imgs = driver.find_elements(By.CSS_SELECTOR, "#main img")
+            check(shown and not ran and not imgs, "HTML in candidate code is shown as text only")
+        else:
+            check(False, "no candidate carries the HTML injection (the run changed?)")
+
+        load("#/run/softmax-evolve/c/9999")
+        check("no candidate 9999" in driver.find_element(By.ID, "error").text,
+              "an unknown candidate id shows an error page")
+        load("#/run/future-run")
+        check("schema version 99" in driver.find_element(By.ID, "error").text,
+              "a store of another schema version shows an error page")
+
+        # Live: a candidate written while the page is open appears without a reload.
+        load("#/run/softmax-evolve")
+        db = sqlite3.connect(os.path.join(run, "run.sqlite"))
+        db.execute("INSERT INTO candidates (at, parent_id, origin, strategy, round, island, code, "
+                   "code_hash, verdict, feedback, result, params) VALUES (?, ?, 'llm', 'evolve', "
+                   "99, 0, 'int x = ;', 'live-test', 'compile_error', '', '{}', '{}')",
+                   (time.time(), best_id))
+        db.commit()
+        db.close()
+        deadline = time.time() + 15
+        seen = False
+        while time.time() < deadline and not seen:
+            time.sleep(0.5)
+            try:
+                seen = driver.find_element(By.ID, "stat-evals").text.splitlines()[1].startswith(
+                    str(len(cands) + 1))
+            except Exception:  # noqa: BLE001 (the page may be redrawing)
+                pass
+        check(seen, "a candidate added to the store shows up while the page is open")
+    finally:
+        if driver:
+            driver.quit()
+        server.terminate()
+        server.wait(timeout=10)
+    print(f"screenshots: {shots}")
+    print("PASS" if not check.failures else f"{len(check.failures)} failures")
+    return 0 if not check.failures else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
