@@ -83,9 +83,8 @@ Result<std::unique_ptr<RunView>> RunView::Open(const fs::path& run_dir) {
   }
   sqlite3_busy_timeout(db, 5000);
   std::unique_ptr<RunView> view(new RunView(db, fs::absolute(run_dir, ec).lexically_normal()));
-  if (!view->HasTable("meta") || !view->HasTable("candidates")) {
-    return Status::Error(db_path.string() +
-                         " is not a kforge run store (no meta or candidates table)");
+  if (!view->HasTable("meta")) {
+    return Status::Error(db_path.string() + " is not a kforge run store (no meta table)");
   }
   Stmt q(db, "SELECT value FROM meta WHERE key = 'schema_version'");
   const std::string version = sqlite3_step(q.s) == SQLITE_ROW ? q.Col(0) : "";
@@ -95,6 +94,11 @@ Result<std::unique_ptr<RunView>> RunView::Open(const fs::path& run_dir) {
                          "; this kforge reads version " +
                          std::to_string(search::RunStore::kSchemaVersion));
   }
+  if (!view->HasTable("candidates") || !view->HasTable("migrations")) {
+    return Status::Error(db_path.string() +
+                         " is not a kforge run store (no candidates or migrations table)");
+  }
+  view->has_llm_calls_ = view->HasTable("llm_calls");
   return view;
 }
 
@@ -106,102 +110,166 @@ bool RunView::HasTable(const char* name) {
   return sqlite3_step(q.s) == SQLITE_ROW;
 }
 
-std::string RunView::VersionLocked() {
-  Stmt q(db_,
-         "SELECT (SELECT coalesce(max(id), 0) FROM candidates), (SELECT count(*) FROM "
-         "migrations), (SELECT value FROM meta WHERE key = 'time_used_s')");
-  if (sqlite3_step(q.s) != SQLITE_ROW) return "";
+std::string RunView::SyncLocked() {
+  // One read transaction, so every table is seen at the same point of the run.
+  sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+  std::string time_used;
+  {
+    Stmt q(db_, "SELECT key, value FROM meta WHERE key IN ('options', 'time_used_s')");
+    while (sqlite3_step(q.s) == SQLITE_ROW) {
+      if (q.Col(0) == "time_used_s") time_used = q.Col(1);
+      if (q.Col(0) == "options" && options_.empty()) {
+        options_ = ParseOr(q.Col(1), json::object());
+        if (options_.value("strategy", "") == "evolve") {
+          for (const auto& f : search::EvolveFeatureAxes(options_.value("evolve", json::object())))
+            feature_sql_.push_back(MetricSql(f.metric));
+        }
+      }
+    }
+  }
+  {
+    std::string features;
+    for (const auto& f : feature_sql_) features += ", " + f;
+    Stmt q(db_, ("SELECT id, coalesce(parent_id, 0), coalesce(island, 0), coalesce(round, 0), "
+                 "verdict, origin, coalesce(speedup, 0), coalesce(time_ms, 0), at, "
+                 "coalesce(eval_seconds, 0), json_extract(result, '$.roofline.flops'), "
+                 "json_extract(result, '$.roofline.bytes'), "
+                 "json_extract(result, '$.roofline.achieved_gflops'), "
+                 "json_extract(result, '$.roofline.achieved_gbps'), "
+                 "json_extract(result, '$.roofline.fraction'), "
+                 "json_extract(result, '$.roofline.peak_gflops'), "
+                 "json_extract(result, '$.roofline.peak_gbps')" +
+                 features + " FROM candidates WHERE id > ? ORDER BY id")
+                    .c_str());
+    sqlite3_bind_int64(q.s, 1, rows_.empty() ? 0 : rows_.back().id);
+    while (sqlite3_step(q.s) == SQLITE_ROW) {
+      Row r;
+      r.id = ColInt(q, 0);
+      r.parent = ColInt(q, 1);
+      r.island = static_cast<int>(ColInt(q, 2));
+      r.round = static_cast<int>(ColInt(q, 3));
+      r.verdict = q.Col(4);
+      r.origin = q.Col(5);
+      r.speedup = ColDouble(q, 6);
+      r.time_ms = ColDouble(q, 7);
+      r.at = ColDouble(q, 8);
+      r.eval_seconds = ColDouble(q, 9);
+      r.has_roofline = r.verdict == "ok" && !IsNull(q, 10);
+      r.flops = ColDouble(q, 10);
+      r.bytes = ColDouble(q, 11);
+      r.gflops = ColDouble(q, 12);
+      r.gbps = ColDouble(q, 13);
+      r.fraction = ColDouble(q, 14);
+      if (r.has_roofline && !IsNull(q, 15)) peak_gflops_ = ColDouble(q, 15);
+      if (r.has_roofline && !IsNull(q, 16)) peak_gbps_ = ColDouble(q, 16);
+      for (size_t k = 0; k < feature_sql_.size(); ++k) {
+        r.features.push_back(ColDouble(q, static_cast<int>(17 + k)));
+      }
+      rows_.push_back(std::move(r));
+    }
+  }
+  {
+    Stmt q(db_,
+           "SELECT rowid, step, candidate_id, from_island, to_island FROM migrations WHERE "
+           "rowid > ? ORDER BY rowid");
+    sqlite3_bind_int64(q.s, 1, migrations_rowid_);
+    while (sqlite3_step(q.s) == SQLITE_ROW) {
+      migrations_rowid_ = ColInt(q, 0);
+      migrations_.push_back({ColInt(q, 1), ColInt(q, 2), ColInt(q, 3), ColInt(q, 4)});
+    }
+  }
+  if (has_llm_calls_) {
+    Stmt q(db_,
+           "SELECT coalesce(max(id), 0), count(*), coalesce(sum(error_kind IS NOT NULL AND "
+           "error_kind != ''), 0), coalesce(sum(prompt_tokens), 0), "
+           "coalesce(sum(completion_tokens), 0), coalesce(sum(cost_usd), 0) FROM llm_calls "
+           "WHERE id > ?");
+    sqlite3_bind_int64(q.s, 1, llm_id_);
+    if (sqlite3_step(q.s) == SQLITE_ROW && ColInt(q, 1) > 0) {
+      llm_id_ = ColInt(q, 0);
+      llm_calls_ += ColInt(q, 1);
+      llm_errors_ += ColInt(q, 2);
+      prompt_tokens_ += ColInt(q, 3);
+      completion_tokens_ += ColInt(q, 4);
+      cost_usd_ += ColDouble(q, 5);
+    }
+  }
+  sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
   struct stat st {};
   const bool report = ::stat((dir_ / "report.json").c_str(), &st) == 0;
-  return std::to_string(ColInt(q, 0)) + "/" + std::to_string(ColInt(q, 1)) + "/" + q.Col(2) + "/" +
-         (report ? std::to_string(st.st_mtime) : "-");
+  // The state depends on the clock too (running turns into stopped): minutes count.
+  const int64_t minute = static_cast<int64_t>(std::time(nullptr)) / 60;
+  return std::to_string(rows_.size()) + "/" + std::to_string(migrations_.size()) + "/" +
+         std::to_string(llm_id_) + "/" + time_used + "/" +
+         (report ? std::to_string(st.st_mtime) : "-") + "/" + std::to_string(minute);
 }
 
 template <typename F>
 json RunView::Cached(const std::string& key, F build) {
   std::lock_guard<std::mutex> lock(mu_);
-  const std::string version = VersionLocked();
+  const std::string version = SyncLocked();
   auto it = cache_.find(key);
   if (it != cache_.end() && it->second.first == version) return it->second.second;
   json body = build();
+  if (cache_.size() > 256) cache_.clear();  // pages of many filters: keep it bounded
   cache_[key] = {version, body};
   return body;
 }
 
+const RunView::Row* RunView::BestLocked() const {
+  const Row* best = nullptr;
+  for (const auto& r : rows_) {
+    if (r.verdict == "ok" && (!best || r.speedup > best->speedup)) best = &r;
+  }
+  return best;
+}
+
+const RunView::Row* RunView::FindLocked(int64_t id) const {
+  auto it = std::lower_bound(rows_.begin(), rows_.end(), id,
+                             [](const Row& r, int64_t v) { return r.id < v; });
+  return it != rows_.end() && it->id == id ? &*it : nullptr;
+}
+
 json RunView::Summary() {
   return Cached("summary", [&] {
-    json options = json::object();
-    double time_used = 0;
-    {
-      Stmt q(db_, "SELECT key, value FROM meta");
-      while (sqlite3_step(q.s) == SQLITE_ROW) {
-        const std::string k = q.Col(0);
-        if (k == "options") options = ParseOr(q.Col(1), json::object());
-        if (k == "time_used_s") time_used = std::atof(q.Col(1).c_str());
-      }
+    std::map<std::string, int64_t> counts;
+    std::set<int> islands;
+    for (const auto& r : rows_) {
+      ++counts[r.verdict];
+      islands.insert(r.island);
     }
     json verdicts = json::object();
-    int64_t total = 0;
+    for (const auto& [v, n] : counts) verdicts[v] = n;
+    const int64_t total = static_cast<int64_t>(rows_.size());
+    const double first_at = rows_.empty() ? 0 : rows_.front().at;
+    const double last_at = rows_.empty() ? 0 : rows_.back().at;
+    double time_used = 0;
     {
-      Stmt q(db_, "SELECT verdict, count(*) FROM candidates GROUP BY verdict ORDER BY 2 DESC");
-      while (sqlite3_step(q.s) == SQLITE_ROW) {
-        verdicts[q.Col(0)] = ColInt(q, 1);
-        total += ColInt(q, 1);
-      }
-    }
-    double first_at = 0, last_at = 0;
-    int islands = 0;
-    {
-      Stmt q(db_, "SELECT min(at), max(at), count(DISTINCT island) FROM candidates");
-      if (sqlite3_step(q.s) == SQLITE_ROW) {
-        first_at = ColDouble(q, 0);
-        last_at = ColDouble(q, 1);
-        islands = static_cast<int>(ColInt(q, 2));
-      }
+      Stmt q(db_, "SELECT value FROM meta WHERE key = 'time_used_s'");
+      if (sqlite3_step(q.s) == SQLITE_ROW) time_used = std::atof(q.Col(0).c_str());
     }
     json best = nullptr;
-    {
-      Stmt q(db_,
-             "SELECT id, speedup, time_ms, result, island FROM candidates WHERE verdict = 'ok' "
-             "ORDER BY speedup DESC, id LIMIT 1");
-      if (sqlite3_step(q.s) == SQLITE_ROW) {
-        const json r = ParseOr(q.Col(3), json::object());
-        json baselines = json::array();
-        baselines.push_back({{"name", r.value("baseline_name", "initial program")},
-                             {"time_ms", r.value("baseline_time_ms", 0.0)},
-                             {"speedup", ColDouble(q, 1)}});
-        for (const auto& b : r.value("baselines", json::array())) {
-          if (!b.is_object()) continue;
-          baselines.push_back({{"name", b.value("name", "")},
-                               {"time_ms", b.contains("time_ms") && b["time_ms"].is_object()
-                                               ? b["time_ms"].value("median", 0.0)
-                                               : 0.0},
-                               {"speedup", b.value("speedup", 0.0)}});
-        }
-        best = {{"id", ColInt(q, 0)},
-                {"speedup", ColDouble(q, 1)},
-                {"time_ms", ColDouble(q, 2)},
-                {"island", ColInt(q, 4)},
-                {"baselines", baselines}};
+    if (const Row* b = BestLocked()) {
+      Stmt q(db_, "SELECT result FROM candidates WHERE id = ?");
+      sqlite3_bind_int64(q.s, 1, b->id);
+      const json r =
+          sqlite3_step(q.s) == SQLITE_ROW ? ParseOr(q.Col(0), json::object()) : json::object();
+      json baselines = json::array();
+      baselines.push_back({{"name", r.value("baseline_name", "initial program")},
+                           {"time_ms", r.value("baseline_time_ms", 0.0)},
+                           {"speedup", b->speedup}});
+      for (const auto& base : r.value("baselines", json::array())) {
+        if (!base.is_object()) continue;
+        const bool timed = base.contains("time_ms") && base["time_ms"].is_object();
+        baselines.push_back({{"name", base.value("name", "")},
+                             {"time_ms", timed ? base["time_ms"].value("median", 0.0) : 0.0},
+                             {"speedup", base.value("speedup", 0.0)}});
       }
-    }
-    json llm = {{"calls", 0},
-                {"errors", 0},
-                {"prompt_tokens", 0},
-                {"completion_tokens", 0},
-                {"cost_usd", 0.0}};
-    if (HasTable("llm_calls")) {
-      Stmt q(db_,
-             "SELECT count(*), coalesce(sum(error_kind IS NOT NULL AND error_kind != ''), 0), "
-             "coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), "
-             "coalesce(sum(cost_usd), 0) FROM llm_calls");
-      if (sqlite3_step(q.s) == SQLITE_ROW) {
-        llm = {{"calls", ColInt(q, 0)},
-               {"errors", ColInt(q, 1)},
-               {"prompt_tokens", ColInt(q, 2)},
-               {"completion_tokens", ColInt(q, 3)},
-               {"cost_usd", ColDouble(q, 4)}};
-      }
+      best = {{"id", b->id},
+              {"speedup", b->speedup},
+              {"time_ms", b->time_ms},
+              {"island", b->island},
+              {"baselines", baselines}};
     }
     // State: a report newer than the last candidate means the run ended.
     std::string state = "stopped";
@@ -212,32 +280,31 @@ json RunView::Summary() {
     } else if (total == 0 || static_cast<double>(std::time(nullptr)) - last_at < kRunningWindowS) {
       state = "running";
     }
-    std::string task = options.value("task_dir", "");
-    task = fs::path(task).filename().string();
+    std::string task = fs::path(options_.value("task_dir", "")).filename().string();
     if (task.size() > 3 && task.ends_with(".py")) task = task.substr(0, task.size() - 3);
     return json{{"run", dir_.filename().string()},
                 {"dir", dir_.string()},
                 {"task", task},
-                {"task_path", options.value("task_dir", "")},
-                {"strategy", options.value("strategy", "")},
-                {"models", options.value("llm", json::array())},
+                {"task_path", options_.value("task_dir", "")},
+                {"strategy", options_.value("strategy", "")},
+                {"models", options_.value("llm", json::array())},
                 {"state", state},
                 {"candidates", total},
                 {"verdicts", verdicts},
-                {"islands", islands},
+                {"islands", static_cast<int64_t>(islands.size())},
                 {"best", best},
                 {"budget",
-                 {{"evals", options.value("budget_evals", 0)},
-                  {"cost_usd", options.value("budget_cost_usd", 0.0)},
-                  {"time_s", options.value("budget_time_s", 0.0)}}},
+                 {{"evals", options_.value("budget_evals", 0)},
+                  {"cost_usd", options_.value("budget_cost_usd", 0.0)},
+                  {"time_s", options_.value("budget_time_s", 0.0)}}},
                 {"spent",
                  {{"evals", total},
-                  {"cost_usd", llm["cost_usd"]},
+                  {"cost_usd", cost_usd_},
                   {"time_s", time_used},
-                  {"prompt_tokens", llm["prompt_tokens"]},
-                  {"completion_tokens", llm["completion_tokens"]},
-                  {"llm_calls", llm["calls"]},
-                  {"llm_errors", llm["errors"]}}},
+                  {"prompt_tokens", prompt_tokens_},
+                  {"completion_tokens", completion_tokens_},
+                  {"llm_calls", llm_calls_},
+                  {"llm_errors", llm_errors_}}},
                 {"first_at", first_at},
                 {"last_at", last_at}};
   });
@@ -245,29 +312,25 @@ json RunView::Summary() {
 
 json RunView::Progress() {
   return Cached("progress", [&] {
-    Stmt q(db_, "SELECT id, at, island, verdict = 'ok', speedup FROM candidates ORDER BY id");
     json overall = json::array();
-    std::map<int64_t, json> per_island;
-    std::map<int64_t, double> island_best;
-    double best = 0, t0 = -1;
+    std::map<int, json> per_island;
+    std::map<int, double> island_best;
+    double best = 0;
+    const double t0 = rows_.empty() ? 0 : rows_.front().at;
     int64_t n = 0;
-    while (sqlite3_step(q.s) == SQLITE_ROW) {
+    for (const auto& r : rows_) {
       ++n;
-      const double at = ColDouble(q, 1);
-      if (t0 < 0) t0 = at;
-      const int64_t island = ColInt(q, 2);
-      if (!per_island.count(island)) per_island[island] = json::array();
-      if (!ColInt(q, 3)) continue;
-      const double s = ColDouble(q, 4);
+      if (!per_island.count(r.island)) per_island[r.island] = json::array();
+      if (r.verdict != "ok") continue;
       // [evaluation number, seconds since the first candidate, speedup, candidate id]
-      const json point = json::array({n, at - t0, s, ColInt(q, 0)});
-      if (s > best) {
-        best = s;
+      const json point = json::array({n, r.at - t0, r.speedup, r.id});
+      if (r.speedup > best) {
+        best = r.speedup;
         overall.push_back(point);
       }
-      if (s > island_best[island]) {
-        island_best[island] = s;
-        per_island[island].push_back(point);
+      if (r.speedup > island_best[r.island]) {
+        island_best[r.island] = r.speedup;
+        per_island[r.island].push_back(point);
       }
     }
     json islands = json::array();
@@ -275,7 +338,7 @@ json RunView::Progress() {
       islands.push_back({{"island", island}, {"steps", points}});
     }
     return json{{"evaluations", n},
-                {"seconds", n ? ColDouble(q, 1) : 0.0},
+                {"seconds", rows_.empty() ? 0.0 : rows_.back().at - t0},
                 {"columns", {"evaluation", "seconds", "speedup", "id"}},
                 {"best", overall},
                 {"islands", islands}};
@@ -285,82 +348,36 @@ json RunView::Progress() {
 json RunView::Lineage(int64_t after, int limit) {
   limit = std::clamp(limit, 1, 5000);
   return Cached("lineage/" + std::to_string(after) + "/" + std::to_string(limit), [&] {
-    // Parents of all (ids and parents only: cheap) for depths and the best's ancestors.
-    std::unordered_map<int64_t, int64_t> parent;
-    int64_t max_id = 0;
-    {
-      Stmt q(db_, "SELECT id, coalesce(parent_id, 0) FROM candidates");
-      while (sqlite3_step(q.s) == SQLITE_ROW) {
-        parent[ColInt(q, 0)] = ColInt(q, 1);
-        max_id = std::max(max_id, ColInt(q, 0));
-      }
+    // Depths: a parent always precedes its child (ids grow), so one pass in id order.
+    std::unordered_map<int64_t, int> depth;
+    for (const auto& r : rows_) {
+      auto it = depth.find(r.parent);
+      depth[r.id] = it == depth.end() ? 0 : it->second + 1;
     }
-    std::unordered_map<int64_t, int> depth_memo;
-    auto depth = [&](int64_t id) {
-      std::vector<int64_t> chain;
-      int64_t cur = id;
-      while (cur && !depth_memo.count(cur) && chain.size() <= parent.size()) {
-        chain.push_back(cur);
-        auto it = parent.find(cur);
-        cur = it == parent.end() ? 0 : it->second;
-      }
-      int d = cur && depth_memo.count(cur) ? depth_memo[cur] + 1 : 0;
-      for (auto c = chain.rbegin(); c != chain.rend(); ++c) depth_memo[*c] = d++;
-      return depth_memo[id];
-    };
     std::set<int64_t> best_path;
-    {
-      Stmt q(db_,
-             "SELECT id FROM candidates WHERE verdict = 'ok' ORDER BY speedup DESC, id LIMIT 1");
-      if (sqlite3_step(q.s) == SQLITE_ROW) {
-        for (int64_t id = ColInt(q, 0); id && !best_path.count(id);) {
-          best_path.insert(id);
-          auto it = parent.find(id);
-          id = it == parent.end() ? 0 : it->second;
-        }
+    if (const Row* b = BestLocked()) {
+      for (const Row* r = b; r && !best_path.count(r->id); r = FindLocked(r->parent)) {
+        best_path.insert(r->id);
       }
     }
+    const int64_t max_id = rows_.empty() ? 0 : rows_.back().id;
     const int64_t from = after >= 0 ? after : std::max<int64_t>(0, max_id - limit);
     const int64_t to = after >= 0 ? after + limit : max_id;
     json nodes = json::array();
-    auto add = [&](Stmt& q) {
-      const int64_t id = ColInt(q, 0);
+    for (const auto& r : rows_) {
+      const bool on_path = best_path.count(r.id) > 0;
+      if (!on_path && (r.id <= from || r.id > to)) continue;
       // [id, parent, island, verdict, speedup, depth, origin, on the best's lineage]
-      nodes.push_back(json::array({id, ColInt(q, 1), ColInt(q, 2), q.Col(3), ColDouble(q, 4),
-                                   depth(id), q.Col(5), best_path.count(id) ? 1 : 0}));
-    };
-    {
-      Stmt q(db_,
-             "SELECT id, coalesce(parent_id, 0), island, verdict, coalesce(speedup, 0), origin "
-             "FROM candidates WHERE id > ? AND id <= ? ORDER BY id");
-      sqlite3_bind_int64(q.s, 1, from);
-      sqlite3_bind_int64(q.s, 2, to);
-      while (sqlite3_step(q.s) == SQLITE_ROW) add(q);
+      nodes.push_back(json::array({r.id, r.parent, r.island, r.verdict, r.speedup, depth[r.id],
+                                   r.origin, on_path ? 1 : 0}));
     }
-    // The best's ancestors outside the window, so its lineage is always whole.
-    for (int64_t id : best_path) {
-      if (id > from && id <= to) continue;
-      Stmt q(db_,
-             "SELECT id, coalesce(parent_id, 0), island, verdict, coalesce(speedup, 0), origin "
-             "FROM candidates WHERE id = ?");
-      sqlite3_bind_int64(q.s, 1, id);
-      if (sqlite3_step(q.s) == SQLITE_ROW) add(q);
-    }
-    std::sort(nodes.begin(), nodes.end(), [](const json& a, const json& b) {
-      return a[0].get<int64_t>() < b[0].get<int64_t>();
-    });
     json migrations = json::array();
-    {
-      Stmt q(db_,
-             "SELECT step, candidate_id, from_island, to_island FROM migrations WHERE "
-             "candidate_id > ? AND candidate_id <= ? ORDER BY step LIMIT 5000");
-      sqlite3_bind_int64(q.s, 1, from);
-      sqlite3_bind_int64(q.s, 2, to);
-      while (sqlite3_step(q.s) == SQLITE_ROW) {
-        migrations.push_back(json::array({ColInt(q, 0), ColInt(q, 1), ColInt(q, 2), ColInt(q, 3)}));
-      }
+    for (const auto& m : migrations_) {
+      if (m.candidate <= from || m.candidate > to) continue;
+      migrations.push_back(json::array({m.step, m.candidate, m.from, m.to}));
+      if (migrations.size() >= 5000) break;
     }
-    return json{{"total", static_cast<int64_t>(parent.size())},
+    return json{{"total", static_cast<int64_t>(rows_.size())},
                 {"from", from},
                 {"to", to},
                 {"columns",
@@ -373,51 +390,37 @@ json RunView::Lineage(int64_t after, int limit) {
 
 json RunView::Grid() {
   return Cached("grid", [&] {
-    json options = json::object();
-    {
-      Stmt q(db_, "SELECT value FROM meta WHERE key = 'options'");
-      if (sqlite3_step(q.s) == SQLITE_ROW) options = ParseOr(q.Col(0), json::object());
-    }
-    if (options.value("strategy", "") != "evolve") {
-      return json{{"strategy", options.value("strategy", "")},
+    if (options_.value("strategy", "") != "evolve") {
+      return json{{"strategy", options_.value("strategy", "")},
                   {"features", json::array()},
                   {"cells", json::array()}};
     }
-    const auto axes = search::EvolveFeatureAxes(options.value("evolve", json::object()));
+    const auto axes = search::EvolveFeatureAxes(options_.value("evolve", json::object()));
     json features = json::array();
-    std::string cols;
     for (const auto& f : axes) {
       features.push_back({{"metric", f.metric}, {"min", f.min}, {"max", f.max}, {"bins", f.bins}});
-      cols += ", " + MetricSql(f.metric);
     }
     // Each correct candidate in its own island's grid and in the grids it migrated to.
     std::unordered_map<int64_t, std::vector<int64_t>> moved_to;
-    {
-      Stmt q(db_, "SELECT candidate_id, to_island FROM migrations");
-      while (sqlite3_step(q.s) == SQLITE_ROW) moved_to[ColInt(q, 0)].push_back(ColInt(q, 1));
-    }
+    for (const auto& m : migrations_) moved_to[m.candidate].push_back(m.to);
     struct Elite {
       int64_t id = 0;
       double speedup = 0;
       int64_t count = 0;
     };
     std::map<std::pair<int64_t, std::vector<int>>, Elite> cells;
-    Stmt q(db_, ("SELECT id, island, speedup" + cols +
-                 " FROM candidates WHERE verdict = 'ok' ORDER BY id")
-                    .c_str());
-    while (sqlite3_step(q.s) == SQLITE_ROW) {
+    for (const auto& r : rows_) {
+      if (r.verdict != "ok" || r.features.size() != axes.size()) continue;
       std::vector<int> cell;
-      for (size_t k = 0; k < axes.size(); ++k) {
-        cell.push_back(Bin(ColDouble(q, static_cast<int>(3 + k)), axes[k]));
-      }
-      std::vector<int64_t> islands = {ColInt(q, 1)};
-      if (auto it = moved_to.find(ColInt(q, 0)); it != moved_to.end()) {
+      for (size_t k = 0; k < axes.size(); ++k) cell.push_back(Bin(r.features[k], axes[k]));
+      std::vector<int64_t> islands = {r.island};
+      if (auto it = moved_to.find(r.id); it != moved_to.end()) {
         islands.insert(islands.end(), it->second.begin(), it->second.end());
       }
       for (int64_t island : islands) {
         Elite& e = cells[{island, cell}];
         ++e.count;
-        if (ColDouble(q, 2) > e.speedup) e = {ColInt(q, 0), ColDouble(q, 2), e.count};
+        if (r.speedup > e.speedup) e = {r.id, r.speedup, e.count};
       }
     }
     json out = json::array();
@@ -434,29 +437,16 @@ json RunView::Grid() {
 
 json RunView::Roofline() {
   return Cached("roofline", [&] {
-    Stmt q(db_,
-           "SELECT id, island, speedup, time_ms, json_extract(result, '$.roofline.flops'), "
-           "json_extract(result, '$.roofline.bytes'), "
-           "json_extract(result, '$.roofline.achieved_gflops'), "
-           "json_extract(result, '$.roofline.achieved_gbps'), "
-           "json_extract(result, '$.roofline.fraction'), "
-           "json_extract(result, '$.roofline.peak_gflops'), "
-           "json_extract(result, '$.roofline.peak_gbps') "
-           "FROM candidates WHERE verdict = 'ok' AND json_extract(result, '$.roofline') IS NOT "
-           "NULL ORDER BY id");
     json points = json::array();
-    double peak_gflops = 0, peak_gbps = 0;
-    while (sqlite3_step(q.s) == SQLITE_ROW) {
-      const double flops = ColDouble(q, 4), bytes = ColDouble(q, 5);
+    for (const auto& r : rows_) {
+      if (!r.has_roofline) continue;
       // [id, island, speedup, time ms, flop/byte, GFLOP/s, GB/s, fraction of the roof]
-      points.push_back(json::array({ColInt(q, 0), ColInt(q, 1), ColDouble(q, 2), ColDouble(q, 3),
-                                    bytes > 0 ? flops / bytes : 0.0, ColDouble(q, 6),
-                                    ColDouble(q, 7), ColDouble(q, 8)}));
-      if (!IsNull(q, 9)) peak_gflops = ColDouble(q, 9);
-      if (!IsNull(q, 10)) peak_gbps = ColDouble(q, 10);
+      points.push_back(
+          json::array({r.id, r.island, r.speedup, r.time_ms, r.bytes > 0 ? r.flops / r.bytes : 0.0,
+                       r.gflops, r.gbps, r.fraction}));
     }
-    return json{{"peak_gflops", peak_gflops},
-                {"peak_gbps", peak_gbps},
+    return json{{"peak_gflops", peak_gflops_},
+                {"peak_gbps", peak_gbps_},
                 {"columns",
                  {"id", "island", "speedup", "time_ms", "intensity", "gflops", "gbps", "fraction"}},
                 {"points", points}};
@@ -467,45 +457,41 @@ json RunView::Candidates(const CandidateQuery& in) {
   CandidateQuery q = in;
   q.limit = std::clamp(q.limit, 1, 500);
   q.offset = std::max<int64_t>(0, q.offset);
-  const std::string order = q.sort == "speedup" ? "speedup DESC, id"
-                            : q.sort == "time"  ? "CASE WHEN verdict = 'ok' THEN 0 ELSE 1 END, "
-                                                  "time_ms, id"
-                                                : "id";
   const std::string key = "candidates/" + std::to_string(q.offset) + "/" + std::to_string(q.limit) +
-                          "/" + q.verdict + "/" + std::to_string(q.island) + "/" + order;
+                          "/" + q.verdict + "/" + std::to_string(q.island) + "/" + q.sort;
   return Cached(key, [&] {
-    const std::string where = " WHERE (?1 = '' OR verdict = ?1) AND (?2 < 0 OR island = ?2)";
-    int64_t total = 0;
-    {
-      Stmt c(db_, ("SELECT count(*) FROM candidates" + where).c_str());
-      c.Text(1, q.verdict);
-      sqlite3_bind_int(c.s, 2, q.island);
-      if (sqlite3_step(c.s) == SQLITE_ROW) total = ColInt(c, 0);
+    std::vector<const Row*> match;
+    for (const auto& r : rows_) {
+      if ((q.verdict.empty() || r.verdict == q.verdict) && (q.island < 0 || r.island == q.island))
+        match.push_back(&r);
     }
-    Stmt s(db_, ("SELECT id, coalesce(parent_id, 0), origin, island, round, verdict, "
-                 "coalesce(speedup, 0), coalesce(time_ms, 0), coalesce(eval_seconds, 0), at, "
-                 "length(code) FROM candidates" +
-                 where + " ORDER BY " + order + " LIMIT ?3 OFFSET ?4")
-                    .c_str());
-    s.Text(1, q.verdict);
-    sqlite3_bind_int(s.s, 2, q.island);
-    sqlite3_bind_int(s.s, 3, q.limit);
-    sqlite3_bind_int64(s.s, 4, q.offset);
+    if (q.sort == "speedup" || q.sort == "time") {
+      // Correct candidates first, fastest first; the rest in id order.
+      std::stable_sort(match.begin(), match.end(), [](const Row* a, const Row* b) {
+        const bool ok_a = a->verdict == "ok", ok_b = b->verdict == "ok";
+        if (ok_a != ok_b) return ok_a;
+        return ok_a && a->speedup > b->speedup;
+      });
+    }
     json rows = json::array();
-    while (sqlite3_step(s.s) == SQLITE_ROW) {
-      rows.push_back({{"id", ColInt(s, 0)},
-                      {"parent", ColInt(s, 1)},
-                      {"origin", s.Col(2)},
-                      {"island", ColInt(s, 3)},
-                      {"round", ColInt(s, 4)},
-                      {"verdict", s.Col(5)},
-                      {"speedup", ColDouble(s, 6)},
-                      {"time_ms", ColDouble(s, 7)},
-                      {"eval_seconds", ColDouble(s, 8)},
-                      {"at", ColDouble(s, 9)},
-                      {"code_bytes", ColInt(s, 10)}});
+    for (size_t i = static_cast<size_t>(q.offset);
+         i < match.size() && rows.size() < static_cast<size_t>(q.limit); ++i) {
+      const Row& r = *match[i];
+      rows.push_back({{"id", r.id},
+                      {"parent", r.parent},
+                      {"origin", r.origin},
+                      {"island", r.island},
+                      {"round", r.round},
+                      {"verdict", r.verdict},
+                      {"speedup", r.speedup},
+                      {"time_ms", r.time_ms},
+                      {"eval_seconds", r.eval_seconds},
+                      {"at", r.at}});
     }
-    return json{{"total", total}, {"offset", q.offset}, {"limit", q.limit}, {"rows", rows}};
+    return json{{"total", static_cast<int64_t>(match.size())},
+                {"offset", q.offset},
+                {"limit", q.limit},
+                {"rows", rows}};
   });
 }
 
@@ -555,14 +541,13 @@ Result<json> RunView::Candidate(int64_t id) {
     c["diff_stat"] = {{"added", added}, {"removed", removed}};
   }
   json children = json::array();
-  {
-    Stmt q(db_, "SELECT id FROM candidates WHERE parent_id = ? ORDER BY id LIMIT 200");
-    sqlite3_bind_int64(q.s, 1, id);
-    while (sqlite3_step(q.s) == SQLITE_ROW) children.push_back(ColInt(q, 0));
+  SyncLocked();
+  for (const auto& r : rows_) {
+    if (r.parent == id && children.size() < 200) children.push_back(r.id);
   }
   c["children"] = children;
   json call = nullptr;
-  if (c["llm_call"].get<int64_t>() > 0 && HasTable("llm_calls")) {
+  if (c["llm_call"].get<int64_t>() > 0 && has_llm_calls_) {
     Stmt q(db_,
            "SELECT provider, model, request, reply, finish_reason, prompt_tokens, "
            "completion_tokens, latency_s, cost_usd, cached, error_kind, error FROM llm_calls "

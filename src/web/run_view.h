@@ -12,6 +12,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "util/status.h"
 
@@ -59,16 +60,43 @@ class RunView {
   Result<nlohmann::json> Candidate(int64_t id);
 
  private:
+  // What the views need of one candidate. Candidates and migrations are only ever appended to
+  // a store, so these are read once, incrementally (Sync), and every view is computed from
+  // memory: no query reads the whole table's code and results again.
+  struct Row {
+    int64_t id = 0, parent = 0;
+    int island = 0, round = 0;
+    std::string verdict, origin;
+    double speedup = 0, time_ms = 0, at = 0, eval_seconds = 0;
+    bool has_roofline = false;
+    double flops = 0, bytes = 0, gflops = 0, gbps = 0, fraction = 0;
+    std::vector<double> features;  // evolve's feature metrics, in the axes' order
+  };
+  struct Migration {
+    int64_t step, candidate, from, to;
+  };
+
   RunView(sqlite3* db, std::filesystem::path dir) : db_(db), dir_(std::move(dir)) {}
-  // The store's version: changes whenever a candidate or a migration is added.
-  std::string VersionLocked();
+  // Reads what was appended since the last call; returns the store's version (it changes
+  // whenever a candidate, a migration, a model call or the run's state changes).
+  std::string SyncLocked();
   template <typename F>
   nlohmann::json Cached(const std::string& key, F build);
   bool HasTable(const char* name);
+  const Row* BestLocked() const;
+  const Row* FindLocked(int64_t id) const;
 
   std::mutex mu_;
   sqlite3* db_;
   std::filesystem::path dir_;
+  nlohmann::json options_ = nlohmann::json::object();
+  bool has_llm_calls_ = false;
+  std::vector<Row> rows_;  // in id order
+  std::vector<Migration> migrations_;
+  int64_t migrations_rowid_ = 0, llm_id_ = 0;
+  int64_t llm_calls_ = 0, llm_errors_ = 0, prompt_tokens_ = 0, completion_tokens_ = 0;
+  double cost_usd_ = 0, peak_gflops_ = 0, peak_gbps_ = 0;
+  std::vector<std::string> feature_sql_;  // SQL for each evolve feature metric
   std::map<std::string, std::pair<std::string, nlohmann::json>> cache_;  // key -> {version, body}
 };
 
