@@ -45,6 +45,7 @@ function fmtDur(s) {
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
   return h ? `${h}h${String(m).padStart(2, "0")}m` : m ? `${m}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
 }
+function compact(x) { return x >= 1000 ? fmt(x / 1000, 0) + "k" : x >= 100 ? fmt(x, 0) : fmt(x, 1); }
 function verdictTag(v) { return el("span", { class: "verdict " + v, text: v }); }
 function enc(s) { return encodeURIComponent(s); }
 
@@ -145,10 +146,11 @@ function lineageChart(l, colorBy) {
   const band = Math.max(90, Math.min(220, 40 + maxDepth * 12));
   const W = 1200, m = { l: 70, r: 16, t: 12, b: 30 }, H = m.t + m.b + band * islands.length;
   const svg = sv("svg", { id: "chart-lineage", width: W, height: H, viewBox: `0 0 ${W} ${H}` });
-  const ids = nodes.map((n) => n[0]);
-  const xs = scale(Math.min(...ids, 1) - 1, Math.max(...ids, 1) + 1, m.l, W - m.r);
+  // x: the order judged, by rank among the nodes shown (a window of recent candidates plus the
+  // best's older ancestors would otherwise crowd into one edge).
+  const xs = scale(-1, nodes.length, m.l, W - m.r);
   const yOf = (island, depth) => m.t + islands.indexOf(island) * band + 10 + (depth / maxDepth) * (band - 20);
-  const pos = new Map(nodes.map((n) => [n[0], [xs(n[0]), yOf(n[2], n[5])]]));
+  const pos = new Map(nodes.map((n, i) => [n[0], [xs(i), yOf(n[2], n[5])]]));
   islands.forEach((isl, k) => {
     const y0 = m.t + k * band;
     sv("rect", { x: m.l, y: y0, width: W - m.l - m.r, height: band, fill: k % 2 ? "#fafbfc" : "#fff" }, svg);
@@ -156,10 +158,11 @@ function lineageChart(l, colorBy) {
   });
   const maxS = Math.max(1, ...nodes.map((n) => n[4]));
   const edges = sv("g", {}, svg);
+  const bestPath = new Set(nodes.filter((n) => n[7]).map((n) => n[0]));
   for (const n of nodes) {
     const a = pos.get(n[1]), b = pos.get(n[0]);
     if (!a || !b) continue;
-    const onBest = n[7] && nodes.find((q) => q[0] === n[1] && q[7]);
+    const onBest = bestPath.has(n[0]) && bestPath.has(n[1]);
     sv("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1], stroke: onBest ? "#111" : "#c5cad3",
                  "stroke-width": onBest ? 2 : 0.7, class: onBest ? "best-edge" : "edge" }, edges);
   }
@@ -203,7 +206,7 @@ function gridChart(g) {
       tip(r, `#${c.id}: ${fmtX(c.speedup)} (${c.count} programs in this cell)`);
       r.addEventListener("click", () => go(`#/run/${enc(state.route.run)}/c/${c.id}`));
       sv("text", { x: m.l + i * cell + cell / 2 - 1, y: m.t + (fy.bins - 1 - j) * cell + cell / 2 + 3,
-                   "text-anchor": "middle", style: "fill:#fff;font-size:9px;pointer-events:none", text: fmt(c.speedup, 1) }, svg);
+                   "text-anchor": "middle", style: "fill:#fff;font-size:9px;pointer-events:none", text: compact(c.speedup) }, svg);
     }
     sv("text", { x: m.l + (fx.bins * cell) / 2, y: H - 8, "text-anchor": "middle", text: `${fx.metric} (${tickLabel(fx.min)}–${tickLabel(fx.max)})` }, svg);
     sv("text", { x: 12, y: m.t + (fy.bins * cell) / 2, transform: `rotate(-90 12 ${m.t + (fy.bins * cell) / 2})`,
