@@ -82,7 +82,9 @@ Result<std::unique_ptr<RunView>> RunView::Open(const fs::path& run_dir) {
     return Status::Error("cannot open " + db_path.string() + ": " + why);
   }
   sqlite3_busy_timeout(db, 5000);
-  std::unique_ptr<RunView> view(new RunView(db, fs::absolute(run_dir, ec).lexically_normal()));
+  fs::path dir = fs::absolute(run_dir, ec).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "runs/x/" names x
+  std::unique_ptr<RunView> view(new RunView(db, dir));
   if (!view->HasTable("meta")) {
     return Status::Error(db_path.string() + " is not a kforge run store (no meta table)");
   }
@@ -94,10 +96,10 @@ Result<std::unique_ptr<RunView>> RunView::Open(const fs::path& run_dir) {
                          "; this kforge reads version " +
                          std::to_string(search::RunStore::kSchemaVersion));
   }
-  if (!view->HasTable("candidates") || !view->HasTable("migrations")) {
-    return Status::Error(db_path.string() +
-                         " is not a kforge run store (no candidates or migrations table)");
+  if (!view->HasTable("candidates")) {
+    return Status::Error(db_path.string() + " is not a kforge run store (no candidates table)");
   }
+  view->has_migrations_ = view->HasTable("migrations");  // stores from before evolve lack it
   view->has_llm_calls_ = view->HasTable("llm_calls");
   return view;
 }
@@ -168,7 +170,7 @@ std::string RunView::SyncLocked() {
       rows_.push_back(std::move(r));
     }
   }
-  {
+  if (has_migrations_) {
     Stmt q(db_,
            "SELECT rowid, step, candidate_id, from_island, to_island FROM migrations WHERE "
            "rowid > ? ORDER BY rowid");

@@ -90,7 +90,7 @@ class RunView {
   sqlite3* db_;
   std::filesystem::path dir_;
   nlohmann::json options_ = nlohmann::json::object();
-  bool has_llm_calls_ = false;
+  bool has_llm_calls_ = false, has_migrations_ = false;
   std::vector<Row> rows_;  // in id order
   std::vector<Migration> migrations_;
   int64_t migrations_rowid_ = 0, llm_id_ = 0;
