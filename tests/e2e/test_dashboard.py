@@ -12,7 +12,8 @@ candidate, the best's ancestry marked), the MAP-Elites grid, the roofline and a 
 candidate code carrying HTML is shown as text and never runs; that a candidate written to the
 store while the page is open appears without a reload; and that a directory that is not a run, a
 store of another schema version and an unknown candidate id give clear errors, in the API and
-on the page. Screenshots go to SCREENSHOT_DIR (default: a temporary directory).
+on the page; and that `kforge report` of the run renders in the browser. Screenshots, and the
+run's report as HTML and markdown, go to SCREENSHOT_DIR (default: a temporary directory).
 """
 
 import json
@@ -276,6 +277,26 @@ def main(argv):
         load("#/run/future-run")
         check("schema version 99" in driver.find_element(By.ID, "error").text,
               "a store of another schema version shows an error page")
+
+        # The shareable report of the same run renders in the browser, with no script.
+        report_html = os.path.join(shots, "example_report.html")
+        r = subprocess.run([KFORGE, "report", run, "--out", report_html], capture_output=True,
+                           text=True, timeout=120)
+        check(r.returncode == 0, f"kforge report writes the HTML report ({r.stderr.strip()})")
+        driver.set_window_size(1400, 1000)
+        driver.get("file://" + os.path.abspath(report_html))
+        svgs = driver.find_elements(By.TAG_NAME, "svg")
+        check(len(svgs) == 4 and all(s.size["width"] > 100 for s in svgs),
+              f"the report's four charts render ({len(svgs)})")
+        check(driver.find_element(By.ID, "best-speedup").text == f"{best_speedup:.2f}x",
+              "the report shows the best speedup")
+        check("finished" in driver.find_element(By.TAG_NAME, "body").text,
+              "the report says the run finished")
+        shot("report.png", 2400)
+        r = subprocess.run([KFORGE, "report", run, "--md", "--out",
+                            os.path.join(shots, "example_report", "report.md")],
+                           capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, f"kforge report --md writes the markdown report ({r.stderr})")
 
         # Live: a candidate written while the page is open appears without a reload.
         load("#/run/softmax-evolve")

@@ -196,6 +196,9 @@ def check_bad_inputs(tmp, run):
     refused("unknown option", [run, "--pdf"], "unknown option '--pdf'")
     refused("no RUN_DIR", [], "no RUN_DIR")
     refused("both formats", [run, "--html", "--md"], "one of --html and --md")
+    refused("an output path that cannot be written", [run, "--out",
+                                                      os.path.join(a_file, "r.html")],
+            "cannot write")
 
 
 def main():
