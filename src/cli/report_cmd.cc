@@ -1,7 +1,7 @@
 // `kforge report RUN_DIR [--html|--md] [--out PATH]`: a self-contained report of one run, for
 // sharing (docs/dashboard.md). HTML: one file with inline CSS and SVG charts, no script, nothing
-// fetched. Markdown: report.md with progress.svg, lineage.svg, roofline.svg (and grid.svg for
-// evolve runs) beside it.
+// fetched. Markdown: report.md with progress.svg, progress_time.svg, lineage.svg, roofline.svg
+// (and grid.svg for evolve runs) beside it.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

@@ -152,6 +152,8 @@ std::string ReportHtml(const ReportData& d) {
   html += Status(d);
   html += "<div class=\"charts\">\n";
   html += Section("progress", "Best speedup over evaluations", ProgressSvg(d.progress));
+  html += Section("progress-time", "Best speedup over wall time",
+                  ProgressSvg(d.progress, YScale::kAuto, ProgressX::kWallTime));
   html += Section("roofline", "Roofline: correct candidates against the measured ceilings",
                   RooflineSvg(d.roofline));
   html += "</div>\n";

@@ -117,6 +117,8 @@ MarkdownReport ReportMarkdown(const ReportData& d) {
     md += "## " + title + "\n\n![" + title + "](" + file + ")\n\n";
   };
   chart("progress.svg", "Best speedup over evaluations", ProgressSvg(d.progress));
+  chart("progress_time.svg", "Best speedup over wall time",
+        ProgressSvg(d.progress, YScale::kAuto, ProgressX::kWallTime));
   chart("lineage.svg", "Lineage", LineageSvg(d.lineage));
   chart("roofline.svg", "Roofline", RooflineSvg(d.roofline));
   if (std::string grid = GridSvg(d.grid); !grid.empty()) {

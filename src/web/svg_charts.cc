@@ -8,7 +8,7 @@
 namespace kf::web {
 using json = nlohmann::json;
 
-std::string ProgressSvg(const json& progress, YScale y_scale) {
+std::string ProgressSvg(const json& progress, YScale y_scale, ProgressX x_axis) {
   const json& best = ArrayOf(progress, "best");
   const json& islands = ArrayOf(progress, "islands");
   if (best.empty()) return EmptyChartSvg(640, 120, "No correct candidate yet.");
@@ -20,10 +20,12 @@ std::string ProgressSvg(const json& progress, YScale y_scale) {
   for (const auto& isl : islands) {
     for (const auto& p : ArrayOf(isl, "steps")) all.push_back(&p);
   }
-  double xmax = std::max(1.0, NumberOf(progress, "evaluations"));
+  const bool wall = x_axis == ProgressX::kWallTime;
+  const size_t xcol = wall ? 1 : 0;
+  double xmax = std::max(1.0, NumberOf(progress, wall ? "seconds" : "evaluations"));
   double ymin = 1, ymax = 1;
   for (const json* p : all) {
-    xmax = std::max(xmax, NumberAt(*p, 0));
+    xmax = std::max(xmax, NumberAt(*p, xcol));
     if (NumberAt(*p, 2) > 0) ymin = std::min(ymin, NumberAt(*p, 2));
     ymax = std::max(ymax, NumberAt(*p, 2));
   }
@@ -31,15 +33,16 @@ std::string ProgressSvg(const json& progress, YScale y_scale) {
   const Scale xs{0, xmax, m.left, W - m.right};
   const Scale ys = log ? Scale{ymin / 1.3, ymax * 1.3, H - m.bottom, m.top, true}
                        : Scale{0, std::max(1.1, ymax) * 1.08, H - m.bottom, m.top};
-  SvgWriter svg(W, H, "Best speedup over evaluations");
-  svg.Frame(m, xs, ys, "evaluations", log ? "best speedup (x, log scale)" : "best speedup (x)");
+  SvgWriter svg(W, H, wall ? "Best speedup over wall time" : "Best speedup over evaluations");
+  svg.Frame(m, xs, ys, wall ? "seconds since the first candidate" : "evaluations",
+            log ? "best speedup (x, log scale)" : "best speedup (x)");
   svg.Line(m.left, ys(1), W - m.right, ys(1), "#999", 1, "stroke-dasharray=\"3 3\"");
   svg.Text(W - m.right - 2, ys(1) - 4, "1x (initial program)", "end", "fill=\"#777\"");
   auto step_path = [&](const json& pts) {
     std::string d;
     for (const auto& p : pts) {
-      d += d.empty() ? "M" + Px(xs(NumberAt(p, 0))) + "," + Px(ys(NumberAt(p, 2)))
-                     : "H" + Px(xs(NumberAt(p, 0))) + "V" + Px(ys(NumberAt(p, 2)));
+      d += d.empty() ? "M" + Px(xs(NumberAt(p, xcol))) + "," + Px(ys(NumberAt(p, 2)))
+                     : "H" + Px(xs(NumberAt(p, xcol))) + "V" + Px(ys(NumberAt(p, 2)));
     }
     return d.empty() ? d : d + "H" + Px(xs(xmax));
   };
@@ -54,7 +57,7 @@ std::string ProgressSvg(const json& progress, YScale y_scale) {
   }
   svg.Path(step_path(best), "#111", 2, "class=\"best-line\"");
   for (const auto& p : best) {
-    svg.Dot(xs(NumberAt(p, 0)), ys(NumberAt(p, 2)), 3.5, "#111",
+    svg.Dot(xs(NumberAt(p, xcol)), ys(NumberAt(p, 2)), 3.5, "#111",
             "#" + std::to_string(static_cast<int64_t>(NumberAt(p, 3))) + ": " +
                 FormatSpeedup(NumberAt(p, 2)) + " at evaluation " +
                 std::to_string(static_cast<int64_t>(NumberAt(p, 0))) + ", " +

@@ -43,10 +43,13 @@ std::string OkColor(double speedup, double max_speedup);
 
 enum class YScale { kAuto, kLinear, kLog };
 
-// Best speedup over evaluations: a step line overall and one per island (with a legend when
-// there are several), a dot with a tooltip where the best improved. kAuto picks a log axis when
-// the speedups span more than 30x.
-std::string ProgressSvg(const nlohmann::json& progress, YScale y_scale = YScale::kAuto);
+enum class ProgressX { kEvaluations, kWallTime };
+
+// Best speedup over evaluations or over wall time (seconds since the first candidate): a step
+// line overall and one per island (with a legend when there are several), a dot with a tooltip
+// where the best improved. kAuto picks a log axis when the speedups span more than 30x.
+std::string ProgressSvg(const nlohmann::json& progress, YScale y_scale = YScale::kAuto,
+                        ProgressX x_axis = ProgressX::kEvaluations);
 
 // The roofline of the correct candidates: log-log GFLOP/s against arithmetic intensity under
 // min(peak_gflops, peak_gbps * x); when no point has counted flops, achieved GB/s per candidate

@@ -72,6 +72,12 @@ TEST(Charts, DrawADotPerCandidate) {
     EXPECT_EQ(Count(svg, "class=\"dot\""), 3u);
     EXPECT_EQ(Count(svg, "class=\"island-line\""), 2u);
   }
+  // Over wall time the same steps sit at their seconds, not their evaluation numbers.
+  const std::string by_time = ProgressSvg(progress, YScale::kAuto, ProgressX::kWallTime);
+  ExpectWholeSvgs(by_time, 1);
+  EXPECT_EQ(Count(by_time, "class=\"dot\""), 3u);
+  EXPECT_NE(by_time.find("seconds since the first candidate"), std::string::npos);
+  EXPECT_NE(by_time, ProgressSvg(progress));
 
   // [id, island, speedup, time ms, flop/byte, GFLOP/s, GB/s, fraction]
   json roof = {{"peak_gflops", 1000.0},
@@ -178,10 +184,10 @@ TEST_F(ReportTest, UntrustedTextIsEscapedEverywhere) {
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_NE(html.find(EscapeHtml(kAttack)), std::string::npos);   // shown, as text
   EXPECT_NE(html.find("default-src 'none'"), std::string::npos);  // and no script could run
-  ExpectWholeSvgs(html, 3);
+  ExpectWholeSvgs(html, 4);  // progress twice, roofline, lineage (no grid: not evolve)
 
   const MarkdownReport md = ReportMarkdown(data);
-  EXPECT_EQ(md.images.size(), 3u);
+  EXPECT_EQ(md.images.size(), 4u);
   // Raw only inside the winner's code, whose fence outlasts its backtick run.
   EXPECT_EQ(Count(md.markdown, kAttack), 3u);  // the code, its diff, the verdict message
   EXPECT_NE(md.markdown.find("`````c\n"), std::string::npos);
@@ -199,12 +205,12 @@ TEST_F(ReportTest, AnEmptyRunGivesAWholeReport) {
   EXPECT_FALSE(data.has_report_json);
 
   const std::string html = ReportHtml(data);
-  ExpectWholeSvgs(html, 4);  // progress, roofline, lineage, an empty grid
+  ExpectWholeSvgs(html, 5);  // progress over evaluations and time, roofline, lineage, empty grid
   EXPECT_NE(html.find("No correct candidate yet."), std::string::npos);
   EXPECT_NE(html.find("running"), std::string::npos);
   EXPECT_NE(html.find("</html>"), std::string::npos);
   const MarkdownReport md = ReportMarkdown(data);
-  EXPECT_EQ(md.images.size(), 4u);
+  EXPECT_EQ(md.images.size(), 5u);
   EXPECT_NE(md.markdown.find("No correct candidate yet."), std::string::npos);
 }
 

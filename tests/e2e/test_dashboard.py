@@ -286,8 +286,8 @@ def main(argv):
         driver.set_window_size(1400, 1000)
         driver.get("file://" + os.path.abspath(report_html))
         svgs = driver.find_elements(By.TAG_NAME, "svg")
-        check(len(svgs) == 4 and all(s.size["width"] > 100 for s in svgs),
-              f"the report's four charts render ({len(svgs)})")
+        check(len(svgs) == 5 and all(s.size["width"] > 100 for s in svgs),
+              f"the report's five charts render ({len(svgs)})")
         check(driver.find_element(By.ID, "best-speedup").text == f"{best_speedup:.2f}x",
               "the report shows the best speedup")
         check("finished" in driver.find_element(By.TAG_NAME, "body").text,

@@ -93,7 +93,8 @@ def check_html(run, best):
                  r.stdout + r.stderr):
         return
     html = open(path, encoding="utf-8").read()
-    check("html: four SVG charts (progress, roofline, lineage, grid)", html.count("<svg") == 4,
+    check("html: five SVG charts (progress twice, roofline, lineage, grid)",
+          html.count("<svg") == 5,
           str(html.count("<svg")))
     speedup = f"{best['speedup']:.2f}x"
     check("html: the best speedup of report.json", f'id="best-speedup">{speedup}<' in html,
@@ -128,8 +129,9 @@ def check_markdown(run, best):
         return
     md = open(path, encoding="utf-8").read()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
-    check("md: links four SVG charts", sorted(images) ==
-          ["grid.svg", "lineage.svg", "progress.svg", "roofline.svg"], str(images))
+    check("md: links five SVG charts", sorted(images) ==
+          ["grid.svg", "lineage.svg", "progress.svg", "progress_time.svg", "roofline.svg"],
+          str(images))
     for image in images:
         file = os.path.join(run, "report", image)
         ok = os.path.isfile(file) and open(file).read().lstrip().startswith("<svg")
