@@ -174,12 +174,28 @@ TextTable TopTable(const json& top) {
   TextTable t{{"rank", "candidate", "parent", "origin", "island", "speedup", "time", "eval s"},
               {},
               {true, false, false, false, true, true, true, true}};
+  // Tune runs: a column of each candidate's parameter values.
+  bool params = false;
+  for (const auto& r : ArrayOf(top, "rows")) params = params || r.contains("params");
+  if (params) {
+    t.header.push_back("params");
+    t.numeric.push_back(false);
+  }
   int rank = 0;
   for (const auto& r : ArrayOf(top, "rows")) {
     t.rows.push_back({std::to_string(++rank), Id(IntOf(r, "id")), Id(IntOf(r, "parent")),
                       TextOf(r, "origin"), std::to_string(IntOf(r, "island")),
                       FormatSpeedup(NumberOf(r, "speedup")), FormatMs(NumberOf(r, "time_ms")),
                       FormatFixed(NumberOf(r, "eval_seconds"), 1)});
+    if (!params) continue;
+    std::string values;
+    if (r.contains("params") && r["params"].is_object()) {
+      for (const auto& [name, value] : r["params"].items()) {
+        values += (values.empty() ? "" : " ") + name + "=" +
+                  (value.is_string() ? value.get<std::string>() : value.dump());
+      }
+    }
+    t.rows.back().push_back(values);
   }
   return t;
 }

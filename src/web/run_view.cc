@@ -140,7 +140,8 @@ std::string RunView::SyncLocked() {
                  "json_extract(result, '$.roofline.achieved_gbps'), "
                  "json_extract(result, '$.roofline.fraction'), "
                  "json_extract(result, '$.roofline.peak_gflops'), "
-                 "json_extract(result, '$.roofline.peak_gbps')" +
+                 "json_extract(result, '$.roofline.peak_gbps'), "
+                 "nullif(nullif(coalesce(params, ''), '{}'), 'null')" +
                  features + " FROM candidates WHERE id > ? ORDER BY id")
                     .c_str());
     sqlite3_bind_int64(q.s, 1, rows_.empty() ? 0 : rows_.back().id);
@@ -165,8 +166,9 @@ std::string RunView::SyncLocked() {
       if (r.has_roofline && !IsNull(q, 15)) peak_gflops_ = ColDouble(q, 15);
       if (r.has_roofline && !IsNull(q, 16)) peak_gbps_ = ColDouble(q, 16);
       for (size_t k = 0; k < feature_sql_.size(); ++k) {
-        r.features.push_back(ColDouble(q, static_cast<int>(17 + k)));
+        r.features.push_back(ColDouble(q, static_cast<int>(18 + k)));
       }
+      if (!IsNull(q, 17)) r.params = q.Col(17);
       rows_.push_back(std::move(r));
     }
   }
@@ -489,6 +491,7 @@ json RunView::Candidates(const CandidateQuery& in) {
                       {"time_ms", r.time_ms},
                       {"eval_seconds", r.eval_seconds},
                       {"at", r.at}});
+      if (!r.params.empty()) rows.back()["params"] = ParseOr(r.params, json::object());
     }
     return json{{"total", static_cast<int64_t>(match.size())},
                 {"offset", q.offset},

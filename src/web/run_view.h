@@ -71,6 +71,7 @@ class RunView {
     bool has_roofline = false;
     double flops = 0, bytes = 0, gflops = 0, gbps = 0, fraction = 0;
     std::vector<double> features;  // evolve's feature metrics, in the axes' order
+    std::string params;            // tune's parameter values as JSON; empty when none
   };
   struct Migration {
     int64_t step, candidate, from, to;

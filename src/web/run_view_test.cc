@@ -8,6 +8,7 @@
 
 #include "search/run_store.h"
 #include "web/line_diff.h"
+#include "web/report_page.h"
 
 namespace kf::web {
 namespace {
@@ -79,10 +80,20 @@ TEST_F(RunViewTest, ViewsFollowTheStoreAsItGrows) {
   for (const auto& cell : grid["cells"]) elites_of_2 += cell["id"] == 2;
   EXPECT_EQ(elites_of_2, 2) << grid.dump();
 
-  // A faster candidate written after the view was read shows up at the next query.
-  ASSERT_TRUE((*store)->Add(Make(2, 0, "a\nB\nc\nd\n", "ok", 5.0)).ok());
+  // A faster candidate written after the view was read shows up at the next query, with its
+  // tune parameters (only candidates that have some carry them).
+  Candidate tuned = Make(2, 0, "a\nB\nc\nd\n", "ok", 5.0);
+  tuned.params = {{"BLOCK", "256"}};
+  ASSERT_TRUE((*store)->Add(tuned).ok());
   EXPECT_EQ((*view)->Summary()["best"]["id"], 4);
-  EXPECT_EQ((*view)->Candidates({0, 10, "ok", -1, "speedup"})["rows"][0]["id"], 4);
+  const auto fastest = (*view)->Candidates({0, 10, "ok", -1, "speedup"})["rows"];
+  EXPECT_EQ(fastest[0]["id"], 4);
+  EXPECT_EQ(fastest[0]["params"]["BLOCK"], "256");
+  EXPECT_FALSE(fastest[1].contains("params"));
+  const TextTable top = TopTable({{"rows", fastest}});
+  EXPECT_EQ(top.header.back(), "params");
+  EXPECT_EQ(top.rows[0].back(), "BLOCK=256");
+  EXPECT_EQ(top.rows[1].back(), "");
   EXPECT_EQ((*view)->Candidates({0, 10, "", 1, "id"})["total"], 2);
 
   auto c = (*view)->Candidate(4);
