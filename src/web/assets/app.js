@@ -382,12 +382,17 @@ async function candidateTable(run) {
   sel.addEventListener("change", () => { pg.verdict = sel.value; pg.offset = 0; refresh(true); });
   panel.append(toolButtons([["speedup", "fastest"], ["id", "in order"]], pg.sort, (k) => { pg.sort = k; pg.offset = 0; refresh(true); }),
     el("h2", { text: `Candidates (${c.total})` }), sel);
-  const t = el("table", {}, el("tr", {}, ...["id", "parent", "origin", "island", "verdict", "speedup", "time", "eval s"].map((h) => el("th", { text: h }))));
+  // Tune runs: a column of each candidate's parameter values.
+  const params = c.rows.some((row) => row.params);
+  const heads = ["id", "parent", "origin", "island", "verdict", "speedup", "time", "eval s", ...(params ? ["params"] : [])];
+  const t = el("table", {}, el("tr", {}, ...heads.map((h) => el("th", { text: h }))));
   for (const row of c.rows) {
-    t.append(el("tr", {}, el("td", {}, el("a", { href: `#/run/${enc(run)}/c/${row.id}`, text: `#${row.id}` })),
+    const tr = el("tr", {}, el("td", {}, el("a", { href: `#/run/${enc(run)}/c/${row.id}`, text: `#${row.id}` })),
       el("td", { text: row.parent ? `#${row.parent}` : "–" }), el("td", { text: row.origin }), el("td", { text: row.island }),
       el("td", {}, verdictTag(row.verdict)), el("td", { class: "num", text: row.verdict === "ok" ? fmtX(row.speedup) : "–" }),
-      el("td", { class: "num", text: row.verdict === "ok" ? fmtMs(row.time_ms) : "–" }), el("td", { class: "num", text: fmt(row.eval_seconds, 1) })));
+      el("td", { class: "num", text: row.verdict === "ok" ? fmtMs(row.time_ms) : "–" }), el("td", { class: "num", text: fmt(row.eval_seconds, 1) }));
+    if (params) tr.append(el("td", { text: Object.entries(row.params || {}).map(([k, v]) => `${k}=${v}`).join(" ") }));
+    t.append(tr);
   }
   panel.append(t, el("div", { class: "pager" },
     el("button", { onclick: () => { pg.offset = Math.max(0, pg.offset - 50); refresh(true); }, text: "‹ prev" }),
