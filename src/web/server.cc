@@ -83,6 +83,7 @@ class Runs {
       it = entries_.find(id);
     }
     if (it == entries_.end()) throw ApiError{404, "no run '" + id + "' (see /api/runs)"};
+    if (!it->second.view) Open(it->second);  // caught while being created, or fixed since
     if (!it->second.view) throw ApiError{409, it->second.error};
     return *it->second.view;
   }
