@@ -28,52 +28,28 @@ import time
 import urllib.error
 import urllib.request
 
+from softmax_fixture import (ONE_EXP, SUM_LINE, TWO_EXPS, evolvable_start, fenced_edit,
+                             small_softmax_task, write_replies)
+
 KFORGE = REPO = ""
 INJECTION = '</script><img src=x onerror="window.__pwned=1">'
 
 
-def fenced_edit(search, replace, words):
-    return f"{words}\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
-
-
 def make_run(tmp):
     """An evolve run with two islands: faster programs, failures of several kinds, migrations."""
-    task = os.path.join(tmp, "softmax_small")
-    shutil.copytree(os.path.join(REPO, "tasks", "cpu", "softmax_rows"), task)
-    yaml_path = os.path.join(task, "task.yaml")
-    text = open(yaml_path).read()
-    text = re.sub(r"bench: \{rows: \d+, cols: \d+\}", "bench: {rows: 256, cols: 1000}", text)
-    open(yaml_path, "w").write(text)
-    initial = open(os.path.join(task, "initial.c")).read()
-    start = initial.replace("void softmax_rows(", "// EVOLVE-BLOCK-START\nvoid softmax_rows(", 1)
-    start += "// EVOLVE-BLOCK-END\n"
-    start_file = os.path.join(tmp, "start.c")
-    open(start_file, "w").write(start)
-    # Two exps per element become one: about twice as fast.
-    slow = ("    for (int64_t c = 0; c < cols; c++) sum += expf(x[r * cols + c] - m);\n"
-            "    for (int64_t c = 0; c < cols; c++) y[r * cols + c] = expf(x[r * cols + c] - m)"
-            " / sum;\n")
-    fast = ("    for (int64_t c = 0; c < cols; c++) {\n"
-            "      y[r * cols + c] = expf(x[r * cols + c] - m);\n"
-            "      sum += y[r * cols + c];\n"
-            "    }\n"
-            "    const float inv = 1.0f / sum;\n"
-            "    for (int64_t c = 0; c < cols; c++) y[r * cols + c] *= inv;\n")
-    sum_line = "    float sum = 0.0f;\n"
+    task = small_softmax_task(REPO, tmp)
+    start_file = evolvable_start(REPO, os.path.join(tmp, "start.c"))
     replies = [
-        fenced_edit(slow, fast, "Compute each exp once."),
-        fenced_edit(sum_line, f"    /* {INJECTION} */\n" + sum_line, "A note for readers."),
-        fenced_edit(sum_line, "    float sum = 1.0f;\n", "Start the sum at one."),
-        fenced_edit(sum_line, "    float sum = 0.0f\n", "Tidy the declaration."),
+        fenced_edit(TWO_EXPS, ONE_EXP, "Compute each exp once."),
+        fenced_edit(SUM_LINE, f"    /* {INJECTION} */\n" + SUM_LINE, "A note for readers."),
+        fenced_edit(SUM_LINE, "    float sum = 1.0f;\n", "Start the sum at one."),
+        fenced_edit(SUM_LINE, "    float sum = 0.0f\n", "Tidy the declaration."),
         fenced_edit("    this line is not in the program\n", "\n", "Remove dead code."),
-        fenced_edit(slow, fast, "Compute each exp once."),
-        fenced_edit(sum_line, f"    /* {INJECTION} */\n" + sum_line, "A note for readers."),
-        fenced_edit(slow, fast, "Compute each exp once."),
+        fenced_edit(TWO_EXPS, ONE_EXP, "Compute each exp once."),
+        fenced_edit(SUM_LINE, f"    /* {INJECTION} */\n" + SUM_LINE, "A note for readers."),
+        fenced_edit(TWO_EXPS, ONE_EXP, "Compute each exp once."),
     ]
-    model = os.path.join(tmp, "model")
-    os.makedirs(model)
-    for i, r in enumerate(replies):
-        open(os.path.join(model, f"{i + 1:02d}.md"), "w").write(r)
+    model = write_replies(os.path.join(tmp, "model"), replies)
     config = os.path.join(tmp, "evolve.yaml")
     open(config, "w").write("optimize:\n  evolve: {islands: 2, migration_interval: 2}\n")
     run = os.path.join(tmp, "runs", "softmax-evolve")

@@ -10,7 +10,6 @@ Exact replies come from tests/e2e/scripted_model.py (a fake model, named as such
 
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -21,6 +20,8 @@ import tempfile
 import time
 import unittest
 import urllib.request
+
+from softmax_fixture import small_softmax_task
 
 KFORGE = ""
 REPO = ""
@@ -70,12 +71,7 @@ class OptimizeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="kforge_optimize_e2e_")
-        cls.task = os.path.join(cls.tmp, "softmax_small")
-        shutil.copytree(os.path.join(REPO, "tasks", "cpu", "softmax_rows"), cls.task)
-        yaml_path = os.path.join(cls.task, "task.yaml")
-        text = open(yaml_path).read()
-        text = re.sub(r"bench: \{rows: \d+, cols: \d+\}", "bench: {rows: 256, cols: 1000}", text)
-        open(yaml_path, "w").write(text)
+        cls.task = small_softmax_task(REPO, cls.tmp)
         cls.fast = open(os.path.join(REPO, "tasks", "cpu", "softmax_rows", "examples", "fast.c")).read()
         cls.env = dict(os.environ, KFORGE_CACHE=os.path.join(cls.tmp, "cache"))
 

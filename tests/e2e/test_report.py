@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 
+from softmax_fixture import fenced_edit, small_softmax_task
+
 KFORGE = ""
 REPO = ""
 FAILURES = []
@@ -33,17 +35,8 @@ def check(name, ok, detail=""):
     return ok
 
 
-def edit(search, replace):
-    return f"<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
-
-
 def make_run(tmp):
-    task = os.path.join(tmp, "softmax_small")
-    shutil.copytree(os.path.join(REPO, "tasks", "cpu", "softmax_rows"), task)
-    yaml_path = os.path.join(task, "task.yaml")
-    text = open(yaml_path).read()
-    text = re.sub(r"bench: \{rows: \d+, cols: \d+\}", "bench: {rows: 256, cols: 1000}", text)
-    open(yaml_path, "w").write(text)
+    task = small_softmax_task(REPO, tmp)
 
     initial = open(os.path.join(REPO, "tasks", "cpu", "softmax_rows", "initial.c")).read()
     function = initial[initial.index("void softmax_rows("):]
@@ -58,10 +51,11 @@ def make_run(tmp):
     assert slow in start
 
     replies = [
-        "A vectorised rewrite.\n" + edit(function, "/* <script>alert(1)</script> */\n" + fast),
-        "Multiply by the sum (wrong on purpose).\n" + edit(slow, slow.replace("/ sum", "* sum")),
-        "Drop a semicolon.\n" + edit("    float sum = 0.0f;\n", "    float sum = 0.0f\n"),
-        "Divide once per row.\n" + edit(slow, slow.replace("/ sum", "* (1.0f / sum)")),
+        fenced_edit(function, "/* <script>alert(1)</script> */\n" + fast, "A vectorised rewrite."),
+        fenced_edit(slow, slow.replace("/ sum", "* sum"),
+                    "Multiply by the sum (wrong on purpose)."),
+        fenced_edit("    float sum = 0.0f;\n", "    float sum = 0.0f\n", "Drop a semicolon."),
+        fenced_edit(slow, slow.replace("/ sum", "* (1.0f / sum)"), "Divide once per row."),
         "I suggest vectorising, no edits.",
     ]
     script = os.path.join(tmp, "script")

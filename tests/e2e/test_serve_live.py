@@ -23,6 +23,9 @@ import time
 import urllib.error
 import urllib.request
 
+from softmax_fixture import (ONE_EXP, SUM_LINE, TWO_EXPS, evolvable_start, fenced_edit,
+                             small_softmax_task, write_replies)
+
 PAGE_QUERIES = ["summary", "progress", "lineage", "grid", "roofline",
                 "candidates?sort=speedup&limit=50"]
 
@@ -35,42 +38,16 @@ def get(url):
         return e.code, json.loads(e.read())
 
 
-def fenced_edit(search, replace, words):
-    return f"{words}\n<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
-
-
 def prepare(repo, tmp):
     """A small softmax task, a start program with an EVOLVE-BLOCK and a scripted model."""
-    task = os.path.join(tmp, "softmax_small")
-    shutil.copytree(os.path.join(repo, "tasks", "cpu", "softmax_rows"), task)
-    yaml_path = os.path.join(task, "task.yaml")
-    text = open(yaml_path).read()
-    text = re.sub(r"bench: \{rows: \d+, cols: \d+\}", "bench: {rows: 256, cols: 1000}", text)
-    open(yaml_path, "w").write(text)
-    initial = open(os.path.join(task, "initial.c")).read()
-    start = initial.replace("void softmax_rows(", "// EVOLVE-BLOCK-START\nvoid softmax_rows(", 1)
-    start_file = os.path.join(tmp, "start.c")
-    open(start_file, "w").write(start + "// EVOLVE-BLOCK-END\n")
-    slow = ("    for (int64_t c = 0; c < cols; c++) sum += expf(x[r * cols + c] - m);\n"
-            "    for (int64_t c = 0; c < cols; c++) y[r * cols + c] = expf(x[r * cols + c] - m)"
-            " / sum;\n")
-    fast = ("    for (int64_t c = 0; c < cols; c++) {\n"
-            "      y[r * cols + c] = expf(x[r * cols + c] - m);\n"
-            "      sum += y[r * cols + c];\n"
-            "    }\n"
-            "    const float inv = 1.0f / sum;\n"
-            "    for (int64_t c = 0; c < cols; c++) y[r * cols + c] *= inv;\n")
-    sum_line = "    float sum = 0.0f;\n"
-    replies = [
-        fenced_edit(slow, fast, "Compute each exp once."),
-        fenced_edit(sum_line, "    float sum = 1.0f;\n", "Start the sum at one."),
-        fenced_edit(sum_line, "    float sum = 0.0f\n", "Tidy the declaration."),
+    task = small_softmax_task(repo, tmp)
+    start_file = evolvable_start(repo, os.path.join(tmp, "start.c"))
+    model = write_replies(os.path.join(tmp, "model"), [
+        fenced_edit(TWO_EXPS, ONE_EXP, "Compute each exp once."),
+        fenced_edit(SUM_LINE, "    float sum = 1.0f;\n", "Start the sum at one."),
+        fenced_edit(SUM_LINE, "    float sum = 0.0f\n", "Tidy the declaration."),
         fenced_edit("    this line is not in the program\n", "\n", "Remove dead code."),
-    ]
-    model = os.path.join(tmp, "model")
-    os.makedirs(model)
-    for i, r in enumerate(replies):
-        open(os.path.join(model, f"{i + 1:02d}.md"), "w").write(r)
+    ])
     config = os.path.join(tmp, "evolve.yaml")
     open(config, "w").write("optimize:\n  evolve: {islands: 2, migration_interval: 2}\n")
     return task, start_file, model, config
