@@ -1,25 +1,16 @@
 #include "search/run_store.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "util/temp_dir_test.h"
+
 namespace kf::search {
 namespace {
 
-class RunStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("kforge-run-store-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_;
-};
+class RunStoreTest : public TempDirTest {};
 
 Candidate Make(const std::string& code, const std::string& verdict, double speedup) {
   Candidate c;

@@ -2,11 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <filesystem>
 
 #include "search/run_store.h"
+#include "util/temp_dir_test.h"
 #include "web/line_diff.h"
 #include "web/report_page.h"
 
@@ -17,17 +17,7 @@ namespace fs = std::filesystem;
 using search::Candidate;
 using search::RunStore;
 
-class RunViewTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("kforge-run-view-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+class RunViewTest : public TempDirTest {};
 
 Candidate Make(int64_t parent, int island, const std::string& code, const std::string& verdict,
                double speedup) {

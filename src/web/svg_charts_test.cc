@@ -1,11 +1,11 @@
 #include "web/svg_charts.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 
 #include "search/run_store.h"
+#include "util/temp_dir_test.h"
 #include "web/report_page.h"
 #include "web/run_view.h"
 
@@ -130,17 +130,7 @@ TEST(Charts, OddOrEmptyAnswersGiveValidSvgs) {
   }
 }
 
-class ReportTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("kforge-report-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+class ReportTest : public TempDirTest {};
 
 search::Candidate Make(int64_t parent, const std::string& code, const std::string& verdict,
                        double speedup) {
