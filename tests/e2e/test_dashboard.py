@@ -18,18 +18,15 @@ run's report as HTML and markdown, go to SCREENSHOT_DIR (default: a temporary di
 
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
-from softmax_fixture import (ONE_EXP, SUM_LINE, TWO_EXPS, evolvable_start, fenced_edit,
-                             small_softmax_task, write_replies)
+from fixtures import (ONE_EXP, SUM_LINE, TWO_EXPS, evolvable_start, fenced_edit, get_json,
+                       small_softmax_task, start_serve, write_replies)
 
 KFORGE = REPO = ""
 INJECTION = '</script><img src=x onerror="window.__pwned=1">'
@@ -80,14 +77,6 @@ def broken_runs(tmp):
     return not_run, future
 
 
-def get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-
 class Checks:
     def __init__(self):
         self.failures = []
@@ -133,32 +122,25 @@ def main(argv):
     print(f"run: {len(cands)} candidates, {ok_count} ok, best #{best_id} {best_speedup:.2f}x, "
           f"{migrations} migrations")
 
-    server = subprocess.Popen([KFORGE, "serve", os.path.join(tmp, "runs"),
-                               os.path.join(tmp, "runs", "notes"), "--port", "0"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runs_dir = os.path.join(tmp, "runs")
+    server, url = start_serve(KFORGE, [runs_dir, os.path.join(runs_dir, "notes")])
     driver = None
     try:
-        line = server.stdout.readline()
-        m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
-        if not m:
-            print(f"FAIL: kforge serve printed {line!r}: {server.stderr.read()[-2000:]}")
-            return 1
-        url = m.group(1)
         # The API's answers and errors.
-        status, runs = get(url + "api/runs")
+        status, runs = get_json(url + "api/runs")
         by_id = {r["id"]: r for r in runs["runs"]}
         check(status == 200 and "softmax-evolve" in by_id, "/api/runs lists the run")
         check("not a kforge run" in by_id.get("notes", {}).get("error", ""),
               "a directory that is not a run is listed with the reason")
         check("schema version 99" in by_id.get("future-run", {}).get("error", ""),
               "a store of another schema version is listed with the reason")
-        status, body = get(url + "api/runs/softmax-evolve/candidates/9999")
+        status, body = get_json(url + "api/runs/softmax-evolve/candidates/9999")
         check(status == 404 and "no candidate 9999" in body.get("error", ""),
               "an unknown candidate id is a 404 with a JSON error")
-        status, body = get(url + "api/runs/future-run/summary")
+        status, body = get_json(url + "api/runs/future-run/summary")
         check(status == 409 and "schema version 99" in body.get("error", ""),
               "the other-schema run's API answers 409 naming the version")
-        status, body = get(url + "api/runs/softmax-evolve/lineage?limit=x")
+        status, body = get_json(url + "api/runs/softmax-evolve/lineage?limit=x")
         check(status == 400 and "limit" in body.get("error", ""), "a bad parameter is a 400")
 
         opts = webdriver.ChromeOptions()

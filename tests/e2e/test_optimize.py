@@ -21,7 +21,7 @@ import time
 import unittest
 import urllib.request
 
-from softmax_fixture import small_softmax_task
+from fixtures import small_softmax_task
 
 KFORGE = ""
 REPO = ""

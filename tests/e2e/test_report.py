@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 
-from softmax_fixture import fenced_edit, small_softmax_task
+from fixtures import fenced_edit, small_softmax_task
 
 KFORGE = ""
 REPO = ""

@@ -13,29 +13,18 @@ back; the run is seen `running` part-way; the last answers match the finished st
 
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
-from softmax_fixture import (ONE_EXP, SUM_LINE, TWO_EXPS, evolvable_start, fenced_edit,
-                             small_softmax_task, write_replies)
+from fixtures import (ONE_EXP, SUM_LINE, TWO_EXPS, evolvable_start, fenced_edit, get_json,
+                       small_softmax_task, start_serve, write_replies)
 
 PAGE_QUERIES = ["summary", "progress", "lineage", "grid", "roofline",
                 "candidates?sort=speedup&limit=50"]
-
-
-def get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
 
 
 def prepare(repo, tmp):
@@ -69,17 +58,11 @@ def main(argv):
         if not ok:
             failures.append(what)
 
-    server = subprocess.Popen([kforge, "serve", runs, "--port", "0"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    server, url = start_serve(kforge, [runs])
+    api = url + "api/"
     run_proc = None
     try:
-        line = server.stdout.readline()
-        m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
-        if not m:
-            print(f"FAIL: kforge serve printed {line!r}: {server.stderr.read()[-2000:]}")
-            return 1
-        api = m.group(1) + "api/"
-        status, body = get(api + "runs")
+        status, body = get_json(api + "runs")
         check(status == 200 and all("error" in r for r in body["runs"]),
               "before the run, the runs directory is listed with no run")
 
@@ -96,13 +79,13 @@ def main(argv):
         deadline = time.time() + 600
         while time.time() < deadline:
             finished = run_proc.poll() is not None
-            status, body = get(api + "runs")
+            status, body = get_json(api + "runs")
             listed = [r for r in body.get("runs", []) if r.get("id") == "live"]
             if status != 200:
                 bad.append(f"runs: {status} {body}")
             if listed and "error" not in listed[0]:
                 rounds += 1
-                answers = {q: get(api + "runs/live/" + q) for q in PAGE_QUERIES}
+                answers = {q: get_json(api + "runs/live/" + q) for q in PAGE_QUERIES}
                 for q, (st, b) in answers.items():
                     if st != 200:
                         bad.append(f"{q}: {st} {b.get('error')}")
@@ -113,7 +96,7 @@ def main(argv):
                         running_midway = True
                     newest = summary["candidates"]
                     if newest:
-                        st, b = get(api + f"runs/live/candidates/{newest}")
+                        st, b = get_json(api + f"runs/live/candidates/{newest}")
                         if st != 200:
                             bad.append(f"candidates/{newest}: {st} {b.get('error')}")
             if finished:
@@ -132,14 +115,14 @@ def main(argv):
         total = db.execute("SELECT count(*) FROM candidates").fetchone()[0]
         db.close()
         report = json.load(open(os.path.join(run_dir, "report.json")))
-        status, summary = get(api + "runs/live/summary")
+        status, summary = get_json(api + "runs/live/summary")
         check(status == 200 and summary["state"] == "finished",
               f"the finished run reads as finished ({summary.get('state')})")
         check(summary.get("candidates") == total, f"the summary counts the store's {total} "
               f"candidates ({summary.get('candidates')})")
         check(summary.get("best", {}).get("id") == report["best"]["id"],
               f"the best is the report's #{report['best']['id']}")
-        status, lineage = get(api + "runs/live/lineage")
+        status, lineage = get_json(api + "runs/live/lineage")
         check(status == 200 and len(lineage["nodes"]) == total,
               f"the lineage has one node per candidate ({len(lineage.get('nodes', []))})")
         check(server.poll() is None, "the server is still up")

@@ -1,9 +1,14 @@
-"""The small CPU softmax task the end-to-end tests optimise, and the pieces of their scripted
-models' replies (tests/e2e/scripted_model.py, a fake model, named as such)."""
+"""What the end-to-end tests share: the small CPU softmax task they optimise, the pieces of their
+scripted models' replies (tests/e2e/scripted_model.py, a fake model, named as such), and a
+`kforge serve` to ask."""
 
+import json
 import os
 import re
 import shutil
+import subprocess
+import urllib.error
+import urllib.request
 
 SUM_LINE = "    float sum = 0.0f;\n"
 # The naive program's two passes over exp(x - m) ...
@@ -50,3 +55,24 @@ def write_replies(directory, replies):
     for i, r in enumerate(replies):
         open(os.path.join(directory, f"{i + 1:02d}.md"), "w").write(r)
     return directory
+
+
+def start_serve(kforge, paths):
+    """`kforge serve PATHS --port 0`: the process and the URL it printed."""
+    server = subprocess.Popen([kforge, "serve", *paths, "--port", "0"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    line = server.stdout.readline()
+    m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+    if not m:
+        server.kill()
+        raise RuntimeError(f"kforge serve printed {line!r}: {server.stderr.read()[-2000:]}")
+    return server, m.group(1)
+
+
+def get_json(url):
+    """The status and JSON body of a GET, error statuses included."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
