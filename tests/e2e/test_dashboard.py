@@ -202,14 +202,16 @@ def main(argv):
         shot("dashboard.png", 2200)
         driver.set_window_size(1400, 1000)
 
-        # A candidate page: the best, with its parent diff, prompt and reply.
-        load(f"#/run/softmax-evolve/c/{best_id}")
+        # A candidate page: the fastest the model made (the best, unless timing noise on a busy
+        # machine put the start program ahead), with its parent diff, prompt and reply.
+        page_id, _, _, page_speedup, _, page_code = max(
+            (c for c in cands if c[1] and c[2] == "ok"), key=lambda c: c[3])
+        load(f"#/run/softmax-evolve/c/{page_id}")
         text = driver.find_element(By.ID, "main").text
-        check(driver.find_element(By.ID, "cand-speedup").text == f"{best_speedup:.2f}x",
-              "the candidate page shows the best's speedup")
-        best_code = next(c[5] for c in cands if c[0] == best_id)
+        check(driver.find_element(By.ID, "cand-speedup").text == f"{page_speedup:.2f}x",
+              f"the candidate page shows #{page_id}'s speedup")
         code_text = driver.find_element(By.CSS_SELECTOR, "pre.code").text
-        check(code_text.strip() == best_code.strip(), "the code is shown exactly")
+        check(code_text.strip() == page_code.strip(), "the code is shown exactly")
         added = driver.find_elements(By.CSS_SELECTOR, "pre.diff .diff-add")
         check("Diff against parent" in text and added, "the diff against the parent is shown")
         check("REPLACE" in driver.find_element(By.ID, "llm").text,
