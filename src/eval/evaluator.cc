@@ -11,9 +11,11 @@
 #include <sstream>
 #include <thread>
 
+#include "eval/batch_timing.h"
 #include "eval/compiler.h"
 #include "eval/machine.h"
 #include "eval/nsight.h"
+#include "eval/process_audit.h"
 #include "eval/static_check.h"
 #include "eval/worker.h"
 #include "task/buffers.h"
@@ -81,10 +83,6 @@ fs::path SelfDir() {
   return ec ? fs::current_path() : exe.parent_path();
 }
 
-// Programs a worker loads before it is replaced by a fresh one (about 20 KB of mappings each on
-// the CPU; a fresh worker costs tens of milliseconds, a fresh GPU context about 0.3 s).
-constexpr int kProgramsPerWorker = 256;
-
 // A worker that is started on first use and again after it dies.
 class WorkerSlot {
  public:
@@ -143,6 +141,7 @@ class Evaluator::Impl {
     native_cand_.reset();
     py_cand_.reset();
     ref_.reset();
+    base_.reset();
     std::error_code ec;
     fs::remove_all(scratch_root_, ec);
   }
@@ -179,9 +178,34 @@ class Evaluator::Impl {
   // One call of a correct candidate at the bench sizes in a worker run by Nsight Compute:
   // the summary, or {"error": why not}.
   json NsightSummary(const Loaded& cand, uint64_t seed);
+  // One round of batches of `program` by the orchestrator's clock, every other timing worker
+  // paused meanwhile.
   Result<std::optional<Failure>> Time(Loaded& program, const Layout& l, int sets, double call_ns,
-                                      double seconds, std::vector<double>* samples,
-                                      std::vector<double>* wall);
+                                      double seconds, BatchTiming* timing);
+  // Fills the timed buffer sets (different inputs in each) in the candidate's arena and copies
+  // them to the baselines' worker; puts them on the device where a worker keeps a device copy.
+  Status PrepareTimedSets(const Layout& l, int sets, uint64_t seed, const Loaded& cand);
+  // Copies the timed sets to the device of the program's worker (CUDA workers, bridges).
+  Status Stage(Loaded& program, const Layout& l, int sets);
+  // After timing: the candidate's inputs unchanged in every set, and the outputs of one secret
+  // set (left by its last timed call) right against the reference.
+  Result<std::optional<Failure>> CheckTimedSets(Loaded& cand, const Layout& l, int sets,
+                                                uint64_t seed);
+  // The reference on copies of `originals` (inputs at sizes), compared with the candidate's
+  // outputs at `cand_set` (a set's base in layout lc).
+  Result<std::optional<Failure>> ReferenceCheck(const Layout& lc, const Layout& lr,
+                                                const std::vector<std::string>& originals,
+                                                WorkerSlot& cand_slot, size_t cand_base,
+                                                const std::string& where,
+                                                const task::Distribution& dist, const Sizes& sizes,
+                                                const std::string& stage);
+  void PauseAllBut(WorkerSlot* running);
+  void ResumeAll();
+  std::vector<uint64_t> timed_input_hashes_;
+  // CPU candidates: the fresh worker as seen from /proc before the candidate was loaded, and the
+  // check of the worker now against it (threads, libraries, executable memory).
+  std::optional<ProcessSnapshot> fresh_worker_;
+  std::optional<Failure> AuditCandidate(const Loaded& cand, const std::string& stage);
 
   task::Task task_;
   EvalOptions opt_;
@@ -195,6 +219,9 @@ class Evaluator::Impl {
   std::unique_ptr<WorkerSlot> py_cand_;  // PyTorch tasks: ModelNew candidates, one per worker
   WorkerSlot* cand_ = nullptr;           // the slot of the candidate being judged
   std::unique_ptr<WorkerSlot> ref_;
+  // A worker that never loads candidate code: it runs and times the task's own programs (the
+  // initial program and vendor baselines) and measures the machine's ceilings.
+  std::unique_ptr<WorkerSlot> base_;
   WorkerSlot& SlotOf(const Loaded& p) { return p.slot ? *p.slot : *cand_; }
   // PyTorch tasks: the bridge builds the module with init_seed_ once per worker generation.
   bool torch_ = false;
@@ -203,7 +230,8 @@ class Evaluator::Impl {
   Status EnsureBuilt();
   // Has the bridge draw get_inputs() under `seed` (and copy the parameters) into its arena at
   // the layout's input offsets; copies each input out into `originals` when given.
-  Status DrawTorchInputs(const Layout& l, uint64_t seed, std::vector<std::string>* originals);
+  Status DrawTorchInputs(const Layout& l, uint64_t seed, std::vector<std::string>* originals,
+                         size_t base = 0);
   json TorchSpecs(const Layout& l, size_t base, bool inputs) const;
   std::optional<Loaded> reference_;
   std::optional<Loaded> initial_;
@@ -256,6 +284,7 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
   }
   cand_config_ = wc;
   native_cand_ = std::make_unique<WorkerSlot>(wc, 0);
+  base_ = std::make_unique<WorkerSlot>(wc, 3);
   cand_ = native_cand_.get();
   if (task_.torch) {
     // The PyTorch bridge (kforge_torch_bridge.py) under the task's python3: the reference worker
@@ -324,14 +353,15 @@ json Evaluator::Impl::TorchSpecs(const Layout& l, size_t base, bool inputs) cons
 }
 
 Status Evaluator::Impl::DrawTorchInputs(const Layout& l, uint64_t seed,
-                                        std::vector<std::string>* originals) {
+                                        std::vector<std::string>* originals, size_t base) {
   if (auto s = EnsureBuilt(); !s.ok()) return s;
   auto w = ref_->Get();
   if (!w.ok()) return w.status();
-  if (auto s = (*w)->EnsureArena(l.set_bytes); !s.ok()) return s;
-  Reply r = (*w)->Request(
-      {{"op", "inputs"}, {"seed", seed & 0x7fffffffffffULL}, {"tensors", TorchSpecs(l, 0, true)}},
-      30 * opt_.run_timeout_s);
+  if (auto s = (*w)->EnsureArena(base + l.set_bytes); !s.ok()) return s;
+  Reply r = (*w)->Request({{"op", "inputs"},
+                           {"seed", seed & 0x7fffffffffffULL},
+                           {"tensors", TorchSpecs(l, base, true)}},
+                          30 * opt_.run_timeout_s);
   prof_.reference += r.seconds;
   if (!r.ok()) {
     return Status::Error("the PyTorch module's get_inputs failed: " + r.message + " " +
@@ -340,7 +370,7 @@ Status Evaluator::Impl::DrawTorchInputs(const Layout& l, uint64_t seed,
   if (originals) {
     originals->assign(task_.inputs.size(), std::string());
     for (size_t i = 0; i < task_.inputs.size(); ++i) {
-      (*originals)[i].assign(reinterpret_cast<const char*>((*w)->arena() + l.offset[i]),
+      (*originals)[i].assign(reinterpret_cast<const char*>((*w)->arena() + base + l.offset[i]),
                              static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i]));
     }
   }
@@ -368,7 +398,17 @@ Result<Loaded> Evaluator::Impl::CompileProgram(const fs::path& source, const std
     return Status::Error("the task's " + what + " (" + source.string() + ") does not compile:\n" +
                          c->log);
   }
-  return Loaded{c->library, -1, -1, c->kernel_only, c->launches, c->lowered_names, "", "", nullptr};
+  // The reference runs in the reference worker (its slot is set where it is loaded); the task's
+  // other programs in the clean baseline worker.
+  return Loaded{c->library,
+                -1,
+                -1,
+                c->kernel_only,
+                c->launches,
+                c->lowered_names,
+                "",
+                "",
+                what == "reference" ? nullptr : base_.get()};
 }
 
 Failure Evaluator::Impl::FromReply(const Reply& r, const std::string& stage) {
@@ -571,6 +611,16 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
     }
   }
 
+  return ReferenceCheck(*lc, *lr, originals, slot, base, where, dist, sizes, stage);
+}
+
+Result<std::optional<Failure>> Evaluator::Impl::ReferenceCheck(
+    const Layout& lc_ref, const Layout& lr_ref, const std::vector<std::string>& originals,
+    WorkerSlot& cand_slot, size_t cand_base, const std::string& where,
+    const task::Distribution& dist, const Sizes& sizes, const std::string& stage) {
+  const Layout* lc = &lc_ref;
+  const Layout* lr = &lr_ref;
+  const size_t nin = task_.inputs.size();
   // The reference, afterwards, from the originals, in double precision, in another process (a
   // PyTorch task's: the module itself in its own precision, TF32 off, outputs as double).
   if (torch_) {
@@ -578,6 +628,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
     if (!rw.ok()) return rw.status();
     if (auto s = EnsureBuilt(); !s.ok()) return s;
     rw = ref_->Get();
+    if (auto s = (*rw)->EnsureArena(lc->set_bytes + lr->set_bytes); !s.ok()) return s;
     unsigned char* rarena = (*rw)->arena();
     for (size_t i = 0; i < nin; ++i) {
       std::memcpy(rarena + lc->offset[i], originals[i].data(), originals[i].size());
@@ -599,7 +650,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
                            rr.body.value("traceback", "") + (*rw)->TakeOutput());
     }
     // The candidate may share the reference's worker (a baseline's check): read it afresh.
-    arena = SlotOf(cand).current()->arena() + base;
+    const unsigned char* arena = cand_slot.current()->arena() + cand_base;
     return CompareTrial(*lc, *lr, arena, rarena + lc->set_bytes, where, dist, sizes, stage);
   }
   auto rw = ref_->Get();
@@ -625,7 +676,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
     return Status::Error("the task's reference failed at " + where + ": " + rr.message + " " +
                          (*rw)->TakeOutput());
   }
-
+  const unsigned char* arena = cand_slot.current()->arena() + cand_base;
   return CompareTrial(*lc, *lr, arena, rarena, where, dist, sizes, stage);
 }
 
@@ -668,7 +719,8 @@ Result<std::optional<Failure>> Evaluator::Impl::CompareTrial(
 }
 
 Status Evaluator::Impl::MeasureCeilings(bool remeasure) {
-  auto w = native_cand_->Get();
+  // Only a worker that never loaded candidate code measures the machine (rule 19).
+  auto w = base_->Get();
   if (!w.ok()) return w.status();
   if (task_.backend == "cuda") {
     // Measured on this device by its worker, once per evaluator (or again when asked).
@@ -746,43 +798,243 @@ json Evaluator::Impl::NsightSummary(const Loaded& cand, uint64_t seed) {
   return *summary;
 }
 
+void Evaluator::Impl::PauseAllBut(WorkerSlot* running) {
+  for (WorkerSlot* slot : {native_cand_.get(), py_cand_.get(), base_.get(), ref_.get()}) {
+    if (slot && slot != running && slot->current()) slot->current()->Pause();
+  }
+}
+
+void Evaluator::Impl::ResumeAll() {
+  for (WorkerSlot* slot : {native_cand_.get(), py_cand_.get(), base_.get(), ref_.get()}) {
+    if (slot && slot->current()) slot->current()->Resume();
+  }
+}
+
+Status Evaluator::Impl::Stage(Loaded& program, const Layout& l, int sets) {
+  WorkerSlot& slot = SlotOf(program);
+  auto w = slot.Get();
+  if (!w.ok()) return w.status();
+  json req;
+  if (!program.torch_handle.empty()) {
+    json specs = json::array();
+    for (int s = 0; s < sets; ++s) {
+      specs.push_back({{"inputs", TorchSpecs(l, static_cast<size_t>(s) * l.set_bytes, true)},
+                       {"forward_inputs", task_.torch->forward_inputs}});
+    }
+    req = {{"op", "stage"}, {"sets", specs}};
+  } else if (task_.backend == "cuda") {
+    req = {{"op", "upload"}, {"span", {0, static_cast<size_t>(sets) * l.set_bytes}}};
+  } else {
+    return Status::Ok();  // a CPU worker calls on the shared arena itself
+  }
+  Reply r = (*w)->Request(req, 30 * opt_.run_timeout_s);
+  if (!r.ok()) return Status::Error("putting the timed inputs on the device: " + r.message);
+  return Status::Ok();
+}
+
 Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layout& l, int sets,
                                                      double call_ns, double seconds,
-                                                     std::vector<double>* samples,
-                                                     std::vector<double>* wall) {
+                                                     BatchTiming* timing) {
   WorkerSlot& slot = SlotOf(program);
   auto w = slot.Get();
   if (!w.ok()) return w.status();
   if (auto f = Load(slot, program); !f.ok() || *f) return f;
   w = slot.Get();
-  std::vector<size_t> bases;
-  for (int s = 0; s < sets; ++s) bases.push_back(static_cast<size_t>(s) * l.set_bytes);
-  auto call = CallRequest(program, l, task_.bench_sizes, bases, 0, sets * l.set_bytes);
-  if (!call.ok()) {
-    return std::optional<Failure>(Failure{
-        Verdict::kRuntimeError, call.status().message() + " (timing)", {{"stage", "timing"}}});
+  json run;
+  if (!program.torch_handle.empty()) {
+    run = {{"op", "run"}, {"handle", program.torch_handle}};
+  } else {
+    std::vector<size_t> bases;
+    for (int s = 0; s < sets; ++s) bases.push_back(static_cast<size_t>(s) * l.set_bytes);
+    auto call = CallRequest(program, l, task_.bench_sizes, bases, 0, sets * l.set_bytes);
+    if (!call.ok()) {
+      return std::optional<Failure>(Failure{
+          Verdict::kRuntimeError, call.status().message() + " (timing)", {{"stage", "timing"}}});
+    }
+    run = *call;
+    run["op"] = "run";
+    run.erase("span");
   }
-  json req = *call;
-  req["op"] = "time";
-  req["min_runs"] = opt_.min_runs;
-  req["max_seconds"] = seconds;
-  req["target_rel_ci"] = opt_.target_rel_ci;
-  req["warmup_runs"] = 3;  // the worker also warms every rotation set once
+  BatchTimingOptions o;
+  o.sets = static_cast<size_t>(sets);
+  o.seconds = seconds;
+  o.target_rel_ci = opt_.target_rel_ci;
+  o.min_batches = opt_.min_runs;
   // Known call time (the candidate's, from correctness): a generous multiple of it. Unknown (the
-  // task's own initial program): the per-call deadline for each warm-up and a few timed calls.
-  const double calls = 4.0 + std::max(3, sets);
-  const double deadline =
-      seconds + opt_.run_timeout_s +
-      (call_ns > 0 ? calls * 2 * std::max(call_ns, 1e6) / 1e9 : calls * opt_.run_timeout_s);
-  Reply r = (*w)->Request(req, deadline);
+  // task's own programs): the per-call deadline.
+  o.call_deadline_s = call_ns > 0 ? std::max(20 * call_ns / 1e9, 0.05) : opt_.run_timeout_s;
+  if (call_ns > 0) o.call_deadline_s = std::min(o.call_deadline_s, opt_.run_timeout_s);
+  PauseAllBut(&slot);
+  const double before = timing->seconds;
+  std::optional<Reply> failed = TimeRound(**w, run, o, timing);
   const bool baseline = &program == &*initial_ ||
                         (&program >= vendor_.data() && &program < vendor_.data() + vendor_.size());
-  (baseline ? prof_.baseline : prof_.candidate) += r.seconds;
-  if (!baseline) prof_.candidate_timing += r.seconds;
-  if (!r.ok()) return std::optional<Failure>(FromReply(r, "timing"));
-  for (double ns : r.body.at("samples_ns")) samples->push_back(ns);
-  for (double ns : r.body.value("wall_ns", r.body.at("samples_ns"))) wall->push_back(ns);
+  const double spent = timing->seconds - before;
+  (baseline ? prof_.baseline : prof_.candidate) += spent;
+  if (!baseline) prof_.candidate_timing += spent;
+  if (failed) {
+    if (failed->body.value("forged", false)) {
+      Failure f{Verdict::kSuspicious, failed->message};
+      f.extra = {{"stage", "timing"},
+                 {"reported_ns", failed->body["reported_ns"]},
+                 {"clocked_ns", failed->body["clocked_ns"]}};
+      return std::optional<Failure>(f);
+    }
+    return std::optional<Failure>(FromReply(*failed, "timing"));
+  }
   return std::optional<Failure>();
+}
+
+namespace {
+
+// A fast hash of a buffer (64-bit words, multiply-mix): enough to see that nobody changed it.
+uint64_t HashBytes(const unsigned char* p, size_t n) {
+  uint64_t h = 0x243F6A8885A308D3ULL ^ n;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 29;
+  }
+  for (; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ULL;
+  return h;
+}
+
+// Distinct timed sets from drawn ones: a secret rotation of each buffer by whole elements keeps
+// every value (and so the distribution and any value range the task needs) but moves it.
+void RotateInto(unsigned char* dst, const unsigned char* src, size_t elements, size_t width,
+                size_t by) {
+  if (elements == 0) return;
+  by %= elements;
+  std::memcpy(dst, src + by * width, (elements - by) * width);
+  std::memcpy(dst + (elements - by) * width, src, by * width);
+}
+
+}  // namespace
+
+Status Evaluator::Impl::PrepareTimedSets(const Layout& l, int sets, uint64_t seed,
+                                         const Loaded& cand) {
+  WorkerSlot& cslot = SlotOf(cand);
+  auto cw = cslot.Get();
+  if (!cw.ok()) return cw.status();
+  const size_t total = static_cast<size_t>(sets) * l.set_bytes;
+  if (auto s = (*cw)->EnsureArena(total); !s.ok()) return s;
+  const size_t nin = task_.inputs.size();
+  // The sets are drawn in the baselines' worker (the bridge draws with the module's get_inputs)
+  // or here, then copied to the candidate's arena.
+  unsigned char* arena = (*cw)->arena();
+  if (torch_) {
+    // Each set from get_inputs under its own seed (up to kDrawnSets of them, the rest copies):
+    // a rotation could break structure the problem's inputs have (symmetric matrices, say).
+    constexpr int kDrawnSets = 16;
+    auto rw = ref_->Get();
+    if (!rw.ok()) return rw.status();
+    if (auto s = (*rw)->EnsureArena(total); !s.ok()) return s;
+    for (int s = 0; s < std::min(sets, kDrawnSets); ++s) {
+      if (auto st = DrawTorchInputs(l, Mix(seed ^ 0x7157ULL ^ (uint64_t(s) << 40)), nullptr,
+                                    static_cast<size_t>(s) * l.set_bytes);
+          !st.ok())
+        return st;
+    }
+    rw = ref_->Get();
+    unsigned char* rarena = (*rw)->arena();
+    for (int s = kDrawnSets; s < sets; ++s) {
+      std::memcpy(rarena + s * l.set_bytes, rarena + (s % kDrawnSets) * l.set_bytes, l.set_bytes);
+    }
+    cw = cslot.Get();
+    arena = (*cw)->arena();
+    if (arena != rarena) std::memcpy(arena, rarena, total);
+  } else {
+    for (size_t i = 0; i < nin; ++i) {
+      const auto& spec = task_.inputs[i];
+      task::FillRandom(arena + l.offset[i], spec.dtype, l.elements[i],
+                       spec.distribution ? *spec.distribution : task_.distributions[0],
+                       Mix(seed ^ 0x7157ULL ^ i));
+      const size_t width = task::DTypeSize(l.dtype[i]);
+      for (int s = 1; s < sets; ++s) {
+        RotateInto(arena + s * l.set_bytes + l.offset[i], arena + l.offset[i],
+                   static_cast<size_t>(l.elements[i]), width, Mix(seed ^ (s * 7919ULL) ^ i));
+      }
+    }
+    // The baselines' worker gets the same sets in its own arena.
+    auto bw = base_->Get();
+    if (!bw.ok()) return bw.status();
+    if (auto s = (*bw)->EnsureArena(total); !s.ok()) return s;
+    cw = cslot.Get();
+    std::memcpy((*bw)->arena(), (*cw)->arena(), total);
+    arena = (*cw)->arena();
+  }
+  timed_input_hashes_.clear();
+  for (int s = 0; s < sets; ++s) {
+    for (size_t i = 0; i < nin; ++i) {
+      const size_t bytes = static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i]);
+      timed_input_hashes_.push_back(HashBytes(arena + s * l.set_bytes + l.offset[i], bytes));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<Failure>> Evaluator::Impl::CheckTimedSets(Loaded& cand, const Layout& l,
+                                                               int sets, uint64_t seed) {
+  WorkerSlot& slot = SlotOf(cand);
+  Worker* w = slot.current();
+  if (!w) return Status::Error("the candidate's worker is gone after timing");
+  const bool bridge = !cand.torch_handle.empty();
+  if (task_.backend == "cuda" && !bridge) {
+    Reply r =
+        w->Request({{"op", "download"}, {"span", {0, static_cast<size_t>(sets) * l.set_bytes}}},
+                   30 * opt_.run_timeout_s);
+    if (!r.ok()) return std::optional<Failure>(FromReply(r, "reading the timed buffers"));
+    w->Pause();
+  }
+  const size_t nin = task_.inputs.size();
+  const unsigned char* arena = w->arena();
+  for (int s = 0; s < sets; ++s) {
+    for (size_t i = 0; i < nin; ++i) {
+      const size_t bytes = static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i]);
+      if (HashBytes(arena + s * l.set_bytes + l.offset[i], bytes) !=
+          timed_input_hashes_[s * nin + i]) {
+        Failure f{Verdict::kWrongAnswer, "the program modified its input '" + task_.inputs[i].name +
+                                             "' in timed buffer set " + std::to_string(s) +
+                                             " while it was being timed"};
+        f.extra = {{"stage", "timing"}, {"input", task_.inputs[i].name}, {"set", s}};
+        return std::optional<Failure>(f);
+      }
+    }
+  }
+  // A bridge keeps its timed outputs to itself; a native program left them in the arena.
+  if (bridge) return std::optional<Failure>();
+  const int s = static_cast<int>(Mix(seed ^ 0x5E7ULL) % static_cast<uint64_t>(sets));
+  std::vector<std::string> originals(nin);
+  for (size_t i = 0; i < nin; ++i) {
+    originals[i].assign(reinterpret_cast<const char*>(arena + s * l.set_bytes + l.offset[i]),
+                        static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i]));
+  }
+  auto lr = MakeLayout(task_, task_.bench_sizes, true);
+  if (!lr.ok()) return lr.status();
+  const std::string where = "size " + task::SizesToString(task_.bench_sizes) +
+                            ", the outputs a timed call left in buffer set " + std::to_string(s);
+  auto f = ReferenceCheck(l, *lr, originals, slot, static_cast<size_t>(s) * l.set_bytes, where,
+                          task_.distributions[0], task_.bench_sizes, "timed outputs");
+  if (f.ok() && *f) {
+    (*f)->message += " (its checked calls were right: it computes differently when timed)";
+  }
+  return f;
+}
+
+std::optional<Failure> Evaluator::Impl::AuditCandidate(const Loaded& cand,
+                                                       const std::string& stage) {
+  Worker* w = SlotOf(cand).current();
+  if (!fresh_worker_ || !w) return std::nullopt;
+  auto now = SnapshotGroup(w->pid());
+  if (!now.ok()) return std::nullopt;  // the worker is gone: the stage that follows says why
+  auto why = AuditAgainst(*fresh_worker_, *now, cand.library, task_.allows_threads);
+  if (!why) return std::nullopt;
+  Failure f{Verdict::kSandboxViolation,
+            *why + " (seen from outside the worker after " + stage + ")"};
+  f.extra = {{"stage", stage}, {"audit", *why}};
+  return f;
 }
 
 Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
@@ -791,9 +1043,9 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   const bool python = candidate.extension() == ".py";
   cand_ = python && torch_ ? py_cand_.get() : native_cand_.get();
   if (python && torch_) py_cand_->Retire();
-  // A worker keeps every program it loaded mapped (unloading untrusted code would run its
-  // destructors in the worker): a long run gets a fresh worker now and then, so memory stays flat.
-  if (cand_->loads >= kProgramsPerWorker) cand_->Retire();
+  // Every candidate starts in a fresh worker (rule 21): nothing an earlier one changed (FP
+  // control state, signal handlers, timers, patched library slots, threads) reaches it.
+  cand_->Retire();
   EvalResult res;
   res.task = task_.name;
   res.candidate = candidate.string();
@@ -908,7 +1160,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
                              ") does not compile:\n" + c->log);
       }
       vendor_.push_back(Loaded{c->library, -1, -1, c->kernel_only, c->launches, c->lowered_names,
-                               "", "", nullptr});
+                               "", "", base_.get()});
     }
     auto compiled = cand_job.get();
     compile_wall = MonotonicSeconds() - compile_start;
@@ -966,6 +1218,10 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     auto c = MeasureCeilings(false);
     if (!c.ok()) return c;
   }
+  fresh_worker_.reset();
+  if (task_.backend == "cpu" && cand.torch_handle.empty()) {
+    if (auto snap = SnapshotGroup((*w)->pid()); snap.ok()) fresh_worker_ = *snap;
+  }
   if (auto f = Load(*cand_, cand); !f.ok() || *f) {
     if (!f.ok()) return f.status();
     return finish(*f);
@@ -1015,6 +1271,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     if (plan[i].sizes == task_.bench_sizes) bench_call_ns = std::max(bench_call_ns, ns);
   }
 
+  if (auto f = AuditCandidate(cand, "correctness")) return finish(*f);
+
   // Determinism: the first bench trial again, same inputs, other poison.
   {
     std::vector<std::string> again;
@@ -1048,89 +1306,74 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   int sets = static_cast<int>(
       std::clamp<size_t>((2 * llc + layout->set_bytes - 1) / layout->set_bytes, 2, kMaxSets));
   while (sets > 2 && static_cast<size_t>(sets) * layout->set_bytes > (2ull << 30)) --sets;
-  {
-    auto cw = cand_->Get();
-    if (!cw.ok()) return cw.status();
-    if (auto s = (*cw)->EnsureArena(sets * layout->set_bytes); !s.ok()) return s;
-    unsigned char* arena = (*cw)->arena();
-    const size_t nin = task_.inputs.size();
-    if (torch_) {
-      // The module's inputs for the candidate's sets and for the baselines' in the bridge.
-      auto rw = ref_->Get();
-      if (!rw.ok()) return rw.status();
-      if (auto s = (*rw)->EnsureArena(sets * layout->set_bytes); !s.ok()) return s;
-      if (auto s = DrawTorchInputs(*layout, Mix(seed ^ 0x7157ULL), nullptr); !s.ok()) return s;
-      rw = ref_->Get();
-      unsigned char* rarena = (*rw)->arena();
-      std::memcpy(arena, rarena, layout->set_bytes);
-      for (int s = 1; s < sets; ++s) {
-        std::memcpy(rarena + s * layout->set_bytes, rarena, layout->set_bytes);
-      }
-    }
-    for (size_t i = 0; i < nin && !torch_; ++i) {
-      const auto& spec = task_.inputs[i];
-      task::FillRandom(arena + layout->offset[i], spec.dtype, layout->elements[i],
-                       spec.distribution ? *spec.distribution : task_.distributions[0],
-                       Mix(seed ^ 0x7157ULL ^ i));
-    }
-    for (int s = 1; s < sets; ++s) {
-      std::memcpy(arena + s * layout->set_bytes, arena, layout->set_bytes);
+  if (auto s = PrepareTimedSets(*layout, sets, seed, cand); !s.ok()) return s;
+  if (auto s = Stage(cand, *layout, sets); !s.ok()) return s;
+  if (auto s = Stage(*initial_, *layout, sets); !s.ok()) return s;
+  for (auto& v : vendor_) {
+    if (&SlotOf(v) != &SlotOf(*initial_)) {
+      if (auto s = Stage(v, *layout, sets); !s.ok()) return s;
     }
   }
-  // Candidate and baseline alternate in rounds, so drift in the machine's speed hits both.
-  std::vector<double> cand_samples, base_samples, cand_wall, base_wall;
-  std::vector<std::vector<double>> vendor_samples(vendor_.size()), vendor_wall(vendor_.size());
+  // Candidate and baselines alternate in rounds, so drift in the machine's speed hits all; each
+  // is timed by this process's clock while the others' workers are paused.
+  BatchTiming cand_timing, base_timing;
+  std::vector<BatchTiming> vendor_timing(vendor_.size());
   const double round_seconds = opt_.timing_seconds / kTimingRounds;
   for (int round = 0; round < kTimingRounds; ++round) {
-    if (auto f = Time(cand, *layout, sets, bench_call_ns, round_seconds, &cand_samples, &cand_wall);
+    if (auto f = Time(cand, *layout, sets, bench_call_ns, round_seconds, &cand_timing);
         !f.ok() || *f) {
+      ResumeAll();
       if (!f.ok()) return f.status();
       return finish(*f);
     }
-    if (auto f = Time(*initial_, *layout, sets, 0, round_seconds, &base_samples, &base_wall);
-        !f.ok() || *f) {
+    if (auto f = Time(*initial_, *layout, sets, 0, round_seconds, &base_timing); !f.ok() || *f) {
+      ResumeAll();
       if (!f.ok()) return f.status();
       return Status::Error("the task's initial program failed while timing the baseline: " +
                            (*f)->message);
     }
     for (size_t b = 0; b < vendor_.size(); ++b) {
-      if (auto f = Time(vendor_[b], *layout, sets, 0, round_seconds, &vendor_samples[b],
-                        &vendor_wall[b]);
+      if (auto f = Time(vendor_[b], *layout, sets, 0, round_seconds, &vendor_timing[b]);
           !f.ok() || *f) {
+        ResumeAll();
         if (!f.ok()) return f.status();
         return Status::Error("the task's baseline '" + task_.baselines[b].name +
                              "' failed while timing: " + (*f)->message);
       }
     }
   }
-  // Rule 13's cross-check: stream events against the host clock around a device-wide sync.
-  // Work the events miss (another stream, host-side work) makes the wall clock count instead.
-  auto cross_checked = [&](std::vector<double>& events, std::vector<double>& wall,
-                           const std::string& who) {
-    const TimeStats e = SummariseSamples(events), w = SummariseSamples(wall);
-    if (w.median_ms > 1.2 * e.median_ms + 0.02) {
-      res.detail["timing_note_" + who] =
-          "wall clock " + std::to_string(w.median_ms) +
-          " ms with device synchronisation exceeds "
-          "the stream's events " +
-          std::to_string(e.median_ms) +
-          " ms: work outside the stream is counted, by the wall clock";
-      return w;
-    }
-    return e;
-  };
-  const TimeStats cand_time = cross_checked(cand_samples, cand_wall, "candidate");
-  const TimeStats base_time = cross_checked(base_samples, base_wall, "baseline");
+  // The candidate stays paused until its timed sets are checked: nothing it left running can
+  // repair them meanwhile.
+  PauseAllBut(nullptr);
+  if (auto f = AuditCandidate(cand, "timing")) {
+    ResumeAll();
+    return finish(*f);
+  }
+  if (auto f = CheckTimedSets(cand, *layout, sets, seed); !f.ok() || *f) {
+    ResumeAll();
+    if (!f.ok()) return f.status();
+    return finish(*f);
+  }
+  ResumeAll();
+  const TimeStats cand_time = SummariseSamples(cand_timing.samples_ns);
+  const TimeStats base_time = SummariseSamples(base_timing.samples_ns);
   res.time = cand_time;
   res.baseline = base_time;
   res.speedup = base_time.median_ms / std::max(cand_time.median_ms, 1e-9);
+  res.speedup_ci = SpeedupInterval(base_time, cand_time);
+  res.detail["timing"] = {{"clock", "orchestrator"},
+                          {"calls_per_batch", cand_timing.calls_per_batch},
+                          {"baseline_calls_per_batch", base_timing.calls_per_batch},
+                          {"sets", sets}};
   for (size_t b = 0; b < vendor_.size(); ++b) {
-    const TimeStats t =
-        cross_checked(vendor_samples[b], vendor_wall[b], "baseline_" + task_.baselines[b].name);
+    const TimeStats t = SummariseSamples(vendor_timing[b].samples_ns);
+    const auto ci = SpeedupInterval(t, cand_time);
     res.baselines.push_back({{"name", task_.baselines[b].name},
                              {"program", task_.baselines[b].program.filename().string()},
                              {"time_ms", StatsJson(t)},
-                             {"speedup", t.median_ms / std::max(cand_time.median_ms, 1e-9)}});
+                             {"speedup", t.median_ms / std::max(cand_time.median_ms, 1e-9)},
+                             {"speedup_ci", {ci.first, ci.second}},
+                             {"significant", ci.first > 1 || ci.second < 1}});
   }
 
   // Re-check on fresh inputs, in a buffer set the timed calls used.
@@ -1160,7 +1403,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   // time falls under it; the fraction a user reads is against the task's own precision. Task
   // buffers are f32, f64 or integers, so that is SGEMM's rate, not bf16 tensor cores'.
   auto place = [&] {
-    const double units = task_.allows_threads ? ceilings_->cores : 1;
+    // A ModelNew runs torch, which uses every core; a native program one unless allowed more.
+    const double units = task_.allows_threads || python ? ceilings_->cores : 1;
     const double best_gflops = ceilings_->gflops_per_unit * units;
     roof.peak_gbps = ceilings_->copy_gbps;
     roof.peak_gflops = ceilings_->fp32_gflops > 0 ? ceilings_->fp32_gflops : best_gflops;
@@ -1172,15 +1416,14 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
         seconds;
   };
   place();
-  if (!python && cand_time.median_ms < roof.floor_ms) {
-    // Before calling it impossible, make sure the ceilings were not measured on a busy machine.
+  if (cand_time.median_ms < roof.floor_ms) {
+    // Before calling it impossible, make sure the ceilings were not measured on a busy machine
+    // (again in the clean worker: a candidate's worker never measures them).
     if (auto s = MeasureCeilings(true); !s.ok()) return s;
     place();
   }
   res.roofline = roof;
-  // A ModelNew runs torch on every core, the CPU's ceilings are one core's: no floor there.
-  const bool floor_holds = !(python && task_.backend == "cpu");
-  if (floor_holds && cand_time.median_ms < roof.floor_ms) {
+  if (cand_time.median_ms < roof.floor_ms) {
     Failure f{Verdict::kSuspicious,
               "the median time " + std::to_string(cand_time.median_ms) +
                   " ms is below the roofline floor " + std::to_string(roof.floor_ms) +

@@ -24,7 +24,8 @@ struct EvalOptions {
   double timing_seconds = 1.0;  // cap on timed runs per program
   double target_rel_ci = 0.01;  // stop timing when the median's 95% interval is within this
   int min_runs = 10;
-  double floor_margin = 0.5;  // a time below margin * roofline floor is suspicious
+  // A time below margin * roofline floor is suspicious: beyond the machine's measured peak.
+  double floor_margin = 1.0;
   bool sandbox = true;        // bubblewrap where it works
   int device = 0;             // CUDA: the GPU ordinal the worker uses (machine.h)
   bool ncu = false;           // CUDA: a short Nsight Compute summary of a correct candidate

@@ -49,7 +49,14 @@ TimeStats SummariseSamples(std::vector<double> s) {
   const size_t lo = static_cast<size_t>(std::max(0.0, std::floor(n / 2 - half)));
   const size_t hi = static_cast<size_t>(std::min(n - 1, std::ceil(n / 2 + half)));
   t.ci95_rel = t.median_ms > 0 ? (s[hi] - s[lo]) / 2e6 / t.median_ms : 0;
+  t.ci_lo_ms = s[lo] / 1e6;
+  t.ci_hi_ms = s[hi] / 1e6;
   return t;
+}
+
+std::pair<double, double> SpeedupInterval(const TimeStats& b, const TimeStats& c) {
+  if (c.ci_hi_ms <= 0 || c.ci_lo_ms <= 0) return {0, 0};
+  return {b.ci_lo_ms / c.ci_hi_ms, b.ci_hi_ms / c.ci_lo_ms};
 }
 
 json StatsJson(const TimeStats& t) {
@@ -69,6 +76,8 @@ json EvalResult::ToJson() const {
             {"baseline", baseline ? StatsJson(*baseline) : json()},
             {"baseline_name", baseline_name},
             {"speedup", speedup ? json(*speedup) : json()},
+            {"speedup_ci", speedup_ci ? json{speedup_ci->first, speedup_ci->second} : json()},
+            {"speedup_significant", speedup ? json(speedup_significant()) : json()},
             {"baselines", baselines},
             {"detail", detail},
             {"eval_seconds", eval_seconds},
@@ -107,7 +116,14 @@ std::string EvalResult::Summary() const {
     s += line;
   }
   if (speedup) {
-    std::snprintf(line, sizeof(line), "  speedup   %.2fx\n", *speedup);
+    if (speedup_ci) {
+      std::snprintf(
+          line, sizeof(line), "  speedup   %.2fx (95%% interval %.2f-%.2f%s)\n", *speedup,
+          speedup_ci->first, speedup_ci->second,
+          speedup_significant() ? "" : ": not significant, no different from the baseline");
+    } else {
+      std::snprintf(line, sizeof(line), "  speedup   %.2fx\n", *speedup);
+    }
     s += line;
   }
   for (const auto& b : baselines) {

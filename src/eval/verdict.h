@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace kf::eval {
 
@@ -31,6 +33,8 @@ struct TimeStats {
   double min_ms = 0;
   int runs = 0;
   double ci95_rel = 0;  // half-width of the median's 95% interval over the median
+  double ci_lo_ms = 0;  // the median's 95% interval (order statistics)
+  double ci_hi_ms = 0;
 };
 
 // Summarises samples in nanoseconds.
@@ -47,6 +51,10 @@ struct Roofline {
   double floor_ms = 0;  // below this (with the margin) a time is suspicious
 };
 
+// The 95% interval of baseline / candidate from the two medians' intervals: {low, high}. A
+// speedup whose interval holds 1.0 is not significant.
+std::pair<double, double> SpeedupInterval(const TimeStats& baseline, const TimeStats& candidate);
+
 // {median, p10, p90, min, runs, ci95_rel}, as in EvalResult::ToJson.
 nlohmann::json StatsJson(const TimeStats& t);
 
@@ -60,6 +68,12 @@ struct EvalResult {
   std::optional<TimeStats> baseline;
   std::string baseline_name = "initial program";  // what `baseline` timed
   std::optional<double> speedup;
+  // The speedup's 95% interval; not significant when it holds 1.0 (then the candidate is not
+  // shown to differ from the baseline, whatever the median ratio says).
+  std::optional<std::pair<double, double>> speedup_ci;
+  bool speedup_significant() const {
+    return speedup_ci && (speedup_ci->first > 1.0 || speedup_ci->second < 1.0);
+  }
   // The task's other baselines (vendor libraries): [{name, time_ms: stats, speedup}].
   nlohmann::json baselines = nlohmann::json::array();
   std::optional<Roofline> roofline;

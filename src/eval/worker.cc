@@ -111,6 +111,18 @@ void Worker::Finish(double timeout_s) {
   Kill();
 }
 
+void Worker::Pause() {
+  if (pid_ > 0 && !paused_) {
+    kill(-pid_, SIGSTOP);
+    paused_ = true;
+  }
+}
+
+void Worker::Resume() {
+  if (pid_ > 0 && paused_) kill(-pid_, SIGCONT);
+  paused_ = false;
+}
+
 void Worker::Kill() {
   if (pid_ > 0) {
     exit_ = KillAndReap(pid_);
@@ -143,6 +155,7 @@ Reply Worker::Request(const json& request, double timeout_s) {
     r.message = "the worker is no longer running (" + exit_.Describe() + ")";
     return r;
   }
+  Resume();
   const double start = MonotonicSeconds();
   const std::string line = request.dump() + "\n";
   size_t sent = 0;

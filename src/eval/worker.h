@@ -66,6 +66,12 @@ class Worker {
   // What the worker (the candidate) printed since the last call, at most max_bytes (the tail).
   std::string TakeOutput(size_t max_bytes = 4096);
 
+  // Stops (SIGSTOP) or resumes (SIGCONT) the worker's whole process group: a worker that is not
+  // being timed or asked must not run (a thread it left behind would steal the cores another
+  // program is timed on, or do work outside the clock). Request resumes a paused worker first.
+  void Pause();
+  void Resume();
+
   bool alive() const { return pid_ > 0; }
   // "bwrap+seccomp", "seccomp", "bwrap" or "none", with the reason when not fully sandboxed.
   const std::string& sandbox() const { return sandbox_; }
@@ -80,6 +86,7 @@ class Worker {
   Reply Died(Reply r);
 
   pid_t pid_ = -1;
+  bool paused_ = false;
   int request_fd_ = -1;
   int reply_fd_ = -1;
   int arena_fd_ = -1;

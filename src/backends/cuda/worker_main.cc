@@ -353,6 +353,46 @@ json DoTime(const json& req) {
   return reply;
 }
 
+// {"op":"upload","span"}: copies the span of the host arena to the device and arms its guards,
+// outside any timed request.
+json DoUpload(const json& req) {
+  size_t off, bytes;
+  if (!Span(req, &off, &bytes)) return {{"ok", false}, {"error", "span outside the arena"}};
+  if (json e = ArmGuards(off, bytes); !e.is_null()) return e;
+  KF_CUDA(cudaMemcpy(g.device_arena + off, g.host + off, bytes, cudaMemcpyHostToDevice),
+          "copying inputs");
+  KF_CUDA(cudaDeviceSynchronize(), "after copying inputs");
+  return {{"ok", true}};
+}
+
+// {"op":"download","span"}: copies the span back to the host arena and checks its guards.
+json DoDownload(const json& req) {
+  size_t off, bytes;
+  if (!Span(req, &off, &bytes)) return {{"ok", false}, {"error", "span outside the arena"}};
+  KF_CUDA(cudaDeviceSynchronize(), "before copying outputs");
+  KF_CUDA(cudaMemcpy(g.host + off, g.device_arena + off, bytes, cudaMemcpyDeviceToHost),
+          "copying outputs");
+  if (json e = CheckGuards(off, bytes); !e.is_null()) return e;
+  return {{"ok", true}};
+}
+
+// {"op":"run", ..., "calls":N, "first":k}: N calls back to back on the device-resident sets
+// (uploaded before), rotating from set k, then a device-wide synchronisation. The orchestrator
+// times the request by its own clock (rotation through twice the L2 keeps the calls cold);
+// "ns" is only cross-checked.
+json DoRun(const json& req) {
+  Program p;
+  if (auto err = ParseProgram(req, &p); !err.empty()) return {{"ok", false}, {"error", err}};
+  const size_t calls = req.at("calls").get<size_t>();
+  const size_t first = req.value("first", size_t{0});
+  const double t0 = kf::worker::NowNs();
+  std::string launch_error;
+  for (size_t i = 0; i < calls && launch_error.empty(); ++i) launch_error = Run(p, first + i);
+  if (json e = Synchronise("the program"); !e.is_null()) return e;
+  if (!launch_error.empty()) return {{"ok", false}, {"error", launch_error + " (while timing)"}};
+  return {{"ok", true}, {"ns", kf::worker::NowNs() - t0}};
+}
+
 // Copy bandwidth (read + write) and matrix rates, measured once per worker on request.
 json DoCeilings() {
   const size_t bytes = size_t{1} << 30;
@@ -475,6 +515,9 @@ int main(int argc, char** argv) {
     if (op == "load_cubin") return DoLoadCubin(req);
     if (op == "call") return DoCall(req);
     if (op == "time") return DoTime(req);
+    if (op == "upload") return DoUpload(req);
+    if (op == "download") return DoDownload(req);
+    if (op == "run") return DoRun(req);
     if (op == "ceilings") return DoCeilings();
     return nullptr;
   });

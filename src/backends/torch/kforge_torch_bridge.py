@@ -188,6 +188,7 @@ class Bridge:
         self.maps = []
         self.arena = None
         self.handles = {}
+        self.staged = []
         self.problem = None
         self.model = None
         self.model_key = None
@@ -397,6 +398,28 @@ class Bridge:
         except Exception as e:  # noqa: BLE001
             return {"ok": False, "error": f"{type(e).__name__}: {e}"}
 
+    def stage(self, req):
+        """Puts the timed buffer sets' inputs on the device once, for later `run` requests."""
+        self.staged = [self.device_inputs(spec, 0) for spec in req["sets"]]
+        return {"ok": True}
+
+    def run_calls(self, req):
+        """`calls` calls back to back over the staged sets from set `first`, then a device-wide
+        synchronisation. kforge times the request by its own clock; `ns` is only cross-checked."""
+        fn = self.handles[req["handle"]]
+        sets = self.staged
+        first, calls = int(req.get("first", 0)), int(req["calls"])
+        try:
+            t0 = _now_ns()
+            with self.torch.no_grad():
+                for i in range(calls):
+                    fn(*sets[(first + i) % len(sets)])
+            if self.device.type == "cuda":
+                self.torch.cuda.synchronize()
+            return {"ok": True, "ns": _now_ns() - t0}
+        except Exception as e:  # noqa: BLE001
+            return {"ok": False, "error": f"{type(e).__name__}: {e}"}
+
     def ceilings(self, req):
         return {"ok": False, "error": "the bridge does not measure ceilings"}
 
@@ -447,7 +470,8 @@ def serve(bridge):
     requests = os.fdopen(3, "r")
     ops = {"hello": bridge.hello, "map": bridge.map, "build": bridge.build,
            "inputs": bridge.inputs, "reference": bridge.reference, "load": bridge.load,
-           "call": bridge.call, "time": bridge.time, "ceilings": bridge.ceilings}
+           "call": bridge.call, "time": bridge.time, "stage": bridge.stage,
+           "run": bridge.run_calls, "ceilings": bridge.ceilings}
     for line in requests:
         try:
             req = json.loads(line)

@@ -1,6 +1,7 @@
 // Initial (naive) CUDA layer_norm: correct but slow. One thread per row:
 // neighbouring threads read addresses a whole row apart (no coalescing), the
-// row is summed with one serial float accumulator, and every output element
+// row is summed with one serial accumulator (double: a serial float sum of a
+// row with a mean drifts past the tolerance), and every output element
 // recomputes sqrtf and divides.
 #include <cuda_runtime.h>
 
@@ -12,9 +13,9 @@ __global__ void layer_norm_naive(const float* x, const float* gamma, const float
   if (r >= rows) return;
   const float* xr = x + r * cols;
   float* yr = y + r * cols;
-  float sum = 0.0f;
+  double sum = 0.0;
   for (int64_t c = 0; c < cols; c++) sum += xr[c];
-  const float mean = sum / cols;
+  const float mean = (float)(sum / cols);
   float sq = 0.0f;
   for (int64_t c = 0; c < cols; c++) sq += (xr[c] - mean) * (xr[c] - mean);
   const float var = sq / cols;

@@ -1,9 +1,10 @@
-// expect: suspicious
-// detail: floor
+// expect: wrong_answer
+// detail: computes differently when timed
 // trick: computes only when its output holds the harness's NaN poison (as during correctness
 // checks) and returns at once otherwise (as during timing, where outputs keep earlier results).
-// Correctness and the re-check pass; the timed calls do no work, so the median falls below the
-// roofline floor.
+// Correctness and the re-check pass; the timed calls do no work. Every timed set holds other
+// inputs, and the outputs a timed call leaves in a secret set are checked against the reference:
+// they are stale. (Before that check, the median fell below the roofline floor: `suspicious`.)
 #include <math.h>
 #include <stdint.h>
 
