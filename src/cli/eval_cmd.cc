@@ -150,6 +150,7 @@ int RunEval(const std::vector<std::string>& args) {
   for (int d : devices) {
     eval::EvalOptions o = opt;
     o.device = d;
+    o.prestart = candidates.size() > devices.size();
     evaluators.push_back(std::make_unique<eval::Evaluator>(*task, o));
   }
   if (candidates.size() > 1 && compile_jobs > 0) {

@@ -18,6 +18,7 @@
 #include "eval/process_audit.h"
 #include "eval/static_check.h"
 #include "eval/worker.h"
+#include "eval/worker_slot.h"
 #include "task/buffers.h"
 #include "task/torch_task.h"
 #include "util/files.h"
@@ -82,36 +83,6 @@ fs::path SelfDir() {
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   return ec ? fs::current_path() : exe.parent_path();
 }
-
-// A worker that is started on first use and again after it dies.
-class WorkerSlot {
- public:
-  WorkerSlot(WorkerConfig config, int index) : config_(std::move(config)), index_(index) {}
-  Result<Worker*> Get() {
-    if (worker_ && worker_->alive()) return worker_.get();
-    worker_.reset();
-    ++generation_;
-    loads = 0;
-    const double t0 = MonotonicSeconds();
-    auto w = Worker::Start(config_, index_);
-    start_seconds += MonotonicSeconds() - t0;
-    if (!w.ok()) return w.status();
-    worker_ = std::move(*w);
-    return worker_.get();
-  }
-  int generation() const { return generation_; }
-  Worker* current() { return worker_.get(); }
-  // Ends the worker; the next Get starts a fresh one (programs reload by generation).
-  void Retire() { worker_.reset(); }
-  double start_seconds = 0;  // spent starting workers
-  int loads = 0;             // programs loaded into the current worker
-
- private:
-  WorkerConfig config_;
-  int index_;
-  std::unique_ptr<Worker> worker_;
-  int generation_ = 0;
-};
 
 // A program loaded into a worker; reloaded when the worker was replaced.
 struct Loaded {
@@ -1042,10 +1013,10 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   // A ModelNew file (PyTorch tasks) runs in a bridge worker of its own; the rest natively.
   const bool python = candidate.extension() == ".py";
   cand_ = python && torch_ ? py_cand_.get() : native_cand_.get();
-  if (python && torch_) py_cand_->Retire();
-  // Every candidate starts in a fresh worker (rule 21): nothing an earlier one changed (FP
-  // control state, signal handlers, timers, patched library slots, threads) reaches it.
-  cand_->Retire();
+  // A candidate's worker is fresh (rule 21): retired after the last candidate, and prestarted
+  // meanwhile; one that has run anything since (a baseline check) is retired now.
+  if (cand_->loads > 0) cand_->Retire();
+
   EvalResult res;
   res.task = task_.name;
   res.candidate = candidate.string();
@@ -1083,7 +1054,14 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       res.detail["device"] = w->hello()["device"];
       if (!gpu_ceilings_.is_null()) res.detail["device"]["ceilings"] = gpu_ceilings_;
     }
-    if (cand_ == py_cand_.get()) py_cand_->Retire();  // one ModelNew per bridge worker
+    // Every candidate gets a fresh worker (rule 21): nothing this one changed (FP control state,
+    // signal handlers, timers, patched library slots, threads) reaches the next, or a baseline.
+    // The next one starts now, while the caller prepares its next candidate.
+    if (opt_.prestart) {
+      cand_->RetireAndPrestart();
+    } else {
+      cand_->Retire();
+    }
     if (torch_) res.baseline_name = "PyTorch eager";
     res.eval_seconds = MonotonicSeconds() - start;
     if (!res.detail.contains("message")) res.detail["message"] = "correct";

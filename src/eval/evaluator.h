@@ -30,6 +30,9 @@ struct EvalOptions {
   int device = 0;             // CUDA: the GPU ordinal the worker uses (machine.h)
   bool ncu = false;           // CUDA: a short Nsight Compute summary of a correct candidate
   bool seccomp = true;        // the worker's system-call filter
+  // Start the next candidate's fresh worker while the caller prepares the next candidate; off
+  // when no more candidates will come (one `kforge eval`), so no start is wasted.
+  bool prestart = true;
   unsigned long long worker_memory_bytes = 4ull << 30;  // address-space limit per worker
   std::filesystem::path worker_binary;                  // empty: next to the running kforge binary
   std::filesystem::path cache_dir;                      // empty: DefaultCacheDir()

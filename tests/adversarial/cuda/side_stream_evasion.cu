@@ -1,14 +1,12 @@
 // expect: ok
 // task: tasks/cuda/softmax_rows
-// timing_note: wall clock
+// max_speedup: 40
 // trick: creates a stream of its own (the name is built by token pasting, so the static check's
 // `streams` rule cannot see it), launches the real, correct kernel there and returns without
-// waiting. The harness's events on its own stream then bracket nothing: timed by them alone the
-// call takes microseconds. What stops it (rule 13): the harness synchronises the whole device
-// before reading results and before its end mark, and cross-checks the events against the host
-// clock around that device-wide synchronisation; the wall clock wins, with a timing note.
-// If creating the stream fails (a sandbox that refuses it), it falls back to the harness's
-// stream, which leaves no timing note and fails the `timing_note` check: the trick was not tried.
+// waiting. Events on the harness's stream would bracket nothing: timed by them the call takes
+// microseconds. What stops it (rules 13, 19): kforge times a batch of calls by its own clock
+// around a request that ends with a device-wide synchronisation, so the work on any stream is
+// counted; the speedup stays the kernel's honest one (about 10x over the naive program).
 #include <cuda_runtime.h>
 
 #include <cstdint>

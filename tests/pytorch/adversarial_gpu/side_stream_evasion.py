@@ -1,14 +1,14 @@
 # expect: ok
 # task: tests/pytorch/adversarial/task
 # good: tests/pytorch/candidates/01_relu_modelnew.py
-# timing_note: wall clock
+# max_speedup: 1.5
 # trick: reaches torch.cuda's stream class through getattr with a name built at run time (the
 # static check's `streams` rule cannot see it) and computes the ReLU on that stream, through a
 # matmul with the identity (exact in fp32 with TF32 off, and heavy: ~9 GFLOP), returning without
 # waiting. Python enqueues it in microseconds; events on the harness's stream bracket only that.
-# What stops it (rule 13): the bridge synchronises the whole device before its end mark and
-# kforge cross-checks the events against the host clock around that synchronisation: the wall
-# clock wins, with a timing note. GPU only (tests/pytorch/adversarial_gpu, ctest label gpu).
+# What stops it (rules 13, 19): kforge times a batch of calls by its own clock around a request
+# that ends with a device-wide synchronisation, so the side stream's work is counted.
+# GPU only (tests/pytorch/adversarial_gpu, ctest label gpu).
 import torch
 import torch.nn as nn
 
