@@ -51,6 +51,7 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
   spec.argv.push_back(config.binary.string());
   spec.argv.insert(spec.argv.end(), config.args.begin(), config.args.end());
   if (!config.seccomp) spec.argv.push_back("--no-seccomp");
+  if (!config.threads) spec.argv.push_back("--no-threads");
   spec.fds = {{3, req[0]}, {4, rep[1]}, {5, w->arena_fd_}};
   spec.output_fd = w->output_fd_;
   spec.cwd = w->scratch_.string();

@@ -28,6 +28,10 @@ struct WorkerConfig {
   std::vector<std::string> env;                  // NAME=value added to the clean environment
   bool sandbox = true;                           // use bubblewrap where it works
   bool seccomp = true;
+  // false: the worker's system-call filter traps any new thread (`--no-threads`), for tasks
+  // whose policy forbids threads. kforge's native CPU worker only: the CUDA worker accepts and
+  // ignores it (the driver starts threads), the PyTorch bridge does not know the argument.
+  bool threads = true;
   ResourceLimits limits{4ull << 30, 64ull << 20, 256};
   double start_timeout_s = 20;
 };
