@@ -1,16 +1,22 @@
 #include "eval/compiler.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
 
+#include "eval/sandbox.h"
 #include "util/files.h"
 #include "util/sha256.h"
 #include "util/subprocess.h"
@@ -46,6 +52,166 @@ std::string CompilerIdentity(const std::string& compiler) {
 }
 
 nlohmann::json SassSummaryUncached(const fs::path& lib);
+
+// A file the compiler writes past this is cut off (SIGXFSZ): a program's object is a few MiB; a
+// 537 MB one was once written into the cache.
+constexpr unsigned long long kCompileFileBytes = 64ull << 20;
+// Address space of a compile: 8 GiB for nvcc and NVRTC (their tools reserve large ranges), half
+// for gcc. Far beyond what a kernel's compile uses; it stops a template bomb taking the machine.
+constexpr unsigned long long kCompileAddressBytes = 8ull << 30;
+
+// The install prefix of a program outside the system directories (a compiler under /opt or a
+// home), which the compile sandbox must show; empty for one under /usr.
+fs::path ProgramPrefix(const std::string& program) {
+  std::error_code ec;
+  fs::path p = program;
+  if (!p.is_absolute()) {
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "/usr/bin:/bin";
+    for (size_t at = 0; at <= dirs.size();) {
+      const size_t end = std::min(dirs.find(':', at), dirs.size());
+      const fs::path candidate = fs::path(dirs.substr(at, end - at)) / program;
+      if (end > at && fs::exists(candidate, ec)) {
+        p = candidate;
+        break;
+      }
+      at = end + 1;
+    }
+  }
+  const fs::path real = fs::weakly_canonical(p, ec);
+  if (ec || !real.is_absolute()) return {};
+  const std::string s = real.string();
+  if (s.rfind("/usr/", 0) == 0 || s.rfind("/bin/", 0) == 0) return {};
+  // <prefix>/bin/program: the prefix holds the compiler's own headers and libraries.
+  return real.parent_path().filename() == "bin" ? real.parent_path().parent_path()
+                                                : real.parent_path();
+}
+
+// Runs a compile: inside bubblewrap where it works (sandbox.h's kSystem view: the system
+// directories, `visible`, and `dir` writable: not the user's files, not the rest of the cache, no
+// network), from a clean environment, with the file-size and address-space limits.
+Result<RunResult> RunCompiler(const std::vector<std::string>& command, const fs::path& dir,
+                              double timeout_s, unsigned long long address_space_bytes,
+                              std::vector<fs::path> visible, bool sandbox,
+                              const fs::path& tmp_dir = {}) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return Status::Error(std::string("pipe: ") + strerror(errno));
+  SpawnSpec spec;
+  if (sandbox && ProbeSandbox().bwrap) {
+    spec.argv = SandboxPrefix(SandboxSpec{SandboxView::kSystem, {dir}, std::move(visible), {}});
+  }
+  spec.argv.insert(spec.argv.end(), command.begin(), command.end());
+  spec.output_fd = out[1];
+  spec.cwd = dir.string();
+  spec.limits = {address_space_bytes, kCompileFileBytes, 0};
+  // The compiler sees none of kforge's environment (API keys live there): PATH finds nvcc's host
+  // compiler, LD_LIBRARY_PATH a compiler installed outside the system directories.
+  spec.clean_env = true;
+  const char* path = std::getenv("PATH");
+  spec.env = {std::string("PATH=") + (path && *path ? path : "/usr/local/bin:/usr/bin:/bin"),
+              "LANG=C.UTF-8", "HOME=" + dir.string(),
+              "TMPDIR=" + (tmp_dir.empty() ? std::string("/tmp") : tmp_dir.string())};
+  if (const char* v = std::getenv("LD_LIBRARY_PATH"); v && *v) {
+    spec.env.push_back(std::string("LD_LIBRARY_PATH=") + v);
+  }
+  const double start = MonotonicSeconds();
+  auto pid = Spawn(spec);
+  close(out[1]);
+  if (!pid.ok()) {
+    close(out[0]);
+    return pid.status();
+  }
+  RunResult r;
+  const size_t max_output = 256 << 10;
+  char buf[65536];
+  for (;;) {
+    const double left = timeout_s - (MonotonicSeconds() - start);
+    if (left <= 0) {
+      r.timed_out = true;
+      break;
+    }
+    pollfd p{out[0], POLLIN, 0};
+    const int ready = poll(&p, 1, static_cast<int>(left * 1000) + 1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) continue;
+    const ssize_t n = read(out[0], buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (r.output.size() < max_output) {
+      r.output.append(buf, std::min(static_cast<size_t>(n), max_output - r.output.size()));
+    }
+  }
+  close(out[0]);
+  r.exit = r.timed_out ? KillAndReap(*pid) : Reap(*pid);
+  r.seconds = MonotonicSeconds() - start;
+  return r;
+}
+
+}  // namespace
+
+IncludeTrace ReadIncludeTrace(const std::string& output, const fs::path& source,
+                              const std::vector<fs::path>& allowed_roots) {
+  IncludeTrace trace;
+  std::error_code ec;
+  const fs::path real_source = fs::weakly_canonical(source, ec);
+  auto allowed = [&](const fs::path& file) {
+    const fs::path real = fs::weakly_canonical(file, ec);
+    if (ec) return false;
+    if (real == real_source) return true;
+    for (const auto& root : allowed_roots) {
+      const std::string r = root.string();
+      const std::string f = real.string();
+      if (f.size() > r.size() && f.compare(0, r.size(), r) == 0 &&
+          (r.back() == '/' || f[r.size()] == '/')) {
+        return true;
+      }
+    }
+    return false;
+  };
+  std::istringstream in(output);
+  std::string line;
+  bool guards_list = false;
+  while (std::getline(in, line)) {
+    // -H: one line per opened header, dots for the depth; at the end of a translation unit
+    // "Multiple include guards may be useful for:" and one path per line.
+    size_t dots = 0;
+    while (dots < line.size() && line[dots] == '.') ++dots;
+    if (dots > 0 && dots + 1 < line.size() && line[dots] == ' ') {
+      fs::path file = line.substr(dots + 1);
+      if (file.is_relative()) file = source.parent_path() / file;
+      if (!allowed(file) && trace.outside.empty()) trace.outside = line.substr(dots + 1);
+      guards_list = false;
+      continue;
+    }
+    if (line == "Multiple include guards may be useful for:") {
+      guards_list = true;
+      continue;
+    }
+    if (guards_list && !line.empty() && line[0] == '/' && line.find(':') == std::string::npos) {
+      continue;
+    }
+    guards_list = false;
+    trace.log += line + "\n";
+  }
+  return trace;
+}
+
+namespace {
+
+// Where a compile may take headers from: the system directories (nothing there is a user's),
+// the CUDA toolkit, and the compiler's own prefix when it lives elsewhere.
+std::vector<fs::path> IncludeRoots(const std::vector<fs::path>& compiler_prefixes) {
+  std::vector<fs::path> roots = {"/usr"};
+  std::error_code ec;
+  std::vector<fs::path> dirs = {"/usr/local/cuda"};
+  dirs.insert(dirs.end(), compiler_prefixes.begin(), compiler_prefixes.end());
+  for (const fs::path& p : dirs) {
+    if (p.empty() || !fs::exists(p, ec)) continue;
+    const fs::path real = fs::weakly_canonical(p, ec);
+    if (!ec) roots.push_back(real);
+  }
+  return roots;
+}
 
 }  // namespace
 
@@ -208,7 +374,7 @@ Result<CompileResult> Compiler::CompileKernelOnly(const fs::path& source_file,
                                    names_file.string() + tmp,
                                    src_copy.string()};
   argv.insert(argv.end(), names.begin(), names.end());
-  auto run = RunCommand(argv, timeout_s_, 256 << 10, dir.string());
+  auto run = RunCompiler(argv, dir, timeout_s_, kCompileAddressBytes, {tool}, sandbox_);
   if (!run.ok()) return run.status();
   result.seconds = run->seconds;
   result.log = run->output;
@@ -220,7 +386,10 @@ Result<CompileResult> Compiler::CompileKernelOnly(const fs::path& source_file,
   }
   WriteFileAtomically(log, result.log);
   if (run->exit.signaled || run->exit.code != 0) {
-    if (run->exit.code == 1) WriteFileAtomically(failed, run->exit.Describe());
+    if (run->exit.code == 1 || run->exit.code == 128 + SIGXFSZ ||
+        (run->exit.signaled && run->exit.signal == SIGXFSZ)) {
+      WriteFileAtomically(failed, run->exit.Describe());
+    }
     fs::remove(cubin.string() + tmp, ec);
     return result;
   }
@@ -258,11 +427,14 @@ Result<CompileResult> Compiler::Compile(const fs::path& source_file, bool openmp
                    : (fs::exists("/usr/local/cuda/bin/nvcc") ? "/usr/local/cuda/bin/nvcc" : "nvcc");
     const char* arch_env = std::getenv("KFORGE_CUDA_ARCH");
     const std::string arch = arch_env && *arch_env ? arch_env : "90a";
-    flags = {"-O3",        "-std=c++17", "-gencode=arch=compute_" + arch + ",code=sm_" + arch,
-             "-lineinfo",  "-Xcompiler", "-fPIC",
-             "-Xcompiler", "-O1",        "-shared",
-             "-cudart",    "shared",     "-Xptxas",
-             "-v",         "-Xlinker",   "--no-undefined"};
+    // -H (through to the host compiler, which preprocesses host and device code) lists every
+    // header opened, for the include check.
+    flags = {"-O3",        "-std=c++17",    "-gencode=arch=compute_" + arch + ",code=sm_" + arch,
+             "-lineinfo",  "-Xcompiler",    "-fPIC",
+             "-Xcompiler", "-O1",           "-Xcompiler",
+             "-H",         "-shared",       "-cudart",
+             "shared",     "-Xptxas",       "-v",
+             "-Xlinker",   "--no-undefined"};
     for (const auto& l : libraries) flags.push_back("-l" + l);
   } else {
     const char* env = std::getenv(cxx ? "CXX" : "CC");
@@ -273,7 +445,8 @@ Result<CompileResult> Compiler::Compile(const fs::path& source_file, bool openmp
              "-shared",
              cxx ? "-std=c++20" : "-std=c17",
              "-fvisibility=default",
-             "-Wl,--no-undefined"};
+             "-Wl,--no-undefined",
+             "-H"};
     if (openmp) flags.push_back("-fopenmp");
     libs = {"-lm"};
   }
@@ -322,16 +495,55 @@ Result<CompileResult> Compiler::Compile(const fs::path& source_file, bool openmp
   argv.insert(argv.end(), flags.begin(), flags.end());
   argv.insert(argv.end(), {"-o", tmp_lib.string(), src_copy.string()});
   argv.insert(argv.end(), libs.begin(), libs.end());
-  auto run = RunCommand(argv, timeout_s_, 256 << 10, dir.string());
+  // The compiler's temporaries (nvcc's generated sources, which it includes) in a directory of
+  // the compile's own, so that the include check can tell them from the host's /tmp.
+  const fs::path tmp_dir = dir / ("tmp" + std::to_string(getpid()));
+  fs::create_directories(tmp_dir, ec);
+  // The compiler's prefix where it lives outside /usr (the GPU image's CC is /opt/gcc/bin/gcc);
+  // for nvcc also its host compiler's, found on PATH as nvcc finds it.
+  std::vector<fs::path> visible;
+  for (const std::string& program : cuda ? std::vector<std::string>{compiler, "gcc", "g++"}
+                                         : std::vector<std::string>{compiler}) {
+    const fs::path prefix = ProgramPrefix(program);
+    if (!prefix.empty()) visible.push_back(prefix);
+  }
+  auto run =
+      RunCompiler(argv, dir, timeout_s_, cuda ? kCompileAddressBytes : kCompileAddressBytes / 2,
+                  visible, sandbox_, tmp_dir);
+  fs::remove_all(tmp_dir, ec);
   if (!run.ok()) return run.status();
   result.seconds = run->seconds;
-  result.log = run->output;
   result.timed_out = run->timed_out;
+  std::vector<fs::path> roots = IncludeRoots(visible);
+  roots.push_back(fs::weakly_canonical(tmp_dir, ec));
+  IncludeTrace trace = ReadIncludeTrace(run->output, src_copy, roots);
+  if (!trace.outside.empty()) {
+    // The compiler read a file that is not a header (a host file through a computed include):
+    // what it printed may quote that file, so none of it is kept.
+    result.include_violation = trace.outside;
+    result.log = "kforge: the program includes " + trace.outside +
+                 ", which is outside the system include directories and the CUDA toolkit; the "
+                 "compiler's output is withheld\n";
+    fs::remove(tmp_lib, ec);
+    if (!run->timed_out) {
+      WriteFileAtomically(log, result.log);
+      WriteFileAtomically(failed, "include outside the system directories");
+    }
+    return result;
+  }
+  result.log = trace.log;
   if (run->timed_out) {
     result.log +=
         "\n[kforge: the compiler did not finish within " + std::to_string(timeout_s_) + " s]";
     fs::remove(tmp_lib, ec);
     return result;  // not cached: a slow machine may succeed next time
+  }
+  // The file-size signal ends the program that wrote (the assembler, the linker): the driver
+  // reports it, bubblewrap passes it on as 128 + SIGXFSZ.
+  if ((run->exit.signaled && run->exit.signal == SIGXFSZ) || run->exit.code == 128 + SIGXFSZ ||
+      run->output.find("File size limit exceeded") != std::string::npos) {
+    result.log += "\n[kforge: the compiler wrote a file larger than " +
+                  std::to_string(kCompileFileBytes >> 20) + " MiB and was stopped]";
   }
   WriteFileAtomically(log, result.log);
   if (run->exit.signaled || run->exit.code != 0 || !fs::is_regular_file(tmp_lib)) {

@@ -30,7 +30,22 @@ struct CompileResult {
   double seconds = 0;
   // CUDA only: per kernel registers, shared memory, stack and spills (from ptxas -v).
   nlohmann::json resources;
+  // Set when the program included a file outside the system include directories and the CUDA
+  // toolkit (through a macro, past the static check): the file, as the compiler named it. The
+  // compile then fails (ok == false) and `log` says so without the compiler's output, which
+  // could quote the file. A rule broken, not a mistake: worth a static_violation.
+  std::string include_violation;
 };
+
+// What the compiler's -H trace in `output` says: the first included file outside
+// `allowed_roots` (canonical directories) and other than `source` itself, empty if none; and the
+// output without the trace.
+struct IncludeTrace {
+  std::string outside;
+  std::string log;
+};
+IncludeTrace ReadIncludeTrace(const std::string& output, const std::filesystem::path& source,
+                              const std::vector<std::filesystem::path>& allowed_roots);
 
 // Counts of the instruction classes a kernel engineer asks about first (HGMMA, HMMA, FFMA, LDG,
 // LDL, ...) in a compiled CUDA program's machine code, from cuobjdump where installed (null
@@ -57,6 +72,11 @@ class Compiler {
   const std::filesystem::path& cache_dir() const { return cache_dir_; }
   // Where kforge's own tools (kforge-nvrtc) are; by default the running executable's directory.
   void set_tools_dir(std::filesystem::path dir) { tools_dir_ = std::move(dir); }
+  // Compiles run under bubblewrap where it works (sandbox.h: the system directories, the
+  // compile's own cache directory writable, no network), by default; false runs them as plain
+  // processes (`--no-sandbox`). Either way: a clean environment, 64 MiB per file written, an
+  // address-space limit, and the include check.
+  void set_sandbox(bool sandbox) { sandbox_ = sandbox; }
 
  private:
   Result<CompileResult> CompileKernelOnly(const std::filesystem::path& source_file,
@@ -65,6 +85,7 @@ class Compiler {
   std::filesystem::path cache_dir_;
   std::filesystem::path tools_dir_;
   double timeout_s_;
+  bool sandbox_ = true;
 };
 
 // $KFORGE_CACHE, else $XDG_CACHE_HOME/kforge, else ~/.cache/kforge.

@@ -42,15 +42,28 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
   const SandboxPlan plan =
       config.sandbox ? ProbeSandbox() : SandboxPlan{false, "disabled (--no-sandbox)"};
   if (plan.bwrap) {
-    // The worker's own directory must be visible too (a build under /tmp is hidden otherwise).
-    auto visible = config.read_only;
-    visible.push_back(fs::absolute(config.binary).parent_path());
-    spec.argv = SandboxPrefix(w->scratch_, visible, config.devices);
+    const std::string name = config.binary.filename().string();
+    const bool own_worker = config.prefix.empty() && name.rfind("kforge-", 0) == 0;
+    SandboxSpec view;
+    view.view = config.view == WorkerConfig::View::kSystem ||
+                        (config.view == WorkerConfig::View::kAuto && own_worker)
+                    ? SandboxView::kSystem
+                    : SandboxView::kHost;
+    view.writable = {w->scratch_};
+    view.read_only = config.read_only;
+    // The worker binary itself must be visible (a build under /tmp or a home is hidden
+    // otherwise); only the file, not the build directory with its run stores beside it.
+    view.read_only.push_back(fs::absolute(config.binary));
+    if (view.view == SandboxView::kHost)
+      view.read_only.back() = view.read_only.back().parent_path();
+    view.devices = config.devices;
+    spec.argv = SandboxPrefix(view);
   }
   spec.argv.insert(spec.argv.end(), config.prefix.begin(), config.prefix.end());
   spec.argv.push_back(config.binary.string());
   spec.argv.insert(spec.argv.end(), config.args.begin(), config.args.end());
   if (!config.seccomp) spec.argv.push_back("--no-seccomp");
+  if (!config.threads) spec.argv.push_back("--no-threads");
   spec.fds = {{3, req[0]}, {4, rep[1]}, {5, w->arena_fd_}};
   spec.output_fd = w->output_fd_;
   spec.cwd = w->scratch_.string();

@@ -28,6 +28,16 @@ struct WorkerConfig {
   std::vector<std::string> env;                  // NAME=value added to the clean environment
   bool sandbox = true;                           // use bubblewrap where it works
   bool seccomp = true;
+  // false: the worker's system-call filter traps any new thread (`--no-threads`), for tasks
+  // whose policy forbids threads. kforge's native CPU worker only: the CUDA worker accepts and
+  // ignores it (the driver starts threads), the PyTorch bridge does not know the argument.
+  bool threads = true;
+  // What of the host's files bubblewrap shows besides the system directories, the worker
+  // binary, read_only and scratch (sandbox.h): kAuto hides the rest for kforge's own workers
+  // (kforge-*-worker without a prefix) and shows all of / read-only for anything else (the
+  // PyTorch bridge's interpreter and packages, a profiler), which kSystem and kHost override.
+  enum class View { kAuto, kSystem, kHost };
+  View view = View::kAuto;
   ResourceLimits limits{4ull << 30, 64ull << 20, 256};
   double start_timeout_s = 20;
 };

@@ -100,9 +100,15 @@ json MeasureCeilings();  // ceilings.cc
 int main(int argc, char** argv) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   signal(SIGPIPE, SIG_IGN);
-  const bool want_filter = !(argc > 1 && std::string(argv[1]) == "--no-seccomp");
+  bool want_filter = true;
+  kf::worker::FilterOptions filter;  // the allow-list
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--no-seccomp") want_filter = false;
+    if (std::string(argv[i]) == "--no-threads") filter.threads = false;
+  }
   const size_t cache_bytes = LastLevelCacheBytes();  // before the filter: it reads /sys
-  const bool filtered = want_filter && kf::worker::InstallSeccompFilter(kf::worker::kReplyFd, true);
+  const bool filtered =
+      want_filter && kf::worker::InstallSeccompFilter(kf::worker::kReplyFd, filter);
   return kf::worker::Serve([&](const std::string& op, const json& req) -> json {
     if (op == "hello") {
       return {{"ok", true},       {"protocol", kf::worker::kProtocolVersion},

@@ -461,6 +461,9 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--no-seccomp") want_filter = false;
     if (std::string(argv[i]) == "--device" && i + 1 < argc) g.device = std::atoi(argv[++i]);
+    // --no-threads is accepted and not enforced: the CUDA runtime starts threads of its own
+    // (callbacks, the driver's event thread) whenever it likes, so the GPU filter cannot tell
+    // them from a candidate's.
   }
   // Everything the driver opens is opened before the filter goes on.
   std::string init_error;
@@ -492,7 +495,8 @@ int main(int argc, char** argv) {
   if (e != cudaSuccess)
     init_error = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
   const bool filtered =
-      want_filter && kf::worker::InstallSeccompFilter(kf::worker::kReplyFd, false);
+      want_filter && kf::worker::InstallSeccompFilter(kf::worker::kReplyFd,
+                                                      {kf::worker::FilterProfile::kDenyList, true});
   return kf::worker::Serve([&](const std::string& op, const json& req) -> json {
     if (op == "hello") {
       if (!init_error.empty()) return {{"ok", false}, {"error", "no usable GPU: " + init_error}};
