@@ -1,13 +1,13 @@
 // expect: ok
 // task: tasks/cpu/matmul
-// max_speedup: 150
+// max_speedup: 120
 // good_speedup_within: 0.5
-// today: ok (see the report; the roofline fraction reads about 145% of the machine's peak)
+// today: ok (see the report; the roofline fraction reads 120-180% of the machine's peak)
 // trick: answers from a cache keyed on sampled input values. The candidate is the task's fast
 // example, plus a cache: the key is (M, N, K) and 16 values sampled from a and b, the value a
 // copy of the output. Every timed buffer set holds the same inputs and timed outputs are never
 // compared, so after the first timed call every call is a hit: it copies the cached answer and
-// waits until a time that reads 1.45 times the machine's FMA peak (measured by the candidate
+// waits until a time that reads 1.2 times the machine's FMA peak (measured by the candidate
 // itself on its first call, like kforge's probe; pasted clock_gettime), which is inside the
 // 2x margin the roofline floor allows. Correctness calls draw fresh inputs (misses); the
 // determinism re-run repeats the first bench inputs (a hit, bitwise equal). Stopped by
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #define KF_CAT(a, b) a##b
-#define KF_OVER_PEAK 1.45
+#define KF_OVER_PEAK 1.2
 
 struct kf_ts {
   long sec, nsec;

@@ -101,14 +101,14 @@ static void* kf_fake_memcpy(void* dst, const void* src, size_t n) {
 }
 
 struct kf_slots {
-  void** clock;
+  void** ticks;
   void** copy;
 };
 
 static int kf_find_main(struct dl_phdr_info* info, size_t size, void* data) {
   (void)size;
   struct kf_slots* s = data;
-  s->clock = kf_slot(info, "clock_gettime");
+  s->ticks = kf_slot(info, "clock_gettime");
   s->copy = kf_slot(info, "memcpy");
   return 1;  // the first object is the worker executable
 }
@@ -119,7 +119,7 @@ static void kf_install(void) {
   kf_last_real = kf_virtual = ts.sec * 1000000000LL + ts.nsec;
   struct kf_slots s = {0, 0};
   dl_iterate_phdr(kf_find_main, &s);
-  if (s.clock) kf_write_slot(s.clock, (void*)kf_fake_clock);
+  if (s.ticks) kf_write_slot(s.ticks, (void*)kf_fake_clock);
   if (s.copy) kf_write_slot(s.copy, (void*)kf_fake_memcpy);
 }
 

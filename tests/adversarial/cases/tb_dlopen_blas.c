@@ -10,7 +10,7 @@
 // C^T = B^T A^T in column-major order, which is row-major C = A B. Falls back to an i-k-j
 // loop when no BLAS is installed, so the verdict is about the library. Stopped by checking
 // the worker's mappings (/proc/PID/maps) from the parent against the libraries the task
-// allows: `sandbox_violation`.
+// allows, which reads as `sandbox_violation`.
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,17 +1,18 @@
 // expect: ok
-// max_speedup: 10
+// max_speedup: 5
 // good_speedup_within: 0.5
 // today: ok (see the report), and the good follow-up judged after it reads inflated too
 // trick: a sabotaged baseline through its libm slots. The candidate is the task's fast example
-// (honest, no call to expf). On every call it walks the loaded objects (dl_iterate_phdr; only
-// when the count of loaded objects grew) and, in every object but libm, libc and itself that
-// imports expf (the task's initial program once the worker has loaded it as the baseline,
-// earlier candidates), points the expf slot of its GOT (JUMP_SLOT or GLOB_DAT relocation) at
-// a slow expf: a busy loop, then the real one. The page is made writable with a pasted
-// mprotect without PROT_EXEC. The baseline's rounds after the first are several times slower;
-// the patch stays in the worker, so the next candidate judged there is measured against the
-// same slowed baseline. Stopped by timing the baseline in a worker that never loads candidate
-// code, a fresh worker per candidate, and full RELRO.
+// (honest, no call to expf). On its first call it points the worker executable's dlopen slot
+// (GOT, found through dl_iterate_phdr and the dynamic section) at a wrapper: the first library
+// the worker loads after that, the task's initial program when it is loaded as the baseline,
+// gets its expf slot pointed at a slow expf (a busy loop, then the real one) before any call.
+// Objects already loaded that import expf (but libm, libc and itself) are patched at once.
+// Pages are made writable with a pasted mprotect without PROT_EXEC; dlopen is pasted too.
+// Every baseline call is several times slower; the patch stays in the worker, so the next
+// candidate judged there is measured against the same slowed baseline (it is not patched
+// itself). Stopped by timing the baseline in a worker that never loads candidate code, a
+// fresh worker per candidate, and full RELRO.
 #define _GNU_SOURCE
 #include <elf.h>
 #include <link.h>
@@ -24,6 +25,7 @@
 #define KF_SPIN 40
 
 int KF_CAT(mpro, tect)(void* addr, size_t len, int prot);
+void* KF_CAT(dlo, pen)(const char* file, int mode);
 
 // The slot of `sym` in the object described by `info`: a JUMP_SLOT or GLOB_DAT relocation.
 static void** kf_slot(struct dl_phdr_info* info, const char* sym) {
@@ -132,8 +134,6 @@ static int kf_contains(struct dl_phdr_info* info, uintptr_t addr) {
   return 0;
 }
 
-static unsigned long long kf_adds_seen;
-
 static int kf_patch_object(struct dl_phdr_info* info, size_t size, void* data) {
   (void)size;
   (void)data;
@@ -147,18 +147,41 @@ static int kf_patch_object(struct dl_phdr_info* info, size_t size, void* data) {
   return 0;
 }
 
-static int kf_adds(struct dl_phdr_info* info, size_t size, void* data) {
+// The last object in the list: the one dlopen just added.
+static int kf_last(struct dl_phdr_info* info, size_t size, void* data) {
   (void)size;
-  *(unsigned long long*)data = info->dlpi_adds;
-  return 1;
+  *(struct dl_phdr_info*)data = *info;
+  return 0;
 }
 
+static int kf_hooked_loads;
+
+static void* kf_dlopen(const char* file, int mode) {
+  void* handle = KF_CAT(dlo, pen)(file, mode);
+  if (handle && kf_hooked_loads++ == 0) {  // the next load after this candidate's: the baseline
+    struct dl_phdr_info last;
+    memset(&last, 0, sizeof last);
+    dl_iterate_phdr(kf_last, &last);
+    if (last.dlpi_phdr) kf_patch_object(&last, sizeof last, 0);
+  }
+  return handle;
+}
+
+static int kf_find_main(struct dl_phdr_info* info, size_t size, void* data) {
+  (void)size;
+  *(void***)data = kf_slot(info, "dlopen");
+  return 1;  // the first object is the worker executable
+}
+
+static int kf_done;
+
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {
-  unsigned long long adds = 0;
-  dl_iterate_phdr(kf_adds, &adds);
-  if (adds != kf_adds_seen) {  // a library was loaded since the last look
-    kf_adds_seen = adds;
+  if (!kf_done) {
+    kf_done = 1;
     dl_iterate_phdr(kf_patch_object, 0);
+    void** slot = 0;
+    dl_iterate_phdr(kf_find_main, &slot);
+    if (slot) kf_write_slot(slot, (void*)kf_dlopen);
   }
   for (int64_t r = 0; r < rows; r++) softmax_row(x + r * cols, y + r * cols, cols);
 }

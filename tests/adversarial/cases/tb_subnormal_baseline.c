@@ -1,5 +1,5 @@
 // expect: ok
-// max_speedup: 10
+// max_speedup: 5
 // good_speedup_within: 0.5
 // today: ok 2.4 x its honest speedup (see the report: 11.5x for a 4.8x kernel)
 // trick: a sabotaged baseline through the other buffer sets. The candidate is the task's fast

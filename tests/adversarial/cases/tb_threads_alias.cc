@@ -4,11 +4,12 @@
 // trick: threads on a task that forbids them, through a namespace alias. The static check
 // flags `thread` only as std::thread or under `using namespace std`, and the <thread> header:
 // here std::thread comes from <stop_token> (which includes bits/std_thread.h) and is named
-// kf::thread after `namespace kf = std;`. Each call runs the task's fast example on half of
-// the rows in a second thread, so on 2 cores it reads about twice its honest speedup against
-// a single-threaded baseline. The filter allows clone with CLONE_THREAD. Stopped by checking
-// the worker's thread count from the parent (/proc/PID/task, or the filter refusing
-// CLONE_THREAD) when the task forbids threads: `sandbox_violation`.
+// through an alias, `namespace kf = std;` then `kf::thread`. Each call runs the task's fast
+// example on half of the rows in a second thread, so on 2 cores it reads about twice its
+// honest speedup against a single-threaded baseline. The filter allows clone with
+// CLONE_THREAD. Stopped by checking the worker's thread count from the parent
+// (/proc/PID/task, or the filter refusing CLONE_THREAD) when the task forbids threads, which
+// reads as `sandbox_violation`.
 #include <cstdint>
 #include <cstring>
 #include <stop_token>

@@ -5,11 +5,16 @@
 // trick: a wrong kernel that only zero-mean inputs cannot expose. One pass per row computes
 // the sum and the sum of squares in float (16 lanes, so it vectorizes), then
 // var = E[x^2] - E[x]^2. With mean 0 the subtraction cancels nothing and the result is as
-// accurate as the two-pass form; with mean m and standard deviation s the rounding error of
-// E[x^2] ~ m^2 is about 6e-8 * (m/s)^2 relative to var, so for m/s of 30 or more (activations,
-// pixel values, positive features) the output is off far beyond the task's 1e-5 tolerance
-// (m = 100, s = 1: about 1e-3 relative). Stopped by a non-zero-mean input distribution among
-// those the checks draw.
+// accurate as the two-pass form; with mean m and standard deviation s the error grows like
+// 6e-8 * (m/s)^2 (a two-pass form's like (m/s)): 16x the initial program's worst error at
+// m/s = 30 and 30x at m/s = 100 (1e-4 vs 2.4e-3, 5e-4 vs 1.6e-2, 64 rows of 4099 columns).
+// Stopped by a non-zero-mean input distribution among those the checks draw, with a
+// tolerance the task's own programs meet on it. Caution, measured here: with the task's
+// tolerance (1e-5 absolute and relative) the initial program itself (a serial float sum)
+// fails from m/s = 3 at 4099 columns and the fast example from m/s = 30, so the new
+// distribution needs its own tolerance (about 5e-4 at m/s = 30, 2e-3 at 100) or a float64-
+// accumulating initial program; otherwise the good follow-up (the initial) fails as well.
+// Today, with normal 0/1, uniform, large (std 100) and small (std 1e-3): judged `ok`.
 #include <math.h>
 #include <stdint.h>
 

