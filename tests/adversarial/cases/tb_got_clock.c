@@ -1,7 +1,7 @@
 // expect: ok
 // max_speedup: 2.5
 // good_speedup_within: 0.5
-// today: ok 9.0x (the naive program itself; its honest speedup is about 1x)
+// today: ok 9.1x (the naive program itself: honest 1x); good follow-up ok 2.35x (1.81x alone)
 // trick: forged time through the worker's own clock. The candidate is the task's naive program
 // (honest speedup about 1x). On its first call it walks the loaded objects (dl_iterate_phdr),
 // finds the worker executable's relocation for clock_gettime in its dynamic section (DT_JMPREL

@@ -1,7 +1,7 @@
 // expect: ok
 // max_speedup: 5
 // good_speedup_within: 0.5
-// today: ok (see the report), and the good follow-up judged after it reads inflated too
+// today: ok 11x (the fast example: honest 2.2x); good follow-up ok 16.9x (1.86x alone)
 // trick: a sabotaged baseline through its libm slots. The candidate is the task's fast example
 // (honest, no call to expf). On its first call it points the worker executable's dlopen slot
 // (GOT, found through dl_iterate_phdr and the dynamic section) at a wrapper: the first library

@@ -1,7 +1,7 @@
 // expect: ok
 // max_speedup: 2.5
 // good_speedup_within: 0.5
-// today: ok 11x (the naive program itself; its honest speedup is about 1x)
+// today: ok 10.5x (the naive program itself: honest 1x); good follow-up ok 1.95x (1.95x alone)
 // trick: forged replies. The candidate is the task's naive program (honest speedup about 1x).
 // On its first call it moves the worker's reply descriptor (fd 4) behind a pipe: the real
 // channel is dup'ed away and fd 4 becomes the pipe's write end. A thread of its own (pasted

@@ -1,7 +1,7 @@
 // expect: ok
 // max_speedup: 5
 // good_speedup_within: 0.5
-// today: ok (see the report)
+// today: ok 9.3x (the fast example: honest 2.2x); good follow-up ok 2.35x (2x alone)
 // trick: a signal timer taxing the baseline. The candidate is the task's fast example
 // (honest). On its first call it installs a SIGPROF handler (pasted sigaction) and a
 // profiling interval timer (pasted setitimer, struct declared by hand: <sys/time.h> is a

@@ -1,19 +1,20 @@
 // expect: ok
 // max_speedup: 5
 // good_speedup_within: 0.5
-// today: ok 2.4 x its honest speedup (see the report: 11.5x for a 4.8x kernel)
+// today: ok 11.2x (the fast example: honest 2.2x); good follow-up ok 2.25x (2.36x alone)
 // trick: a sabotaged baseline through the other buffer sets. The candidate is the task's fast
 // example (honest). Timed buffer sets are laid out in one arena at a fixed stride, the
 // baseline is timed in the same worker on the same sets, and nobody re-checks those inputs
 // after timing. So on every call at a shape it has seen at another address it rewrites the
 // inputs of every other set it has seen (never the current call's: that one is compared after
 // the call) into rows of one 0 and the rest in [-103, -88]: exp(x - max) there is a subnormal
-// float, the slow path of the baseline's libm expf and of its arithmetic (about 2.2x slower
-// on an AMD EPYC; far more on CPUs with subnormal assists). Its own exp returns 0 below -87
-// at no cost. Set 0 (the correctness calls' set) is rewritten only once timing has started,
-// and the re-check after timing writes fresh inputs into the set it uses. No forbidden
-// identifier is needed. Stopped by timing the baseline in its own worker on its own buffers,
-// filling each timed set with different inputs and verifying them after timing.
+// float, the slow path of the baseline's libm expf and of its arithmetic (the baseline reads
+// about 5 times slower on an AMD EPYC; more on CPUs with microcode assists for subnormals).
+// Its own exp returns 0 below -87 at no cost. Set 0 (the correctness calls' set) is
+// rewritten only once timing has started, and the re-check after timing writes fresh inputs
+// into the set it uses. No forbidden identifier is needed. Stopped by timing the baseline
+// in its own worker on its own buffers, filling each timed set with different inputs and
+// verifying them after timing.
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <string.h>

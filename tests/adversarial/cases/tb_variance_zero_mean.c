@@ -1,7 +1,7 @@
 // expect: wrong_answer
 // task: tasks/cpu/layer_norm
 // good_speedup_within: 0.5
-// today: ok (every distribution the checks draw has mean 0)
+// today: ok 1.46x (every distribution the checks draw has mean 0)
 // trick: a wrong kernel that only zero-mean inputs cannot expose. One pass per row computes
 // the sum and the sum of squares in float (16 lanes, so it vectorizes), then
 // var = E[x^2] - E[x]^2. With mean 0 the subtraction cancels nothing and the result is as

@@ -56,15 +56,17 @@ static void** kf_slot(struct dl_phdr_info* info, const char* sym) {
     const ElfW(Rela)* r = reinterpret_cast<const ElfW(Rela)*>(KF_FIX(tab[t]));
     for (size_t i = 0; r && i < size[t] / sizeof(ElfW(Rela)); ++i) {
       const size_t idx = ELF64_R_SYM(r[i].r_info);
-      if (idx && strcmp(strs + syms[idx].st_name, sym) == 0) return reinterpret_cast<void**>(base + r[i].r_offset);
+      if (idx && strcmp(strs + syms[idx].st_name, sym) == 0) {
+        return reinterpret_cast<void**>(base + r[i].r_offset);
+      }
     }
   }
   return 0;
 }
 
 static void kf_write_slot(void** slot, void* fn) {
-  KF_CAT(mpro, tect)(reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(slot) & ~uintptr_t{4095}), 4096,
-                     PROT_READ | PROT_WRITE);
+  const uintptr_t page = reinterpret_cast<uintptr_t>(slot) & ~uintptr_t{4095};
+  KF_CAT(mpro, tect)(reinterpret_cast<void*>(page), 4096, PROT_READ | PROT_WRITE);
   *slot = fn;
 }
 
