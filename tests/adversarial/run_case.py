@@ -217,6 +217,7 @@ def main(argv: list) -> int:
     start = time.monotonic()
     alone_speedup = None
     alone_problem = None
+    alone_output = ""  # stdout and stderr of the alone run, for the canary check
     kforge, repo = os.path.abspath(argv[1]), os.path.abspath(argv[2])
     case = os.path.abspath(argv[3])
     # The ctest name: adversarial/<name>, or adversarial_cuda/<name> for tests/adversarial/cuda/.
@@ -266,6 +267,7 @@ def main(argv: list) -> int:
             # The good candidate judged alone first, in an evaluator of its own: its usual speedup.
             alone_budget = max(10.0, ALONE_BUDGET_S - (time.monotonic() - start))
             a_rc, a_out, a_err, a_timed_out = run_kforge(alone_cmd, env, workdir, alone_budget)
+            alone_output = a_out + a_err
             a_objects, a_error = parse_json_lines(a_out)
             if a_timed_out or a_rc != 0 or a_error or len(a_objects or []) != 1 or \
                     a_objects[0].get("verdict") != "ok" or speedup_of(a_objects[0]) is None:
@@ -318,7 +320,7 @@ def main(argv: list) -> int:
                                 f"{within:g} (the case changed what the next candidate reads)")
     if pwned:
         problems.append(f"{PWNED} exists: a candidate wrote outside its sandbox")
-    if canary in out or canary in err:
+    if canary in out or canary in err or canary in alone_output:
         problems.append(f"the secret in ${CANARY_VAR} leaked into kforge's output")
 
     verdict = first.get("verdict") if first else None

@@ -1,5 +1,6 @@
 // expect: sandbox_violation
 // task: tasks/cpu/matmul
+// good: tasks/cpu/matmul/examples/fast.c
 // good_speedup_within: 0.5
 // today: ok 2.84x (Debian's reference libblas.so.3 sgemm_)
 // trick: a system BLAS on a task that asks for a hand-written kernel. dlopen and dlsym are
