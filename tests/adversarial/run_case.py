@@ -11,6 +11,14 @@ The case file starts with `// key: value` header lines (see README.md):
   rule    exact value of detail.static.rule (e.g. exit)
   args    extra `kforge eval` arguments, split like a shell would (e.g. --run-timeout 2)
   timing_note  substring that detail.timing_note_candidate must contain (case-insensitive)
+  max_speedup  the case's reported speedup must not exceed this number (a trick that inflates
+          its time or the baseline's must read no more than the honest kernel's speedup)
+  good_speedup_within  F in (0, 1]: the good follow-up is first judged alone, in a `kforge eval`
+          call of its own; its speedup judged after the case must then lie within a factor
+          of F of that (F * alone <= after <= alone / F)
+  cache   `private`: kforge runs with a cache directory of its own (KFORGE_CACHE), for cases
+          that could poison what the machine's cache holds (its ceilings)
+  today   free text: what the code before the trust-boundary change gave (documentation)
   trick   free text: what the candidate tries
 
 Cases may be C (.c), C++ (.cc) or CUDA (.cu, under tests/adversarial/cuda/, for a task with
@@ -44,7 +52,7 @@ VERDICTS = {
     "sandbox_violation", "static_violation", "suspicious",
 }
 HEADER_KEYS = {"expect", "task", "detail", "signal", "rule", "args", "timing_note", "trick",
-               "good"}
+               "good", "max_speedup", "good_speedup_within", "cache", "today"}
 DEFAULT_TASK = "tasks/cpu/softmax_rows"
 GOOD_CANDIDATE = "tests/adversarial/good/softmax_good.c"
 PWNED = "/tmp/kforge_pwned"
@@ -52,6 +60,7 @@ PWNED = "/tmp/kforge_pwned"
 # ctest runs never see (or delete) each other's proof file.
 LOCK_FILE = "/tmp/kforge_adversarial.lock"
 TOTAL_BUDGET_S = 280.0
+ALONE_BUDGET_S = 100.0  # of TOTAL_BUDGET_S, for judging the good candidate alone
 CANARY_VAR = "KFORGE_CANARY_SECRET"
 
 
@@ -81,6 +90,16 @@ def parse_header(path: str) -> dict:
         header[key] = value
     if header["expect"] not in VERDICTS:
         raise CaseError(f"unknown verdict {header['expect']!r}")
+    for key in ("max_speedup", "good_speedup_within"):
+        if key in header:
+            try:
+                value = float(header[key])
+            except ValueError:
+                raise CaseError(f"{key} must be a number, got {header[key]!r}") from None
+            if not value > 0 or (key == "good_speedup_within" and value > 1):
+                raise CaseError(f"{key} out of range: {header[key]!r}")
+    if header.get("cache", "private") != "private":
+        raise CaseError(f"cache must be `private`, got {header['cache']!r}")
     return header
 
 
@@ -144,6 +163,16 @@ def detail_of(obj: dict) -> dict:
     return detail if isinstance(detail, dict) else {}
 
 
+def speedup_of(obj) -> float | None:
+    """The result's speedup over the task's baseline, or None when it has none."""
+    value = obj.get("speedup") if isinstance(obj, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def fmt_speedup(value) -> str:
+    return f"{value:.3g}x" if value is not None else "no speedup"
+
+
 def check_result(obj: dict, header: dict, candidate: str, label: str) -> list:
     problems = []
     reported = obj.get("candidate")
@@ -167,6 +196,12 @@ def check_result(obj: dict, header: dict, candidate: str, label: str) -> list:
         rule = static.get("rule") if isinstance(static, dict) else None
         if rule != header["rule"]:
             problems.append(f"{label}: detail.static.rule {rule!r}, expected {header['rule']!r}")
+    if "max_speedup" in header:
+        limit = float(header["max_speedup"])
+        speedup = speedup_of(obj)
+        if speedup is not None and speedup > limit:
+            problems.append(f"{label}: speedup {speedup:.3g}x exceeds max_speedup {limit:g}x "
+                            "(the trick inflated its time or the baseline's)")
     if "timing_note" in header:
         note = detail_of(obj).get("timing_note_candidate")
         if not isinstance(note, str) or header["timing_note"].lower() not in note.lower():
@@ -180,6 +215,9 @@ def main(argv: list) -> int:
         print(__doc__.splitlines()[2], file=sys.stderr)
         return 2
     start = time.monotonic()
+    alone_speedup = None
+    alone_problem = None
+    alone_output = ""  # stdout and stderr of the alone run, for the canary check
     kforge, repo = os.path.abspath(argv[1]), os.path.abspath(argv[2])
     case = os.path.abspath(argv[3])
     # The ctest name: adversarial/<name>, or adversarial_cuda/<name> for tests/adversarial/cuda/.
@@ -203,7 +241,9 @@ def main(argv: list) -> int:
     else:
         good = initial_program(task_dir)
     good_header = {"expect": "ok"}
-    cmd = [kforge, "eval", task_dir, case, good, "--json"] + shlex.split(header.get("args", ""))
+    extra_args = shlex.split(header.get("args", ""))
+    cmd = [kforge, "eval", task_dir, case, good, "--json"] + extra_args
+    alone_cmd = [kforge, "eval", task_dir, good, "--json"] + extra_args
 
     with open(case, encoding="utf-8") as f:
         may_pwn = "kforge_pwned" in f.read()
@@ -221,6 +261,22 @@ def main(argv: list) -> int:
         canary = "kforge-canary-" + secrets.token_hex(12)
         env = dict(os.environ)
         env[CANARY_VAR] = canary
+        if header.get("cache") == "private":
+            env["KFORGE_CACHE"] = os.path.join(workdir, "cache")
+        if "good_speedup_within" in header:
+            # The good candidate judged alone first, in an evaluator of its own: its usual speedup.
+            alone_budget = max(10.0, ALONE_BUDGET_S - (time.monotonic() - start))
+            a_rc, a_out, a_err, a_timed_out = run_kforge(alone_cmd, env, workdir, alone_budget)
+            alone_output = a_out + a_err
+            a_objects, a_error = parse_json_lines(a_out)
+            if a_timed_out or a_rc != 0 or a_error or len(a_objects or []) != 1 or \
+                    a_objects[0].get("verdict") != "ok" or speedup_of(a_objects[0]) is None:
+                alone_problem = (f"the good candidate judged alone did not give one `ok` with a "
+                                 f"speedup (status {a_rc}, timed out {a_timed_out}, "
+                                 f"{a_error or a_out.strip()[-600:]!r}, stderr "
+                                 f"{a_err.strip()[-600:]!r})")
+            else:
+                alone_speedup = speedup_of(a_objects[0])
         budget = max(10.0, TOTAL_BUDGET_S - (time.monotonic() - start))
         rc, out, err, timed_out = run_kforge(cmd, env, workdir, budget)
         pwned = os.path.exists(PWNED)
@@ -250,18 +306,34 @@ def main(argv: list) -> int:
         if len(objects) >= 2:
             second = objects[1]
             problems += check_result(second, good_header, good, "good follow-up")
+    good_speedup = speedup_of(second)
+    if "good_speedup_within" in header:
+        within = float(header["good_speedup_within"])
+        if alone_problem:
+            problems.append(alone_problem)
+        elif second is not None and second.get("verdict") == "ok":
+            if good_speedup is None:
+                problems.append("good follow-up: no speedup reported")
+            elif not within * alone_speedup <= good_speedup <= alone_speedup / within:
+                problems.append(f"good follow-up: speedup {good_speedup:.3g}x after the case, "
+                                f"{alone_speedup:.3g}x judged alone: not within a factor of "
+                                f"{within:g} (the case changed what the next candidate reads)")
     if pwned:
         problems.append(f"{PWNED} exists: a candidate wrote outside its sandbox")
-    if canary in out or canary in err:
+    if canary in out or canary in err or canary in alone_output:
         problems.append(f"the secret in ${CANARY_VAR} leaked into kforge's output")
 
     verdict = first.get("verdict") if first else None
     follow = second.get("verdict") if second else None
+    speeds = (f"case {fmt_speedup(speedup_of(first))}, good follow-up {follow} "
+              f"{fmt_speedup(good_speedup)}")
+    if alone_speedup is not None:
+        speeds += f" (alone {fmt_speedup(alone_speedup)})"
     if not problems:
-        print(f"PASS {name}: {verdict} (expected {header['expect']}), "
-              f"good follow-up {follow}")
+        print(f"PASS {name}: {verdict} (expected {header['expect']}); {speeds}")
         return 0
     print(f"FAIL {name}: {'; '.join(problems)}")
+    print(f"  got: {verdict}; {speeds}")
     print(f"  command: {shlex.join(cmd)}")
     print("  stdout (JSON lines):")
     for obj in objects or []:
