@@ -230,6 +230,7 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
     opt_.worker_binary = SelfDir() / (cuda ? "kforge-cuda-worker" : "kforge-cpu-worker");
   }
   compiler_.set_tools_dir(opt_.worker_binary.parent_path());
+  compiler_.set_sandbox(opt_.sandbox);
   std::error_code ec;
   static std::atomic<int> instances{0};
   scratch_root_ = fs::temp_directory_path(ec) /
@@ -244,6 +245,9 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
   wc.limits.address_space_bytes = opt_.worker_memory_bytes;
   WorkerConfig ref_config = wc;
   ref_config.binary = opt_.worker_binary.parent_path() / "kforge-cpu-worker";
+  // The task's rule on threads, enforced by the filter of the workers that run its programs (the
+  // reference, trusted, may use every core).
+  if (!cuda) wc.threads = task_.allows_threads;
   if (cuda) {
     // The GPU driver maps the whole device's address range: an address-space limit cannot hold.
     wc.limits.address_space_bytes = 0;
@@ -266,6 +270,7 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
     const fs::path script = task::BridgeScript();
     const std::string device = cuda ? "cuda:" + std::to_string(opt_.device) : "cpu";
     WorkerConfig bridge = wc;
+    bridge.threads = true;  // torch's own threads; the bridge does not take --no-threads
     bridge.binary = task_.torch->python;
     bridge.args = {script.string(), "--device", device};
     bridge.read_only = {compiler_.cache_dir(), script.parent_path(),
@@ -660,7 +665,7 @@ Result<std::optional<Failure>> Evaluator::Impl::CompareTrial(
     const auto& spec = task_.outputs[o - nin];
     const task::Mismatch m =
         task::CompareOutput(arena + lc.offset[o], rarena + lr.offset[o], spec.dtype, lc.elements[o],
-                            task_.ToleranceFor(spec));
+                            dist.tolerance ? *dist.tolerance : task_.ToleranceFor(spec));
     if (m.zeros_would_pass) {
       return Status::Error("bad task " + task_.name + ": output '" + spec.name + "' at " + where +
                            " is so small that all zeros would pass its tolerance; raise the "
@@ -1144,6 +1149,14 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     compile_wall = MonotonicSeconds() - compile_start;
     if (!compiled.ok()) return compiled.status();
     res.compile_seconds = compiled->seconds;
+    if (!compiled->ok && !compiled->include_violation.empty()) {
+      // An include of a host file (rule 22: includes checked after preprocessing).
+      Failure f{Verdict::kStaticViolation,
+                "the program includes '" + compiled->include_violation +
+                    "', a file outside the system and toolkit headers"};
+      f.extra["static"] = {{"rule", "include"}, {"identifier", compiled->include_violation}};
+      return finish(f);
+    }
     if (!compiled->ok) {
       Failure f{Verdict::kCompileError, compiled->timed_out
                                             ? "the compiler did not finish within the deadline"

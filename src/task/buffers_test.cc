@@ -169,7 +169,7 @@ TEST(BuffersPoisonTest, WritesOnlyNElements) {
 }
 
 TEST(BuffersFillRandomTest, DeterministicPerSeed) {
-  const Distribution normal{"normal", Distribution::Kind::kNormal, 0, 1};
+  const Distribution normal{"normal", Distribution::Kind::kNormal, 0, 1, std::nullopt};
   std::vector<float> a(1001), b(1001), c(1001);
   FillRandom(a.data(), DType::kF32, 1001, normal, 42);
   FillRandom(b.data(), DType::kF32, 1001, normal, 42);
@@ -184,7 +184,7 @@ TEST(BuffersFillRandomTest, DeterministicPerSeed) {
 TEST(BuffersFillRandomTest, DeterministicAcrossChunks) {
   // Over a million elements the fill is split into independently seeded chunks, filled by
   // several threads: still one result per seed, and the chunks do not repeat each other.
-  const Distribution uniform{"uniform", Distribution::Kind::kUniform, -1, 1};
+  const Distribution uniform{"uniform", Distribution::Kind::kUniform, -1, 1, std::nullopt};
   const int64_t chunk = int64_t{1} << 20, n = 2 * chunk + 3;
   std::vector<float> a(n), b(n);
   FillRandom(a.data(), DType::kF32, n, uniform, 9);
@@ -198,7 +198,7 @@ TEST(BuffersFillRandomTest, DeterministicAcrossChunks) {
 }
 
 TEST(BuffersFillRandomTest, LargeHasStdNear100) {
-  const Distribution large{"large", Distribution::Kind::kNormal, 0, 100};
+  const Distribution large{"large", Distribution::Kind::kNormal, 0, 100, std::nullopt};
   const int64_t n = 100000;
   std::vector<double> v(n);
   FillRandom(v.data(), DType::kF64, n, large, 7);
@@ -214,7 +214,7 @@ TEST(BuffersFillRandomTest, LargeHasStdNear100) {
 }
 
 TEST(BuffersFillRandomTest, UniformStaysInRange) {
-  const Distribution positive{"positive", Distribution::Kind::kUniform, 0.5, 2};
+  const Distribution positive{"positive", Distribution::Kind::kUniform, 0.5, 2, std::nullopt};
   std::vector<float> v(10000);
   FillRandom(v.data(), DType::kF32, 10000, positive, 3);
   for (float x : v) {
@@ -224,7 +224,7 @@ TEST(BuffersFillRandomTest, UniformStaysInRange) {
 }
 
 TEST(BuffersFillRandomTest, IntegersDefaultToSmallRange) {
-  const Distribution uniform{"uniform", Distribution::Kind::kUniform, -1, 1};
+  const Distribution uniform{"uniform", Distribution::Kind::kUniform, -1, 1, std::nullopt};
   std::vector<int32_t> v(10000);
   FillRandom(v.data(), DType::kI32, 10000, uniform, 5);
   int32_t lo = v[0], hi = v[0];
@@ -297,7 +297,7 @@ namespace {
 // Regression: integer ranges were widened to -100..100 and the upper bound was exclusive.
 TEST(BuffersFillRandomTest, IntegerUniformRangeIsInclusive) {
   std::vector<int32_t> v(20000);
-  const Distribution d{"uniform(low=0,high=4)", Distribution::Kind::kUniform, 0, 4};
+  const Distribution d{"uniform(low=0,high=4)", Distribution::Kind::kUniform, 0, 4, std::nullopt};
   FillRandom(v.data(), DType::kI32, static_cast<int64_t>(v.size()), d, 7);
   int lo = 100, hi = -100;
   for (int32_t x : v) {

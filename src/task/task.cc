@@ -111,30 +111,59 @@ Result<Sizes> ParseSizes(const Reader& r, const YAML::Node& n, const std::string
   return sizes;
 }
 
+Result<Tolerance> ParseTolerance(const Reader& r, const YAML::Node& tol,
+                                 const std::string& field) {
+  if (!tol.IsMap()) return r.Fail(field, "expected {atol, rtol, rel_norm}");
+  if (auto s = CheckKeys(r, tol, field, {"atol", "rtol", "rel_norm"}); !s.ok()) return s;
+  Tolerance tv;
+  for (auto [key, out] :
+       {std::pair{"atol", &tv.atol}, {"rtol", &tv.rtol}, {"rel_norm", &tv.rel_norm}}) {
+    if (!tol[key].IsDefined()) return r.Fail(field + "." + key, "missing; expected a number");
+    auto v = ParseNumber(r, tol[key], field + "." + key);
+    if (!v.ok()) return v.status();
+    if (*v < 0) return r.Fail(field + "." + key, "expected a non-negative number");
+    *out = *v;
+  }
+  return tv;
+}
+
 Result<Distribution> ParseDistribution(const Reader& r, const YAML::Node& n,
                                        const std::string& field) {
   Distribution d;
   if (n.IsScalar()) {
     d.name = n.Scalar();
     if (d.name == "normal") {
-      d = {d.name, Distribution::Kind::kNormal, 0, 1};
+      d = {d.name, Distribution::Kind::kNormal, 0, 1, std::nullopt};
     } else if (d.name == "uniform") {
-      d = {d.name, Distribution::Kind::kUniform, -1, 1};
+      d = {d.name, Distribution::Kind::kUniform, -1, 1, std::nullopt};
     } else if (d.name == "large") {
-      d = {d.name, Distribution::Kind::kNormal, 0, 100};
+      d = {d.name, Distribution::Kind::kNormal, 0, 100, std::nullopt};
     } else if (d.name == "small") {
-      d = {d.name, Distribution::Kind::kNormal, 0, 1e-3};
+      d = {d.name, Distribution::Kind::kNormal, 0, 1e-3, std::nullopt};
     } else if (d.name == "positive") {
-      d = {d.name, Distribution::Kind::kUniform, 0.5, 2};
+      d = {d.name, Distribution::Kind::kUniform, 0.5, 2, std::nullopt};
     } else if (d.name == "offset") {
       // Real data is rarely centred: a large mean with a small spread breaks one-pass variance
       // and other shortcuts that are exact only around zero.
-      d = {d.name, Distribution::Kind::kNormal, 3, 1};
+      d = {d.name, Distribution::Kind::kNormal, 3, 1, std::nullopt};
     } else {
       return r.Fail(field, "unknown distribution '" + d.name +
                                "' (expected normal, uniform, large, small, positive, offset, "
                                "{normal: {mean, std}} or {uniform: {low, high}})");
     }
+    return d;
+  }
+  if (n.IsMap() && n.size() == 2 && n["tolerance"].IsDefined()) {
+    // {KIND: {...}, tolerance: {atol, rtol, rel_norm}}: the distribution, with its own tolerance.
+    YAML::Node kind_only(YAML::NodeType::Map);
+    for (const auto& kv : n) {
+      if (kv.first.Scalar() != "tolerance") kind_only[kv.first] = kv.second;
+    }
+    auto d = ParseDistribution(r, kind_only, field);
+    if (!d.ok()) return d.status();
+    auto tol = ParseTolerance(r, n["tolerance"], field + ".tolerance");
+    if (!tol.ok()) return tol.status();
+    d->tolerance = *tol;
     return d;
   }
   if (n.IsMap() && n.size() == 1) {
@@ -157,7 +186,7 @@ Result<Distribution> ParseDistribution(const Reader& r, const YAML::Node& n,
       if (*std <= 0) return r.Fail(field + ".normal.std", "expected a positive number");
       std::ostringstream name;
       name << "normal(mean=" << *mean << ",std=" << *std << ")";
-      return Distribution{name.str(), Distribution::Kind::kNormal, *mean, *std};
+      return Distribution{name.str(), Distribution::Kind::kNormal, *mean, *std, std::nullopt};
     }
     if (kind == "uniform") {
       auto lo = arg("low", -1), hi = arg("high", 1);
@@ -166,7 +195,7 @@ Result<Distribution> ParseDistribution(const Reader& r, const YAML::Node& n,
       if (*hi <= *lo) return r.Fail(field + ".uniform", "expected low < high");
       std::ostringstream name;
       name << "uniform(low=" << *lo << ",high=" << *hi << ")";
-      return Distribution{name.str(), Distribution::Kind::kUniform, *lo, *hi};
+      return Distribution{name.str(), Distribution::Kind::kUniform, *lo, *hi, std::nullopt};
     }
   }
   return r.Fail(field, "expected a distribution name or {normal: {...}} / {uniform: {...}}, got " +
@@ -324,24 +353,14 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
       t.distributions.push_back(*d);
     }
   } else {
-    t.distributions.push_back({"normal", Distribution::Kind::kNormal, 0, 1});
+    t.distributions.push_back({"normal", Distribution::Kind::kNormal, 0, 1, std::nullopt});
   }
 
   const YAML::Node tol = root["tolerance"];
   if (tol.IsDefined()) {
-    if (!tol.IsMap()) return r.Fail("tolerance", "expected {atol, rtol, rel_norm}");
-    if (auto s = CheckKeys(r, tol, "tolerance", {"atol", "rtol", "rel_norm"}); !s.ok()) return s;
-    Tolerance tv;
-    for (auto [key, out] :
-         {std::pair{"atol", &tv.atol}, {"rtol", &tv.rtol}, {"rel_norm", &tv.rel_norm}}) {
-      if (!tol[key].IsDefined())
-        return r.Fail(std::string("tolerance.") + key, "missing; expected a number");
-      auto v = ParseNumber(r, tol[key], std::string("tolerance.") + key);
-      if (!v.ok()) return v.status();
-      if (*v < 0) return r.Fail(std::string("tolerance.") + key, "expected a non-negative number");
-      *out = *v;
-    }
-    t.tolerance = tv;
+    auto tv = ParseTolerance(r, tol, "tolerance");
+    if (!tv.ok()) return tv.status();
+    t.tolerance = *tv;
   }
 
   const YAML::Node cost = root["cost"];

@@ -19,12 +19,21 @@ namespace kf::task {
 // Values for a task's size parameters, e.g. {rows: 2048, cols: 1000}.
 using Sizes = std::map<std::string, int64_t>;
 
+struct Tolerance {
+  double atol = 0;
+  double rtol = 0;
+  double rel_norm = 0;
+};
+
 struct Distribution {
   enum class Kind { kNormal, kUniform };
   std::string name;  // as written: "normal", "large", or "normal(mean=0,std=5)"
   Kind kind = Kind::kNormal;
   double a = 0;  // mean or low
   double b = 1;  // std or high
+  // Inputs from some distributions are harder to compute on in the task's precision (a large
+  // mean makes a norm ill-conditioned): such a distribution may carry its own tolerance.
+  std::optional<Tolerance> tolerance;
 };
 
 struct TensorSpec {
@@ -32,12 +41,6 @@ struct TensorSpec {
   DType dtype = DType::kF32;
   std::vector<std::string> shape;            // expressions over params
   std::optional<Distribution> distribution;  // fixed distribution for this input, if any
-};
-
-struct Tolerance {
-  double atol = 0;
-  double rtol = 0;
-  double rel_norm = 0;
 };
 
 // A program users would deploy instead of writing a kernel (a vendor library call), timed

@@ -195,8 +195,8 @@ Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& setting
       while (!names.insert(ts.name).second) ts.name += "_";
     }
   }
-  t.distributions = {Distribution{"get_inputs", Distribution::Kind::kNormal, 0, 1},
-                     Distribution{"get_inputs", Distribution::Kind::kNormal, 0, 1}};
+  t.distributions = {Distribution{"get_inputs", Distribution::Kind::kNormal, 0, 1, std::nullopt},
+                     Distribution{"get_inputs", Distribution::Kind::kNormal, 0, 1, std::nullopt}};
   t.tolerance = settings.tolerance ? *settings.tolerance : TorchTolerance(t.outputs[0].dtype);
   std::ostringstream f, b;
   f.precision(17);

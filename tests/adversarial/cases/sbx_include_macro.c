@@ -1,4 +1,5 @@
-// expect: compile_error
+// expect: static_violation
+// rule: include
 // trick: includes a host file through a computed include (`#include KF_PATH(/proc/self/status)`,
 // the path built by stringizing a macro argument), which the static check reads as code, not as
 // a header name. The compiler would read any host file so and quote it in its log (an include

@@ -1,5 +1,8 @@
-// expect: ok
-// max_speedup: 2.5
+// expect: sandbox_violation
+// detail: started threads
+// args: --no-seccomp
+// (With the system-call filter on, the filter blocks the pipe it needs: sandbox_violation. The case runs
+// without it, to show that the trust boundary holds by itself: the orchestrator sees the thread from /proc (threads are forbidden by the task); its forged times would not count anyway, the orchestrator clocks the batches itself.)
 // good_speedup_within: 0.5
 // today: ok 10.5x (the naive program itself: honest 1x); good follow-up ok 1.95x (1.95x alone)
 // trick: forged replies. The candidate is the task's naive program (honest speedup about 1x).

@@ -1,5 +1,8 @@
-// expect: ok
-// max_speedup: 5
+// expect: wrong_answer
+// detail: while it was being timed
+// args: --no-seccomp
+// (With the system-call filter on, the filter blocks the call it probes memory with: sandbox_violation. The case runs
+// without it, to show that the trust boundary holds by itself: every timed set is hashed before timing and checked after it; the baseline also has its own sets in its own worker.)
 // good_speedup_within: 0.5
 // today: ok 11.2x (the fast example: honest 2.2x); good follow-up ok 2.25x (2.36x alone)
 // trick: a sabotaged baseline through the other buffer sets. The candidate is the task's fast

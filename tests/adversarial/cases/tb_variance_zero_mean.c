@@ -8,13 +8,9 @@
 // accurate as the two-pass form; with mean m and standard deviation s the error grows like
 // 6e-8 * (m/s)^2 (a two-pass form's like (m/s)): 16x the initial program's worst error at
 // m/s = 30 and 30x at m/s = 100 (1e-4 vs 2.4e-3, 5e-4 vs 1.6e-2, 64 rows of 4099 columns).
-// Stopped by a non-zero-mean input distribution among those the checks draw, with a
-// tolerance the task's own programs meet on it. Caution, measured here: with the task's
-// tolerance (1e-5 absolute and relative) the initial program itself (a serial float sum)
-// fails from m/s = 3 at 4099 columns and the fast example from m/s = 30, so the new
-// distribution needs its own tolerance (about 5e-4 at m/s = 30, 2e-3 at 100) or a float64-
-// accumulating initial program; otherwise the good follow-up (the initial) fails as well.
-// Today, with normal 0/1, uniform, large (std 100) and small (std 1e-3): judged `ok`.
+// Stopped by the non-zero-mean distributions layer_norm's checks draw: `offset` (mean 3) and
+// {normal: {mean: 100, std: 1}} with its own tolerance (3e-3), which the task's own two-pass
+// programs meet (their error grows like m/s) and a one-pass variance does not (like (m/s)^2).
 #include <math.h>
 #include <stdint.h>
 
