@@ -1151,9 +1151,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     res.compile_seconds = compiled->seconds;
     if (!compiled->ok && !compiled->include_violation.empty()) {
       // An include of a host file (rule 22: includes checked after preprocessing).
-      Failure f{Verdict::kStaticViolation,
-                "the program includes '" + compiled->include_violation +
-                    "', a file outside the system and toolkit headers"};
+      Failure f{Verdict::kStaticViolation, "the program includes '" + compiled->include_violation +
+                                               "', a file outside the system and toolkit headers"};
       f.extra["static"] = {{"rule", "include"}, {"identifier", compiled->include_violation}};
       return finish(f);
     }
@@ -1364,7 +1363,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
                              {"time_ms", StatsJson(t)},
                              {"speedup", t.median_ms / std::max(cand_time.median_ms, 1e-9)},
                              {"speedup_ci", {ci.first, ci.second}},
-                             {"significant", ci.first > 1 || ci.second < 1}});
+                             {"significant", ci.first > EvalResult::kSignificantRatio ||
+                                                 ci.second < 1 / EvalResult::kSignificantRatio}});
   }
 
   // Re-check on fresh inputs, in a buffer set the timed calls used.

@@ -68,12 +68,15 @@ struct EvalResult {
   std::optional<TimeStats> baseline;
   std::string baseline_name = "initial program";  // what `baseline` timed
   std::optional<double> speedup;
-  // The speedup's 95% interval; not significant when it holds 1.0 (then the candidate is not
-  // shown to differ from the baseline, whatever the median ratio says).
+  // The speedup's 95% interval; not significant when it reaches into [1/1.01, 1.01] (then the
+  // candidate is not shown to differ from the baseline by more than the 1% timing resolution,
+  // whatever the median ratio says).
   std::optional<std::pair<double, double>> speedup_ci;
   bool speedup_significant() const {
-    return speedup_ci && (speedup_ci->first > 1.0 || speedup_ci->second < 1.0);
+    return speedup_ci &&
+           (speedup_ci->first > kSignificantRatio || speedup_ci->second < 1.0 / kSignificantRatio);
   }
+  static constexpr double kSignificantRatio = 1.01;
   // The task's other baselines (vendor libraries): [{name, time_ms: stats, speedup}].
   nlohmann::json baselines = nlohmann::json::array();
   std::optional<Roofline> roofline;

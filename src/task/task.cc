@@ -111,8 +111,7 @@ Result<Sizes> ParseSizes(const Reader& r, const YAML::Node& n, const std::string
   return sizes;
 }
 
-Result<Tolerance> ParseTolerance(const Reader& r, const YAML::Node& tol,
-                                 const std::string& field) {
+Result<Tolerance> ParseTolerance(const Reader& r, const YAML::Node& tol, const std::string& field) {
   if (!tol.IsMap()) return r.Fail(field, "expected {atol, rtol, rel_norm}");
   if (auto s = CheckKeys(r, tol, field, {"atol", "rtol", "rel_norm"}); !s.ok()) return s;
   Tolerance tv;
