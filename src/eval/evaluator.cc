@@ -208,6 +208,9 @@ class Evaluator::Impl {
   std::optional<Loaded> initial_;
   std::vector<Loaded> vendor_;  // task_.baselines, compiled and checked on first use
   bool vendor_checked_ = false;
+  // A baseline that failed (raised, timed out, was wrong) is reported as failed in every result,
+  // and the candidate is judged against the others.
+  std::vector<std::optional<Failure>> vendor_failed_;
   std::optional<Ceilings> ceilings_;
   json gpu_ceilings_;
   // Where the time of one evaluation went, in seconds (EvalResult::profile).
@@ -1220,14 +1223,15 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   // A wrong baseline would make every speedup against it meaningless: check each once.
   const std::vector<Sizes> baseline_sizes =
       torch_ ? std::vector<Sizes>{task_.bench_sizes} : task_.check_sizes;
+  vendor_failed_.resize(vendor_.size());
   for (size_t b = 0; b < vendor_.size() && !vendor_checked_; ++b) {
     for (size_t i = 0; i < baseline_sizes.size(); ++i) {
       auto f = Trial(vendor_[b], baseline_sizes[i], task_.distributions[0],
                      Mix(seed ^ (0xBA5EULL + i)), 0, 0, "baseline check", nullptr, nullptr);
       if (!f.ok()) return f.status();
       if (*f) {
-        return Status::Error("the task's baseline '" + task_.baselines[b].name +
-                             "' is wrong: " + (*f)->message);
+        vendor_failed_[b] = **f;
+        break;
       }
     }
   }
@@ -1323,12 +1327,15 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
                            (*f)->message);
     }
     for (size_t b = 0; b < vendor_.size(); ++b) {
-      if (auto f = Time(vendor_[b], *layout, sets, 0, round_seconds, &vendor_timing[b]);
-          !f.ok() || *f) {
+      if (vendor_failed_[b]) continue;
+      auto f = Time(vendor_[b], *layout, sets, 0, round_seconds, &vendor_timing[b]);
+      if (!f.ok()) {
         ResumeAll();
-        if (!f.ok()) return f.status();
-        return Status::Error("the task's baseline '" + task_.baselines[b].name +
-                             "' failed while timing: " + (*f)->message);
+        return f.status();
+      }
+      if (*f) {
+        vendor_failed_[b] = **f;
+        vendor_failed_[b]->message += " (while timing)";
       }
     }
   }
@@ -1356,6 +1363,14 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
                           {"baseline_calls_per_batch", base_timing.calls_per_batch},
                           {"sets", sets}};
   for (size_t b = 0; b < vendor_.size(); ++b) {
+    if (const auto& failed = vendor_failed_[b]) {
+      res.baselines.push_back({{"name", task_.baselines[b].name},
+                               {"program", task_.baselines[b].program.filename().string()},
+                               {"verdict", VerdictName(failed->verdict)},
+                               {"message", failed->message},
+                               {"time_ms", json::object()}});
+      continue;
+    }
     const TimeStats t = SummariseSamples(vendor_timing[b].samples_ns);
     const auto ci = SpeedupInterval(t, cand_time);
     res.baselines.push_back({{"name", task_.baselines[b].name},

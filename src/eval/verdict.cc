@@ -127,6 +127,11 @@ std::string EvalResult::Summary() const {
     s += line;
   }
   for (const auto& b : baselines) {
+    if (b.contains("verdict")) {
+      s += "  vs " + b.value("name", std::string("?")) + ": the baseline failed (" +
+           b.value("verdict", std::string()) + "): " + b.value("message", std::string()) + "\n";
+      continue;
+    }
     std::snprintf(line, sizeof(line), "  vs %-7s %.4f ms median (%d runs): speedup %.2fx\n",
                   b.value("name", std::string("?")).c_str(), b["time_ms"].value("median", 0.0),
                   b["time_ms"].value("runs", 0), b.value("speedup", 0.0));

@@ -196,6 +196,52 @@ class EvalBuiltinTest(CliTestCase):
         self.assertEqual(second["verdict"], "ok")
 
 
+class FairnessTest(CliTestCase):
+    def test_identical_program_reads_one_and_is_not_significant(self):
+        # The task's own initial program as the candidate: timed by the same path as the
+        # baseline (same worker executable, same clock, same sets), it must read 1.00x within
+        # noise, and kforge must not claim a difference.
+        initial = os.path.join(task_dir("softmax_rows"), "initial.c")
+        (r,) = self.eval_json("softmax_rows", initial, extra=["--timing-seconds", "1"])
+        what = json.dumps(r)[:3000]
+        self.assertEqual(r["verdict"], "ok", what)
+        lo, hi = r["speedup_ci"]
+        self.assertLessEqual(lo, r["speedup"], what)
+        self.assertGreaterEqual(hi, r["speedup"], what)
+        self.assertEqual(r["detail"]["timing"]["clock"], "orchestrator", what)
+        # On a quiet machine it reads 1.00x; on a loaded one (tests run side by side) the ratio
+        # may wander, but kforge must not claim it as a speedup.
+        self.assertFalse(r["speedup_significant"] and r["speedup"] > 1, what)
+        self.assertIs(r["speedup_significant"], lo > 1.01 or hi < 1 / 1.01, what)
+
+    def test_clearly_faster_program_is_significant(self):
+        fast = os.path.join(task_dir("matmul"), "examples", "fast.c")
+        (r,) = self.eval_json("matmul", fast, extra=GENEROUS_DEADLINE)
+        self.assertEqual(r["verdict"], "ok", json.dumps(r)[:3000])
+        self.assertGreater(r["speedup_ci"][0], 1.01, json.dumps(r)[:3000])
+        self.assertIs(r["speedup_significant"], True)
+
+    def test_failing_baseline_is_reported_and_the_candidate_still_judged(self):
+        # A task whose extra baseline is wrong: the result says so in baselines[], the
+        # candidate is judged against the initial program, and kforge exits 0.
+        dst = os.path.join(self.tmp, "softmax_rows")
+        shutil.copytree(task_dir("softmax_rows"), dst)
+        self.write("softmax_rows/zeros.c", "#include <stdint.h>\n"
+                   "void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols) {\n"
+                   "  for (int64_t i = 0; i < rows * cols; ++i) y[i] = 0.0f;\n}\n")
+        with open(os.path.join(dst, "task.yaml"), "a") as f:
+            f.write("baselines:\n  - {name: broken, program: zeros.c}\n")
+        fast = os.path.join(task_dir("softmax_rows"), "examples", "fast.c")
+        (r,) = self.eval_json(dst, fast)
+        what = json.dumps(r)[:3000]
+        self.assertEqual(r["verdict"], "ok", what)
+        (b,) = r["baselines"]
+        self.assertEqual(b["name"], "broken", what)
+        self.assertEqual(b["verdict"], "wrong_answer", what)
+        self.assertIn("wrong", b["message"], what)
+        self.assertGreater(r["speedup"], 1, what)
+
+
 class EvalCandidateErrorsTest(CliTestCase):
     def test_compile_error_is_a_verdict(self):
         bad = self.write("bad.c", SYNTAX_ERROR_C)
