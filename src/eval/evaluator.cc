@@ -1211,6 +1211,28 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     auto c = MeasureCeilings(false);
     if (!c.ok()) return c;
   }
+  // Timing will rotate over enough buffer sets that each call starts with a cold last-level
+  // cache. Every worker's buffers are sized now, before the candidate is loaded: memory the
+  // candidate then takes (device memory it holds on to) cannot make kforge itself fail.
+  auto layout = MakeLayout(task_, task_.bench_sizes, false);
+  if (!layout.ok()) return layout.status();
+  // The cache to defeat is the worker's: the CPU's last level, or the GPU's L2.
+  const size_t llc = (*w)->hello().value("cache_bytes", size_t{32} << 20);
+  int sets = static_cast<int>(
+      std::clamp<size_t>((2 * llc + layout->set_bytes - 1) / layout->set_bytes, 2, kMaxSets));
+  while (sets > 2 && static_cast<size_t>(sets) * layout->set_bytes > (2ull << 30)) --sets;
+  {
+    const size_t total = static_cast<size_t>(sets) * layout->set_bytes;
+    auto lr = MakeLayout(task_, task_.bench_sizes, true);
+    if (!lr.ok()) return lr.status();
+    if (auto s = (*w)->EnsureArena(total); !s.ok()) return s;
+    WorkerSlot& baselines = torch_ ? *ref_ : *base_;
+    auto bw = baselines.Get();
+    if (!bw.ok()) return bw.status();
+    if (auto s = (*bw)->EnsureArena(std::max(total, layout->set_bytes + lr->set_bytes)); !s.ok())
+      return s;
+    w = cand_->Get();
+  }
   fresh_worker_.reset();
   if (task_.backend == "cpu" && cand.torch_handle.empty()) {
     if (auto snap = SnapshotGroup((*w)->pid()); snap.ok()) fresh_worker_ = *snap;
@@ -1291,15 +1313,6 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     }
   }
 
-  // Timing: rotate over enough buffer sets that each call starts with a cold last-level cache.
-  auto layout = MakeLayout(task_, task_.bench_sizes, false);
-  if (!layout.ok()) return layout.status();
-  // The cache to defeat is the worker's: the CPU's last level, or the GPU's L2.
-  size_t llc = size_t{32} << 20;
-  if (auto cw = cand_->Get(); cw.ok()) llc = (*cw)->hello().value("cache_bytes", llc);
-  int sets = static_cast<int>(
-      std::clamp<size_t>((2 * llc + layout->set_bytes - 1) / layout->set_bytes, 2, kMaxSets));
-  while (sets > 2 && static_cast<size_t>(sets) * layout->set_bytes > (2ull << 30)) --sets;
   if (auto s = PrepareTimedSets(*layout, sets, seed, cand); !s.ok()) return s;
   if (auto s = Stage(cand, *layout, sets); !s.ok()) return s;
   if (auto s = Stage(*initial_, *layout, sets); !s.ok()) return s;
