@@ -1427,8 +1427,12 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     const double best_gflops = ceilings_->gflops_per_unit * units;
     roof.peak_gbps = ceilings_->copy_gbps;
     roof.peak_gflops = ceilings_->fp32_gflops > 0 ? ceilings_->fp32_gflops : best_gflops;
+    // The CPU's copy ceiling is one core's: several cores may stream more, so the floor allows
+    // each of them that much (an upper bound; the margin belongs below the floor). A GPU's copy
+    // ceiling is already the whole device's.
+    const double best_gbps = roof.peak_gbps * (task_.backend == "cpu" ? units : 1);
     const double floor_s =
-        std::max(roof.bytes / (roof.peak_gbps * 1e9), roof.flops / (best_gflops * 1e9));
+        std::max(roof.bytes / (best_gbps * 1e9), roof.flops / (best_gflops * 1e9));
     roof.floor_ms = floor_s * 1e3 * opt_.floor_margin;
     roof.fraction =
         std::max(roof.bytes / (roof.peak_gbps * 1e9), roof.flops / (roof.peak_gflops * 1e9)) /
