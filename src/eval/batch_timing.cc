@@ -25,6 +25,7 @@ std::optional<Reply> Batch(Worker& worker, json request, size_t calls, const Bat
   t->seconds += wall / 1e9;
   if (!r.ok()) return r;
   t->next_set = (t->next_set + calls) % std::max<size_t>(o.sets, 1);
+  t->calls += calls;
   const double reported = r.body.value("ns", 0.0);
   t->clocked_ns += wall;
   t->reported_ns += reported;

@@ -34,6 +34,7 @@ struct BatchTiming {
   double reported_ns = 0;      // what the worker claimed for the same requests
   size_t calls_per_batch = 0;  // chosen from the first warm-up, kept across rounds
   size_t next_set = 0;         // where the rotation continues
+  size_t calls = 0;            // calls made, warm-ups included (sets [0, calls) have been used)
   double seconds = 0;          // wall time of the requests
 };
 

@@ -355,6 +355,14 @@ Result<CompileResult> Compiler::CompileKernelOnly(const fs::path& source_file,
     result.ok = fs::is_regular_file(cubin);
     result.log = ReadFile(log);
     result.cached = true;
+    // A cached include of a host file stays one: the file it named is the log's first line.
+    const std::string kIncludes = "kforge: the program includes ";
+    if (!result.ok && result.log.rfind(kIncludes, 0) == 0) {
+      const size_t end = result.log.find(", which is outside");
+      if (end != std::string::npos) {
+        result.include_violation = result.log.substr(kIncludes.size(), end - kIncludes.size());
+      }
+    }
     describe();
     return result;
   }
@@ -481,6 +489,14 @@ Result<CompileResult> Compiler::Compile(const fs::path& source_file, bool openmp
     result.library = lib;
     result.log = ReadFile(log);
     result.cached = true;
+    // A cached include of a host file stays one: the file it named is the log's first line.
+    const std::string kIncludes = "kforge: the program includes ";
+    if (!result.ok && result.log.rfind(kIncludes, 0) == 0) {
+      const size_t end = result.log.find(", which is outside");
+      if (end != std::string::npos) {
+        result.include_violation = result.log.substr(kIncludes.size(), end - kIncludes.size());
+      }
+    }
     describe();
     return result;
   }

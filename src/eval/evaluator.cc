@@ -160,8 +160,9 @@ class Evaluator::Impl {
   Status Stage(Loaded& program, const Layout& l, int sets);
   // After timing: the candidate's inputs unchanged in every set, and the outputs of one secret
   // set (left by its last timed call) right against the reference.
+  // `used`: the sets the timed calls reached (a slow program may not reach them all).
   Result<std::optional<Failure>> CheckTimedSets(Loaded& cand, const Layout& l, int sets,
-                                                uint64_t seed);
+                                                size_t used, uint64_t seed);
   // The reference on copies of `originals` (inputs at sizes), compared with the candidate's
   // outputs at `cand_set` (a set's base in layout lc).
   Result<std::optional<Failure>> ReferenceCheck(const Layout& lc, const Layout& lr,
@@ -955,7 +956,8 @@ Status Evaluator::Impl::PrepareTimedSets(const Layout& l, int sets, uint64_t see
 }
 
 Result<std::optional<Failure>> Evaluator::Impl::CheckTimedSets(Loaded& cand, const Layout& l,
-                                                               int sets, uint64_t seed) {
+                                                               int sets, size_t used,
+                                                               uint64_t seed) {
   WorkerSlot& slot = SlotOf(cand);
   Worker* w = slot.current();
   if (!w) return Status::Error("the candidate's worker is gone after timing");
@@ -984,7 +986,9 @@ Result<std::optional<Failure>> Evaluator::Impl::CheckTimedSets(Loaded& cand, con
   }
   // A bridge keeps its timed outputs to itself; a native program left them in the arena.
   if (bridge) return std::optional<Failure>();
-  const int s = static_cast<int>(Mix(seed ^ 0x5E7ULL) % static_cast<uint64_t>(sets));
+  if (used == 0) return std::optional<Failure>();
+  const int s = static_cast<int>(Mix(seed ^ 0x5E7ULL) %
+                                 std::min<uint64_t>(used, static_cast<uint64_t>(sets)));
   std::vector<std::string> originals(nin);
   for (size_t i = 0; i < nin; ++i) {
     originals[i].assign(reinterpret_cast<const char*>(arena + s * l.set_bytes + l.offset[i]),
@@ -1359,7 +1363,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     ResumeAll();
     return finish(*f);
   }
-  if (auto f = CheckTimedSets(cand, *layout, sets, seed); !f.ok() || *f) {
+  if (auto f = CheckTimedSets(cand, *layout, sets, cand_timing.calls, seed); !f.ok() || *f) {
     ResumeAll();
     if (!f.ok()) return f.status();
     return finish(*f);
