@@ -21,6 +21,16 @@ const std::set<std::string, std::less<>> kEscapes = {
     "importlib", "builtins",  "subprocess",   "socket",          "signal",     "shutil",
     "pathlib",   "pickle",    "marshal",      "weakref",         "atexit"};
 
+// Escapes reached as attributes of an allowed module or an object (`torch.os.system`,
+// `np.ctypes`, `x.__class__.__subclasses__()`): the modules and the introspection handles of the
+// list above. Functions such as `eval`, `compile` or `open` are not here: `model.eval()` and
+// `torch.compile` are ordinary.
+const std::set<std::string, std::less<>> kAttributeEscapes = {
+    "os",          "sys",       "ctypes",          "subprocess", "socket",     "builtins",
+    "importlib",   "threading", "multiprocessing", "shutil",     "pathlib",    "pickle",
+    "marshal",     "__dict__",  "__class__",       "__bases__",  "__mro__",    "__subclasses__",
+    "__globals__", "__code__",  "__builtins__",    "__import__", "__loader__", "__spec__"};
+
 // torch.cuda.Stream(), torch.cuda.stream(s), ExternalStream, streams from another module.
 const std::set<std::string, std::less<>> kStreamNames = {"Stream", "stream", "ExternalStream",
                                                          "set_stream"};
@@ -124,6 +134,7 @@ std::optional<StaticViolation> RunPythonStaticChecks(std::string_view source) {
     while (prev > 0 && (code[prev - 1] == ' ' || code[prev - 1] == '\t')) --prev;
     const bool attribute = prev > 0 && code[prev - 1] == '.';
     if (!attribute && kEscapes.count(id)) return violation("escape", id, i);
+    if (attribute && kAttributeEscapes.count(id)) return violation("escape", id, i);
     // Rule 18: a stream of its own runs work the harness's stream does not order.
     if (attribute && kStreamNames.count(id)) return violation("streams", id, i);
     if (!attribute && id == "torch") {

@@ -54,6 +54,22 @@ TEST(PythonStaticChecks, RefusesEscapesAndPatches) {
   EXPECT_EQ(v->identifier, "gc");
 }
 
+TEST(PythonStaticChecks, RefusesEscapesReachedAsAttributes) {
+  for (const char* src : {"import torch\ntorch.os.system('true')\n",
+                          "import numpy as np\nlib = np.ctypes.CDLL(None)\n",
+                          "import torch\nk = (1).__class__.__subclasses__()\n",
+                          "import torch\ng = torch.nn.Module.forward.__globals__\n"}) {
+    auto v = RunPythonStaticChecks(src);
+    ASSERT_TRUE(v) << src;
+    EXPECT_EQ(v->rule, "escape") << src;
+    EXPECT_EQ(v->line, 2) << src;
+  }
+  // Ordinary methods that share a name with a refused builtin stay allowed.
+  EXPECT_FALSE(
+      RunPythonStaticChecks("import torch\nclass M(torch.nn.Module):\n  pass\nm = M().eval()\n"
+                            "f = torch.compile(m)\n"));
+}
+
 TEST(PythonStaticChecks, RefusesStreamsOfItsOwn) {
   for (const char* src : {"import torch\ns = torch.cuda.Stream()\n",
                           "import torch\nwith torch.cuda.stream(s):\n    pass\n",
