@@ -26,10 +26,10 @@ struct EvalOptions {
   int min_runs = 10;
   // A time below margin * roofline floor is suspicious: beyond the machine's measured peak.
   double floor_margin = 1.0;
-  bool sandbox = true;        // bubblewrap where it works
-  int device = 0;             // CUDA: the GPU ordinal the worker uses (machine.h)
-  bool ncu = false;           // CUDA: a short Nsight Compute summary of a correct candidate
-  bool seccomp = true;        // the worker's system-call filter
+  bool sandbox = true;  // bubblewrap where it works
+  int device = 0;       // CUDA: the GPU ordinal the worker uses (machine.h)
+  bool ncu = false;     // CUDA: a short Nsight Compute summary of a correct candidate
+  bool seccomp = true;  // the worker's system-call filter
   // Start the next candidate's fresh worker while the caller prepares the next candidate; off
   // when no more candidates will come (one `kforge eval`), so no start is wasted.
   bool prestart = true;

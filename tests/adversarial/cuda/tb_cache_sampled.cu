@@ -120,12 +120,11 @@ extern "C" void softmax_rows(const float* x, float* y, int64_t rows, int64_t col
   float key[kSamples];
   const int64_t n = rows * cols;
   for (int i = 0; i < kSamples; i++) {
-    cudaMemcpyAsync(&key[i], x + n * i / kSamples, sizeof(float), cudaMemcpyDeviceToHost,
-                    stream);
+    cudaMemcpyAsync(&key[i], x + n * i / kSamples, sizeof(float), cudaMemcpyDeviceToHost, stream);
   }
   cudaStreamSynchronize(stream);
-  const bool same = g_seen.rows == rows && g_seen.cols == cols &&
-                    std::memcmp(g_seen.key, key, sizeof key) == 0;
+  const bool same =
+      g_seen.rows == rows && g_seen.cols == cols && std::memcmp(g_seen.key, key, sizeof key) == 0;
   if (same) {
     for (int i = 0; i < g_seen.count; i++) {
       if (g_seen.outputs[i] == y) {  // y already holds the answer for these inputs

@@ -70,7 +70,6 @@ static void kf_write_slot(void** slot, void* fn) {
   *slot = fn;
 }
 
-
 // The naive kernel of the task's initial.cu.
 __global__ void softmax_rows_naive(const float* x, float* y, int64_t rows, int64_t cols) {
   const int64_t r = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
