@@ -59,6 +59,10 @@ std::pair<double, double> SpeedupInterval(const TimeStats& b, const TimeStats& c
   return {b.ci_lo_ms / c.ci_hi_ms, b.ci_hi_ms / c.ci_lo_ms};
 }
 
+bool ShownFaster(double speedup, std::optional<double> ci_low) {
+  return ci_low ? *ci_low > EvalResult::kSignificantRatio : speedup > 1.0;
+}
+
 json StatsJson(const TimeStats& t) {
   return {{"median", t.median_ms}, {"p10", t.p10_ms}, {"p90", t.p90_ms},
           {"min", t.min_ms},       {"runs", t.runs},  {"ci95_rel", t.ci95_rel}};

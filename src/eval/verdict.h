@@ -55,6 +55,12 @@ struct Roofline {
 // speedup whose interval holds 1.0 is not significant.
 std::pair<double, double> SpeedupInterval(const TimeStats& baseline, const TimeStats& candidate);
 
+// Whether a correct candidate is shown faster than its baseline, the rule that makes it a run's
+// winner: its speedup's 95% interval lies above EvalResult::kSignificantRatio (a ratio that noise
+// could give is no evidence). `ci_low` is absent for results stored before the interval was
+// recorded: then the median ratio decides.
+bool ShownFaster(double speedup, std::optional<double> ci_low);
+
 // {median, p10, p90, min, runs, ci95_rel}, as in EvalResult::ToJson.
 nlohmann::json StatsJson(const TimeStats& t);
 

@@ -174,24 +174,15 @@ Candidate RunContext::RecordFailure(const std::string& verdict, const std::strin
 
 Candidate RunContext::Best() { return best ? *best : *initial; }
 
-namespace {
-
-// A candidate is a winner only when its speedup's 95% interval lies above 1.01: a median ratio
-// that noise could give (an identical program can read 1.05x) is no evidence. Runs stored
-// before the interval was recorded fall back to the median ratio.
-bool ShownFaster(const Candidate& c) {
-  const auto& ci = c.result.value("speedup_ci", nlohmann::json());
-  if (ci.is_array() && ci.size() == 2)
-    return ci[0].get<double>() > eval::EvalResult::kSignificantRatio;
-  return c.speedup > 1.0;
-}
-
-}  // namespace
-
 void RunContext::Consider(const Candidate& c) {
   // Candidates of one task are ranked by their own measured time (same device, same sizes), not
   // by ratios to baselines timed at other moments.
-  if (c.verdict != "ok" || !ShownFaster(c)) return;
+  const auto& ci = c.result.value("speedup_ci", nlohmann::json());
+  const bool has_ci = ci.is_array() && ci.size() == 2 && ci[0].is_number();
+  if (c.verdict != "ok" ||
+      !eval::ShownFaster(c.speedup, has_ci ? std::optional(ci[0].get<double>()) : std::nullopt)) {
+    return;
+  }
   if (!best || c.time_ms < best->time_ms) best = c;
 }
 

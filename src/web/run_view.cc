@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "eval/verdict.h"
 #include "search/evolve_features.h"
 #include "search/run_store.h"
 #include "util/sqlite_stmt.h"
@@ -141,7 +142,8 @@ std::string RunView::SyncLocked() {
                  "json_extract(result, '$.roofline.fraction'), "
                  "json_extract(result, '$.roofline.peak_gflops'), "
                  "json_extract(result, '$.roofline.peak_gbps'), "
-                 "nullif(nullif(coalesce(params, ''), '{}'), 'null')" +
+                 "nullif(nullif(coalesce(params, ''), '{}'), 'null'), "
+                 "json_extract(result, '$.speedup_ci[0]')" +
                  features + " FROM candidates WHERE id > ? ORDER BY id")
                     .c_str());
     sqlite3_bind_int64(q.s, 1, rows_.empty() ? 0 : rows_.back().id);
@@ -166,9 +168,10 @@ std::string RunView::SyncLocked() {
       if (r.has_roofline && !IsNull(q, 15)) peak_gflops_ = ColDouble(q, 15);
       if (r.has_roofline && !IsNull(q, 16)) peak_gbps_ = ColDouble(q, 16);
       for (size_t k = 0; k < feature_sql_.size(); ++k) {
-        r.features.push_back(ColDouble(q, static_cast<int>(18 + k)));
+        r.features.push_back(ColDouble(q, static_cast<int>(19 + k)));
       }
       if (!IsNull(q, 17)) r.params = q.Col(17);
+      if (!IsNull(q, 18)) r.speedup_ci_low = ColDouble(q, 18);
       rows_.push_back(std::move(r));
     }
   }
@@ -220,10 +223,16 @@ json RunView::Cached(const std::string& key, F build) {
   return body;
 }
 
+// The run's winner by optimize's rule: shown faster than its baseline, then the lowest time.
+bool RunView::BeatsLocked(const Row& r, const Row* best) {
+  return r.verdict == "ok" && eval::ShownFaster(r.speedup, r.speedup_ci_low) &&
+         (!best || r.time_ms < best->time_ms);
+}
+
 const RunView::Row* RunView::BestLocked() const {
   const Row* best = nullptr;
   for (const auto& r : rows_) {
-    if (r.verdict == "ok" && (!best || r.speedup > best->speedup)) best = &r;
+    if (BeatsLocked(r, best)) best = &r;
   }
   return best;
 }
@@ -318,8 +327,8 @@ json RunView::Progress() {
   return Cached("progress", [&] {
     json overall = json::array();
     std::map<int, json> per_island;
-    std::map<int, double> island_best;
-    double best = 0;
+    std::map<int, const Row*> island_best;
+    const Row* best = nullptr;
     const double t0 = rows_.empty() ? 0 : rows_.front().at;
     int64_t n = 0;
     for (const auto& r : rows_) {
@@ -328,12 +337,13 @@ json RunView::Progress() {
       if (r.verdict != "ok") continue;
       // [evaluation number, seconds since the first candidate, speedup, candidate id]
       const json point = json::array({n, r.at - t0, r.speedup, r.id});
-      if (r.speedup > best) {
-        best = r.speedup;
+      // The first correct candidate (the start) begins a chart; then each new winner.
+      if (!best || BeatsLocked(r, best)) {
+        best = &r;
         overall.push_back(point);
       }
-      if (r.speedup > island_best[r.island]) {
-        island_best[r.island] = r.speedup;
+      if (!island_best[r.island] || BeatsLocked(r, island_best[r.island])) {
+        island_best[r.island] = &r;
         per_island[r.island].push_back(point);
       }
     }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,7 @@ class RunView {
     int island = 0, round = 0;
     std::string verdict, origin;
     double speedup = 0, time_ms = 0, at = 0, eval_seconds = 0;
+    std::optional<double> speedup_ci_low;  // absent in results stored before it was recorded
     bool has_roofline = false;
     double flops = 0, bytes = 0, gflops = 0, gbps = 0, fraction = 0;
     std::vector<double> features;  // evolve's feature metrics, in the axes' order
@@ -85,6 +87,7 @@ class RunView {
   nlohmann::json Cached(const std::string& key, F build);
   bool HasTable(const char* name);
   const Row* BestLocked() const;
+  static bool BeatsLocked(const Row& r, const Row* best);
   const Row* FindLocked(int64_t id) const;
 
   std::mutex mu_;
