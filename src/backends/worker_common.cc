@@ -126,44 +126,6 @@ json DoLoad(const json& req) {
   return {{"ok", true}, {"handle", handle}};
 }
 
-double RelativeCi(std::vector<double> s) {
-  if (s.empty()) return 1;
-  std::sort(s.begin(), s.end());
-  const double n = static_cast<double>(s.size());
-  const double half = 0.98 * std::sqrt(n);
-  const size_t lo = static_cast<size_t>(std::max(0.0, std::floor(n / 2 - half)));
-  const size_t hi = static_cast<size_t>(std::min(n - 1, std::ceil(n / 2 + half)));
-  const double median = s[s.size() / 2];
-  return median > 0 ? (s[hi] - s[lo]) / (2 * median) : 0;
-}
-
-json TimeLoop(const json& req, size_t sets, const TimedCall& timed) {
-  const size_t warmup_runs = std::max<size_t>(req.value("warmup_runs", 3), sets);
-  const double warmup_ns = req.value("warmup_seconds", 0.02) * 1e9;
-  const size_t min_runs = req.value("min_runs", 10);
-  const size_t max_runs = req.value("max_runs", 10000);
-  const double max_ns = req.value("max_seconds", 1.0) * 1e9;
-  const double target = req.value("target_rel_ci", 0.01);
-  size_t set = 0;
-  const double w0 = NowNs();
-  for (size_t i = 0; i < warmup_runs || NowNs() - w0 < warmup_ns; ++i) timed(set++);
-  std::vector<double> samples, wall;
-  const double start = NowNs();
-  size_t next_check = min_runs;
-  while (samples.size() < max_runs) {
-    const auto [ns, wall_ns] = timed(set++);
-    samples.push_back(ns);
-    wall.push_back(wall_ns);
-    if (samples.size() >= next_check) {
-      if (RelativeCi(samples) <= target) break;
-      next_check = samples.size() + std::max<size_t>(5, samples.size() / 8);
-    }
-    if (NowNs() - start > max_ns && samples.size() >= 3) break;
-  }
-  return {
-      {"ok", true}, {"samples_ns", samples}, {"wall_ns", wall}, {"rel_ci", RelativeCi(samples)}};
-}
-
 int Serve(const std::function<json(const std::string& op, const json& req)>& handler) {
   std::string line;
   while (ReadLine(&line)) {

@@ -1,7 +1,7 @@
 // What every kforge worker executable shares: the JSON-lines protocol on the harness's
-// descriptors, loading candidate libraries, calling entry points of any arity, and the timing
-// loop (warm-up, then samples until the median is stable or a cap is reached). A backend
-// supplies its own ops (map, call, time, ceilings) through Serve's handler.
+// descriptors, loading candidate libraries, calling entry points of any arity. A backend supplies
+// its own ops (map, call, run, ceilings) through Serve's handler; times are the orchestrator's
+// (eval/batch_timing.h), never taken here.
 // Protocol: docs/architecture.md ("Worker protocol").
 #pragma once
 
@@ -50,16 +50,6 @@ void Invoke(const Call& call, size_t set);
 
 // {"op":"load"}: dlopen + dlsym; the handle is valid for ParseCall.
 json DoLoad(const json& req);
-
-// Median's 95% interval half-width over the median.
-double RelativeCi(std::vector<double> samples);
-
-// One timed call on buffer set `set`: {time in ns that counts, wall-clock ns}.
-using TimedCall = std::function<std::pair<double, double>(size_t set)>;
-
-// Warm-up over every set, then timed calls rotating over the sets until the median's 95%
-// interval is within target_rel_ci, or max_seconds pass, or max_runs are done.
-json TimeLoop(const json& req, size_t sets, const TimedCall& timed);
 
 // Answers requests until the request descriptor closes. `handler` returns the reply for an op
 // it knows, or null for "unknown op". Exceptions from candidates end the worker after a reply.

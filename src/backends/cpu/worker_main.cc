@@ -48,19 +48,6 @@ json DoCall(const json& req) {
   return {{"ok", true}, {"ns", kf::worker::NowNs() - t0}};
 }
 
-json DoTime(const json& req) {
-  kf::worker::Call c;
-  if (auto err = kf::worker::ParseCall(req, g_arena, g_arena_size, {}, &c); !err.empty()) {
-    return {{"ok", false}, {"error", err}};
-  }
-  return kf::worker::TimeLoop(req, c.sets.size(), [&](size_t set) {
-    const double t0 = kf::worker::NowNs();
-    kf::worker::Invoke(c, set);
-    const double ns = kf::worker::NowNs() - t0;
-    return std::pair{ns, ns};
-  });
-}
-
 // {"op":"run", ..., "calls":N, "first":k}: N calls back to back, rotating over the sets from
 // set k. The orchestrator times the request by its own clock; "ns" is only cross-checked.
 json DoRun(const json& req) {
@@ -117,7 +104,6 @@ int main(int argc, char** argv) {
     }
     if (op == "map") return DoMap(req);
     if (op == "call") return DoCall(req);
-    if (op == "time") return DoTime(req);
     if (op == "run") return DoRun(req);
     if (op == "ceilings") return MeasureCeilings();
     return nullptr;

@@ -3,11 +3,11 @@
 // Same descriptors and protocol as the CPU worker (backends/worker_common.h). The host arena
 // (fd 5) is mirrored by a device arena of the same size: `call` copies the request's span of the
 // host arena to the device, calls the entry with device pointers and the worker's stream,
-// synchronises the whole device, checks for errors, and copies the span back. `time` copies the
-// span once, then before every timed call flushes the L2 (a write over twice its size) and resets
-// persisting-L2 lines; it times with events on the stream and with the host clock around a
-// device-wide synchronisation, so work on other streams cannot hide. A sticky device error is
-// reported with its CUDA name and ends the worker (its context is unusable).
+// synchronises the whole device, checks for errors, and copies the span back. For timing, `upload`
+// puts the timed sets on the device once, `run` makes N calls rotating over them and synchronises
+// the whole device (the orchestrator clocks the request: work on any stream counts), `download`
+// brings them back and checks the guards. A sticky device error is reported with its CUDA name
+// and ends the worker (its context is unusable).
 //
 // Two kinds of program: a shared object with a host entry point (`load`, from worker_common),
 // and a cubin of kernel-only code (`load_cubin`) whose declared kernels the worker launches
@@ -315,44 +315,6 @@ json DoCall(const json& req) {
   return {{"ok", true}, {"ns", ns}};
 }
 
-json DoTime(const json& req) {
-  Program p;
-  if (auto err = ParseProgram(req, &p); !err.empty()) return {{"ok", false}, {"error", err}};
-  size_t off, bytes;
-  if (!Span(req, &off, &bytes)) return {{"ok", false}, {"error", "span outside the arena"}};
-  if (json e = ArmGuards(off, bytes); !e.is_null()) return e;
-  KF_CUDA(cudaMemcpy(g.device_arena + off, g.host + off, bytes, cudaMemcpyHostToDevice),
-          "copying inputs");
-  cudaError_t failure = cudaSuccess;
-  std::string launch_error;
-  json reply =
-      kf::worker::TimeLoop(req, p.call.sets.size(), [&](size_t set) -> std::pair<double, double> {
-        if (failure != cudaSuccess || !launch_error.empty()) return {0, 0};
-        cudaCtxResetPersistingL2Cache();
-        // Read twice the L2 through it: the program's lines are evicted (dirty ones written
-        // back now, not inside the timed call) and what stays is clean, as after Nsight
-        // Compute's cache flush. A memset would leave the L2 full of dirty lines whose
-        // write-back the next call would pay for.
-        cublasSasum(g.blas, static_cast<int>(g.flush_bytes / sizeof(float)),
-                    static_cast<const float*>(g.flush), 1, g.flush_sum);
-        cudaDeviceSynchronize();
-        const double t0 = kf::worker::NowNs();
-        cudaEventRecord(g.start, g.stream);
-        launch_error = Run(p, set);
-        cudaEventRecord(g.stop, g.stream);
-        failure = cudaDeviceSynchronize();
-        const double wall = kf::worker::NowNs() - t0;
-        if (failure == cudaSuccess) failure = cudaGetLastError();
-        float ms = 0;
-        if (failure == cudaSuccess) failure = cudaEventElapsedTime(&ms, g.start, g.stop);
-        return {static_cast<double>(ms) * 1e6, wall};
-      });
-  if (failure != cudaSuccess) return CudaError(failure, "while timing the program");
-  if (!launch_error.empty()) return {{"ok", false}, {"error", launch_error + " (while timing)"}};
-  if (json e = CheckGuards(off, bytes); !e.is_null()) return e;
-  return reply;
-}
-
 // {"op":"upload","span"}: copies the span of the host arena to the device and arms its guards,
 // outside any timed request.
 json DoUpload(const json& req) {
@@ -518,7 +480,6 @@ int main(int argc, char** argv) {
     if (op == "map") return DoMap(req);
     if (op == "load_cubin") return DoLoadCubin(req);
     if (op == "call") return DoCall(req);
-    if (op == "time") return DoTime(req);
     if (op == "upload") return DoUpload(req);
     if (op == "download") return DoDownload(req);
     if (op == "run") return DoRun(req);

@@ -364,40 +364,6 @@ class Bridge:
             return {"ok": False, "error": f"{type(e).__name__}: {e}"}
         return {"ok": True, "ns": ns}
 
-    def time(self, req):
-        torch = self.torch
-        sets = []
-        for spec in req["sets"]:
-            sets.append(self.device_inputs(spec, 0))
-        handle = req["handle"]
-        cuda = self.device.type == "cuda"
-        fn = self.handles[handle]
-
-        def timed(i):
-            ins = sets[i % len(sets)]
-            if cuda:
-                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(
-                    enable_timing=True)
-                torch.cuda.synchronize()
-                w0 = _now_ns()
-                start.record()
-                with torch.no_grad():
-                    fn(*ins)
-                end.record()
-                torch.cuda.synchronize()
-                w = _now_ns() - w0
-                return start.elapsed_time(end) * 1e6, w
-            w0 = _now_ns()
-            with torch.no_grad():
-                fn(*ins)
-            w = _now_ns() - w0
-            return w, w
-
-        try:
-            return time_loop(req, len(sets), timed)
-        except Exception as e:  # noqa: BLE001
-            return {"ok": False, "error": f"{type(e).__name__}: {e}"}
-
     def stage(self, req):
         """Puts the timed buffer sets' inputs on the device once, for later `run` requests."""
         self.staged = [self.device_inputs(spec, 0) for spec in req["sets"]]
@@ -424,53 +390,11 @@ class Bridge:
         return {"ok": False, "error": "the bridge does not measure ceilings"}
 
 
-def relative_ci(samples):
-    if not samples:
-        return 1.0
-    s = sorted(samples)
-    n = len(s)
-    half = 0.98 * math.sqrt(n)
-    lo = max(0, math.floor(n / 2 - half))
-    hi = min(n - 1, math.ceil(n / 2 + half))
-    median = s[n // 2]
-    return (s[hi] - s[lo]) / (2 * median) if median > 0 else 0.0
-
-
-def time_loop(req, sets, timed):
-    """The timing loop of the native workers (src/backends/worker_common.cc), in Python."""
-    warmup_runs = max(int(req.get("warmup_runs", 3)), sets)
-    warmup_ns = float(req.get("warmup_seconds", 0.02)) * 1e9
-    min_runs = int(req.get("min_runs", 10))
-    max_runs = int(req.get("max_runs", 10000))
-    max_ns = float(req.get("max_seconds", 1.0)) * 1e9
-    target = float(req.get("target_rel_ci", 0.01))
-    i = 0
-    w0 = _now_ns()
-    while i < warmup_runs or _now_ns() - w0 < warmup_ns:
-        timed(i)
-        i += 1
-    samples, wall = [], []
-    start = _now_ns()
-    next_check = min_runs
-    while len(samples) < max_runs:
-        ns, w = timed(i)
-        i += 1
-        samples.append(ns)
-        wall.append(w)
-        if len(samples) >= next_check:
-            if relative_ci(samples) <= target:
-                break
-            next_check = len(samples) + max(5, len(samples) // 8)
-        if _now_ns() - start > max_ns and len(samples) >= 3:
-            break
-    return {"ok": True, "samples_ns": samples, "wall_ns": wall, "rel_ci": relative_ci(samples)}
-
-
 def serve(bridge):
     requests = os.fdopen(3, "r")
     ops = {"hello": bridge.hello, "map": bridge.map, "build": bridge.build,
            "inputs": bridge.inputs, "reference": bridge.reference, "load": bridge.load,
-           "call": bridge.call, "time": bridge.time, "stage": bridge.stage,
+           "call": bridge.call, "stage": bridge.stage,
            "run": bridge.run_calls, "ceilings": bridge.ceilings}
     for line in requests:
         try:
