@@ -42,6 +42,7 @@ int RunEval(const std::vector<std::string>& args) {
   int compile_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<int> devices;  // CUDA: one evaluator (and worker) per GPU; default every visible one
   std::vector<std::string> positional;
+  task::Sizes sizes;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) {
@@ -105,6 +106,14 @@ int RunEval(const std::vector<std::string>& args) {
       compile_jobs = std::stoi(v);
     } else if (a == "--timing-seconds") {
       if (!value(&v) || !ParsePositive(a, v, &opt.timing_seconds)) return 2;
+    } else if (a == "--sizes") {
+      if (!value(&v)) return 2;
+      auto parsed = task::ParseSizesArg(v);
+      if (!parsed.ok()) {
+        std::fprintf(stderr, "kforge eval: %s\n", parsed.status().message().c_str());
+        return 2;
+      }
+      sizes = *parsed;
     } else if (a.rfind("--", 0) == 0) {
       std::fprintf(stderr, "kforge eval: unknown option '%s' (see kforge help)\n", a.c_str());
       return 2;
@@ -121,7 +130,7 @@ int RunEval(const std::vector<std::string>& args) {
     std::fprintf(stderr, "kforge eval: %s\n", dir.status().message().c_str());
     return 2;
   }
-  auto task = task::LoadTask(*dir);
+  auto task = task::LoadTask(*dir, sizes);
   if (!task.ok()) {
     std::fprintf(stderr, "kforge eval: %s\n", task.status().message().c_str());
     return 2;

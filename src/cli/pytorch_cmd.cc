@@ -7,12 +7,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "cli/commands.h"
 #include "eval/evaluator.h"
 #include "task/task.h"
 #include "task/torch_task.h"
 #include "util/files.h"
+#include "util/subprocess.h"
 
 namespace kf::cli {
 namespace fs = std::filesystem;
@@ -39,12 +41,21 @@ std::string Fmt(const char* format, double v) {
 }  // namespace
 
 int RunImport(const std::vector<std::string>& args) {
-  std::string out_dir, backend;
+  std::string out_dir, backend, sizes_arg;
+  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::string> positional;
   for (size_t i = 0; i < args.size(); ++i) {
-    if ((args[i] == "--out" || args[i] == "--backend") && i + 1 < args.size()) {
-      (args[i] == "--out" ? out_dir : backend) = args[i + 1];
+    const bool has_value = i + 1 < args.size();
+    if ((args[i] == "--out" || args[i] == "--backend" || args[i] == "--sizes") && has_value) {
+      const std::string& flag = args[i];
+      (flag == "--out" ? out_dir : flag == "--backend" ? backend : sizes_arg) = args[i + 1];
       ++i;
+    } else if (args[i] == "--jobs" && has_value) {
+      jobs = std::atoi(args[++i].c_str());
+      if (jobs < 1) {
+        std::fprintf(stderr, "kforge import: --jobs expects a positive count\n");
+        return 2;
+      }
     } else if (args[i].rfind("--", 0) == 0) {
       std::fprintf(stderr, "kforge import: unknown option '%s'\n", args[i].c_str());
       return 2;
@@ -54,7 +65,8 @@ int RunImport(const std::vector<std::string>& args) {
   }
   if (positional.size() != 1 || out_dir.empty()) {
     std::fprintf(stderr,
-                 "usage: kforge import PROBLEMS_DIR --out TASKS_DIR [--backend cpu|cuda]\n");
+                 "usage: kforge import PROBLEMS_DIR|PROBLEM.py --out TASKS_DIR [--backend "
+                 "cpu|cuda] [--sizes NAME=VALUE,...] [--jobs N]\n");
     return 2;
   }
   if (!backend.empty() && backend != "cpu" && backend != "cuda") {
@@ -62,17 +74,29 @@ int RunImport(const std::vector<std::string>& args) {
                  backend.c_str());
     return 2;
   }
+  task::TorchSettings settings;
+  settings.backend = backend;
+  if (!sizes_arg.empty()) {
+    auto sizes = task::ParseSizesArg(sizes_arg);
+    if (!sizes.ok()) {
+      std::fprintf(stderr, "kforge import: %s\n", sizes.status().message().c_str());
+      return 2;
+    }
+    settings.sizes = *sizes;
+  }
   const fs::path src = positional[0];
-  const auto files = PythonFiles(src);
+  std::error_code ec;
+  const auto files = fs::is_regular_file(src, ec) ? std::vector<fs::path>{src} : PythonFiles(src);
   if (files.empty()) {
     std::fprintf(stderr, "kforge import: no .py files in %s\n", src.c_str());
     return 2;
   }
+  const double start = MonotonicSeconds();
+  auto tasks = task::LoadTorchTasks(files, settings, jobs);
   int imported = 0;
-  for (const auto& file : files) {
-    task::TorchSettings s;
-    s.backend = backend;
-    auto t = task::LoadTorchTask(file, s);
+  for (size_t f = 0; f < files.size(); ++f) {
+    const fs::path& file = files[f];
+    auto& t = tasks[f];
     if (!t.ok()) {
       std::printf("  skipped   %s: %s\n", file.filename().c_str(), t.status().message().c_str());
       continue;
@@ -98,11 +122,20 @@ int RunImport(const std::vector<std::string>& args) {
          << "tolerance: {atol: " << tol.atol << ", rtol: " << tol.rtol
          << ", rel_norm: " << tol.rel_norm << "}\n"
          << "baselines: [compile]\n";
+    if (!t->torch->sizes.empty()) {
+      yaml << "sizes: {";
+      bool first = true;
+      for (const auto& [k, v] : t->torch->sizes) {
+        yaml << (first ? "" : ", ") << k << ": " << v;
+        first = false;
+      }
+      yaml << "}\n";
+    }
     std::printf("  imported  %s -> %s\n", file.filename().c_str(), dir.c_str());
     ++imported;
   }
-  std::printf("kforge import: %d of %zu problems imported into %s\n", imported, files.size(),
-              out_dir.c_str());
+  std::printf("kforge import: %d of %zu problems imported into %s in %.1f s\n", imported,
+              files.size(), out_dir.c_str(), MonotonicSeconds() - start);
   return 0;
 }
 

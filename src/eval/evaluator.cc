@@ -310,7 +310,8 @@ Status Evaluator::Impl::EnsureBuilt() {
   Reply r = (*w)->Request({{"op", "build"},
                            {"module", task_.torch->file.string()},
                            {"seed", init_seed_ & 0x7fffffffffffULL},
-                           {"init_inputs", json::parse(task_.torch->init_inputs)}},
+                           {"init_inputs", json::parse(task_.torch->init_inputs)},
+                           {"sizes", task_.torch->sizes}},
                           120 + 10 * opt_.run_timeout_s);
   prof_.reference += r.seconds;
   if (!r.ok()) {
@@ -449,7 +450,8 @@ Result<std::optional<Failure>> Evaluator::Impl::Load(WorkerSlot& slot, Loaded& p
              {"kind", "modelnew"},
              {"path", copy.string()},
              {"seed", init_seed_ & 0x7fffffffffffULL},
-             {"init_inputs", json::parse(task_.torch->init_inputs)}};
+             {"init_inputs", json::parse(task_.torch->init_inputs)},
+             {"sizes", task_.torch->sizes}};
     }
   }
   if (program.kernel_only) {
@@ -1429,12 +1431,12 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     // A ModelNew runs torch, which uses every core; a native program one unless allowed more.
     const double units = task_.allows_threads || python ? ceilings_->cores : 1;
     const double best_gflops = ceilings_->gflops_per_unit * units;
-    roof.peak_gbps = ceilings_->copy_gbps;
     roof.peak_gflops = ceilings_->fp32_gflops > 0 ? ceilings_->fp32_gflops : best_gflops;
     // The CPU's copy ceiling is one core's: several cores may stream more, so the floor allows
-    // each of them that much (an upper bound; the margin belongs below the floor). A GPU's copy
-    // ceiling is already the whole device's.
-    const double best_gbps = roof.peak_gbps * (task_.backend == "cpu" ? units : 1);
+    // each of them that much (an upper bound; the margin belongs below the floor), and the
+    // fraction a user reads is of that. A GPU's copy ceiling is already the whole device's.
+    const double best_gbps = ceilings_->copy_gbps * (task_.backend == "cpu" ? units : 1);
+    roof.peak_gbps = best_gbps;
     const double floor_s =
         std::max(roof.bytes / (best_gbps * 1e9), roof.flops / (best_gflops * 1e9));
     roof.floor_ms = floor_s * 1e3 * opt_.floor_margin;

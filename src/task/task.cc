@@ -457,9 +457,13 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
 
 }  // namespace
 
-Result<Task> LoadTask(const fs::path& dir) {
+Result<Task> LoadTask(const fs::path& dir, const Sizes& sizes) {
   const fs::path file = dir / "task.yaml";
-  if (dir.extension() == ".py" && fs::is_regular_file(dir)) return LoadTorchTask(dir, {});
+  if (dir.extension() == ".py" && fs::is_regular_file(dir)) {
+    TorchSettings s;
+    s.sizes = sizes;
+    return LoadTorchTask(dir, s);
+  }
   if (!fs::is_directory(dir)) return Status::Error(dir.string() + ": not a task directory");
   if (!fs::is_regular_file(file)) return Status::Error(file.string() + ": no such file");
   Reader r(file.string());
@@ -469,12 +473,24 @@ Result<Task> LoadTask(const fs::path& dir) {
   } catch (const YAML::Exception& e) {
     return Status::Error(file.string() + ": not valid YAML: " + e.what());
   }
-  if (root.IsMap() && root["pytorch"].IsDefined()) return LoadTorchTaskDir(dir);
+  if (root.IsMap() && root["pytorch"].IsDefined()) return LoadTorchTaskDir(dir, sizes);
+  Result<Task> t = Status::Error("");
   try {
-    return ParseTask(r, root, dir);
+    t = ParseTask(r, root, dir);
   } catch (const YAML::Exception& e) {
     return Status::Error(file.string() + ": " + e.what());
   }
+  if (!t.ok()) return t;
+  for (const auto& [name, value] : sizes) {
+    if (std::find(t->params.begin(), t->params.end(), name) == t->params.end()) {
+      std::string known;
+      for (const auto& p : t->params) known += (known.empty() ? "" : ", ") + p;
+      return Status::Error("--sizes names '" + name + "', which is not a size of task " + t->name +
+                           " (its sizes: " + known + ")");
+    }
+    t->bench_sizes[name] = value;
+  }
+  return t;
 }
 
 Result<int64_t> Task::Elements(const TensorSpec& t, const Sizes& sizes) const {
@@ -532,6 +548,25 @@ std::vector<fs::path> FindTaskDirs(const fs::path& root) {
       out.push_back(it->path());
   }
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<Sizes> ParseSizesArg(const std::string& text) {
+  Sizes out;
+  std::istringstream items(text);
+  for (std::string item; std::getline(items, item, ',');) {
+    const size_t eq = item.find('=');
+    const std::string name = item.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    char* end = nullptr;
+    const long long v = std::strtoll(value.c_str(), &end, 10);
+    if (name.empty() || value.empty() || *end != '\0' || v <= 0) {
+      return Status::Error("--sizes expects NAME=VALUE,... with positive integers, got '" + item +
+                           "'");
+    }
+    out[name] = v;
+  }
+  if (out.empty()) return Status::Error("--sizes expects NAME=VALUE,...");
   return out;
 }
 

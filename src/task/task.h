@@ -61,6 +61,7 @@ struct TorchModule {
   std::string init_inputs;     // get_init_inputs() as JSON
   std::vector<std::string> baselines;  // besides eager: "compile" or "compile:MODE"
   std::string source;                  // the module's text, for prompts
+  Sizes sizes;  // constants overridden before the module is built (`--sizes`); empty: its own
 };
 
 struct Task {
@@ -94,11 +95,16 @@ struct Task {
   Tolerance ToleranceFor(const TensorSpec& output) const;
 };
 
-Result<Task> LoadTask(const std::filesystem::path& dir);
+// `sizes` (from `--sizes`) replaces the bench sizes of a native task (each name one of its
+// params) or the integer constants of a PyTorch module (each name one it defines).
+Result<Task> LoadTask(const std::filesystem::path& dir, const Sizes& sizes = {});
 
 // Task directories under root (any depth), sorted by path.
 std::vector<std::filesystem::path> FindTaskDirs(const std::filesystem::path& root);
 
 std::string SizesToString(const Sizes& sizes);
+
+// "NAME=VALUE,NAME=VALUE" (the `--sizes` argument) with positive integer values.
+Result<Sizes> ParseSizesArg(const std::string& text);
 
 }  // namespace kf::task

@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "util/files.h"
 #include "util/subprocess.h"
@@ -120,23 +121,12 @@ Tolerance TorchTolerance(DType dtype) {
   }
 }
 
-Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& settings) {
-  std::error_code ec;
-  const fs::path file = fs::absolute(problem, ec);
-  if (!fs::is_regular_file(file, ec)) return Status::Error(problem.string() + ": no such file");
-  const std::string python = settings.python.empty() ? DefaultPython() : settings.python;
-  auto run = RunCommand({python, BridgeScript().string(), "--probe", file.string()}, 600, 1 << 20,
-                        file.parent_path().string());
-  if (!run.ok()) {
-    return Status::Error(problem.string() + ": cannot run " + python + ": " +
-                         run.status().message());
-  }
-  if (run->timed_out) {
-    return Status::Error(problem.string() + ": probing the module did not finish in 600 s");
-  }
-  // The probe prints one JSON line last; the module may print before it.
+namespace {
+
+// The last JSON object line of a probe's output (the module may print before it).
+json LastJsonLine(const std::string& output) {
   json probe;
-  std::istringstream lines(run->output);
+  std::istringstream lines(output);
   for (std::string line; std::getline(lines, line);) {
     if (!line.empty() && line[0] == '{') {
       try {
@@ -145,12 +135,125 @@ Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& setting
       }
     }
   }
+  return probe;
+}
+
+json SizesJson(const Sizes& sizes) {
+  json j = json::object();
+  for (const auto& [k, v] : sizes) j[k] = v;
+  return j;
+}
+
+Result<Task> TaskFromProbe(const fs::path& problem, const fs::path& file,
+                           const TorchSettings& settings, const std::string& python,
+                           const json& probe);
+
+}  // namespace
+
+Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& settings) {
+  std::error_code ec;
+  const fs::path file = fs::absolute(problem, ec);
+  if (!fs::is_regular_file(file, ec)) return Status::Error(problem.string() + ": no such file");
+  const std::string python = settings.python.empty() ? DefaultPython() : settings.python;
+  std::vector<std::string> argv = {python, BridgeScript().string(), "--probe", file.string()};
+  if (!settings.sizes.empty()) argv.push_back(SizesJson(settings.sizes).dump());
+  auto run = RunCommand(argv, 600, 1 << 20, file.parent_path().string());
+  if (!run.ok()) {
+    return Status::Error(problem.string() + ": cannot run " + python + ": " +
+                         run.status().message());
+  }
+  if (run->timed_out) {
+    return Status::Error(problem.string() + ": probing the module did not finish in 600 s");
+  }
+  const json probe = LastJsonLine(run->output);
   if (!probe.is_object()) {
     std::string tail =
         run->output.substr(run->output.size() > 1500 ? run->output.size() - 1500 : 0);
     return Status::Error(problem.string() + ": probing the module with " + python + " failed (" +
                          run->exit.Describe() + "): " + tail);
   }
+  return TaskFromProbe(problem, file, settings, python, probe);
+}
+
+std::vector<Result<Task>> LoadTorchTasks(const std::vector<fs::path>& problems,
+                                         const TorchSettings& settings, int jobs) {
+  const std::string python = settings.python.empty() ? DefaultPython() : settings.python;
+  std::vector<json> probes(problems.size());
+  std::vector<std::string> failures(problems.size());
+  // Probes the problems `chunk` in one process; fills probes[] for those it reported.
+  auto probe_chunk = [&](const std::vector<size_t>& chunk) {
+    std::vector<std::string> argv = {python, BridgeScript().string(), "--probe-many",
+                                     SizesJson(settings.sizes).dump()};
+    std::map<std::string, size_t> index;
+    for (size_t i : chunk) {
+      argv.push_back(fs::absolute(problems[i]).string());
+      index[argv.back()] = i;
+    }
+    auto run = RunCommand(argv, 600.0 + 60.0 * chunk.size(), 64 << 20);
+    if (!run.ok()) {
+      for (size_t i : chunk) failures[i] = "cannot run " + python + ": " + run.status().message();
+      return;
+    }
+    std::istringstream lines(run->output);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line[0] != '{') continue;
+      try {
+        json j = json::parse(line);
+        if (auto it = index.find(j.value("file", "")); it != index.end()) probes[it->second] = j;
+      } catch (const json::exception&) {
+      }
+    }
+    const std::string tail =
+        run->output.substr(run->output.size() > 1500 ? run->output.size() - 1500 : 0);
+    for (size_t i : chunk) {
+      failures[i] = run->timed_out ? "probing the module did not finish in time"
+                                   : "probing the module with " + python + " failed (" +
+                                         run->exit.Describe() + "): " + tail;
+    }
+  };
+  auto in_parallel = [&](const std::vector<std::vector<size_t>>& chunks) {
+    std::vector<std::thread> threads;
+    for (const auto& chunk : chunks) threads.emplace_back(probe_chunk, chunk);
+    for (auto& t : threads) t.join();
+  };
+  jobs = std::max(1, std::min<int>(jobs, static_cast<int>(problems.size())));
+  // Round-robin chunks: neighbouring files (a level's RNNs) are often alike in cost.
+  std::vector<std::vector<size_t>> chunks(jobs);
+  for (size_t i = 0; i < problems.size(); ++i) chunks[i % jobs].push_back(i);
+  in_parallel(chunks);
+  // A module that kills its process leaves the rest of its chunk unprobed: each of those again
+  // alone, so that only the culprit fails, with what it did.
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < problems.size(); ++i) {
+    if (!probes[i].is_object()) missing.push_back(i);
+  }
+  for (size_t at = 0; at < missing.size(); at += jobs) {
+    std::vector<std::vector<size_t>> alone;
+    for (size_t k = at; k < std::min(missing.size(), at + jobs); ++k) alone.push_back({missing[k]});
+    in_parallel(alone);
+  }
+  std::vector<Result<Task>> out;
+  for (size_t i = 0; i < problems.size(); ++i) {
+    if (!probes[i].is_object()) {
+      out.push_back(Status::Error(problems[i].string() + ": " + failures[i]));
+      continue;
+    }
+    TorchSettings s = settings;
+    s.sizes.clear();
+    for (const auto& [k, v] : probes[i].value("sizes", json::object()).items()) {
+      s.sizes[k] = v.get<int64_t>();
+    }
+    out.push_back(TaskFromProbe(problems[i], fs::absolute(problems[i]), s, python, probes[i]));
+  }
+  return out;
+}
+
+namespace {
+
+Result<Task> TaskFromProbe(const fs::path& problem, const fs::path& file,
+                           const TorchSettings& settings, const std::string& python,
+                           const json& probe) {
+  std::error_code ec;
   if (probe.contains("error")) {
     return Status::Error(problem.string() + ": " + probe["error"].get<std::string>());
   }
@@ -212,11 +315,14 @@ Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& setting
   m.init_inputs = probe["init_inputs"].dump();
   m.baselines = settings.baselines;
   m.source = ReadFile(file);
+  m.sizes = settings.sizes;
   t.torch = m;
   return t;
 }
 
-Result<Task> LoadTorchTaskDir(const fs::path& dir) {
+}  // namespace
+
+Result<Task> LoadTorchTaskDir(const fs::path& dir, const Sizes& sizes) {
   const fs::path yaml = dir / "task.yaml";
   auto fail = [&](const std::string& field, const std::string& what) {
     return Status::Error(yaml.string() + ": field '" + field + "': " + what);
@@ -227,13 +333,13 @@ Result<Task> LoadTorchTaskDir(const fs::path& dir) {
   } catch (const YAML::Exception& e) {
     return Status::Error(yaml.string() + ": not valid YAML: " + e.what());
   }
-  static const std::set<std::string> kKnown = {"name",   "description", "pytorch",  "backend",
-                                               "python", "tolerance",   "baselines"};
+  static const std::set<std::string> kKnown = {"name",   "description", "pytorch",   "backend",
+                                               "python", "tolerance",   "baselines", "sizes"};
   for (const auto& kv : root) {
     if (!kKnown.count(kv.first.Scalar())) {
       return fail(kv.first.Scalar(),
                   "unknown field for a PyTorch task (known: name, description, pytorch, "
-                  "backend, python, tolerance, baselines)");
+                  "backend, python, tolerance, baselines, sizes)");
     }
   }
   TorchSettings s;
@@ -284,6 +390,20 @@ Result<Task> LoadTorchTaskDir(const fs::path& dir) {
       s.baselines.push_back(v);
     }
   }
+  if (const YAML::Node sz = root["sizes"]; sz.IsDefined()) {
+    if (!sz.IsMap()) return fail("sizes", "expected a map such as {batch_size: 16}");
+    for (const auto& kv : sz) {
+      int64_t v = 0;
+      try {
+        v = kv.second.as<int64_t>();
+      } catch (const YAML::Exception&) {
+        v = 0;
+      }
+      if (v <= 0) return fail("sizes." + kv.first.Scalar(), "expected a positive integer");
+      s.sizes[kv.first.Scalar()] = v;
+    }
+  }
+  for (const auto& [k, v] : sizes) s.sizes[k] = v;
   return LoadTorchTask(dir / module, s);
 }
 

@@ -29,6 +29,7 @@ struct TorchSettings {
   std::optional<Tolerance> tolerance;
   std::vector<std::string> baselines = {"compile"};
   std::string description;
+  Sizes sizes;  // the module's integer constants overridden (`--sizes`, task.yaml `sizes:`)
 };
 
 // KFORGE_PYTHON if set; else torch-venv/bin/python3 beside the kforge binary (scripts/torch_env
@@ -42,8 +43,15 @@ std::filesystem::path BridgeScript();
 // no get_inputs, a non-tensor input, an unsupported dtype, weights downloaded...).
 Result<Task> LoadTorchTask(const std::filesystem::path& problem, const TorchSettings& settings);
 
+// Many problems at once: `jobs` probe processes, each probing many modules (torch imported once
+// per process). Results in the order of `problems`. Each problem gets those of settings.sizes
+// that it defines; a module that kills its probe process is probed again alone.
+std::vector<Result<Task>> LoadTorchTasks(const std::vector<std::filesystem::path>& problems,
+                                         const TorchSettings& settings, int jobs);
+
 // TASK_DIR/task.yaml with a `pytorch:` key (what `kforge import` writes).
-Result<Task> LoadTorchTaskDir(const std::filesystem::path& dir);
+// `sizes` overrides the file's `sizes:`.
+Result<Task> LoadTorchTaskDir(const std::filesystem::path& dir, const Sizes& sizes = {});
 
 // The C entry point a native candidate defines, e.g. "void forward(const float* x, float* out,
 // int64_t batch_size, int64_t dim)" (CUDA: extern "C", with a trailing cudaStream_t stream).

@@ -12,8 +12,9 @@ one reply per line on fd 4, buffers in the shared memory arena on fd 5. Roles:
   --role candidate   loads one `ModelNew` file, then installs the system-call filter before
                      running it. A candidate worker serves one candidate and is replaced after.
 
-`python3 kforge_torch_bridge.py --probe PROBLEM.py` prints what kforge needs to turn a
-KernelBench-format module into a task (inputs, parameters, outputs, size constants, FLOPs).
+`python3 kforge_torch_bridge.py --probe PROBLEM.py [SIZES_JSON]` prints what kforge needs to turn
+a KernelBench-format module into a task (inputs, parameters, outputs, size constants, FLOPs);
+`--probe-many SIZES_JSON FILE...` prints one such line per file.
 """
 
 import ast
@@ -80,29 +81,97 @@ def sanitize(name):
     return s if s and not s[0].isdigit() else "_" + s
 
 
-def probe(path):
+def apply_sizes(mod, sizes, lenient=False):
+    """Overrides the module's integer constants (`--sizes NAME=VALUE`) before anything reads
+    them: get_inputs and get_init_inputs read module globals when called. Returns the names
+    applied; `lenient` skips names the module does not define instead of failing."""
+    applied = {}
+    for name, value in (sizes or {}).items():
+        old = getattr(mod, name, None)
+        if not isinstance(old, int) or isinstance(old, bool):
+            if lenient:
+                continue
+            raise ValueError(f"--sizes names '{name}', which is not an integer constant of the "
+                             "module")
+        setattr(mod, name, int(value))
+        applied[name] = int(value)
+    return applied
+
+
+def describe_tensors(torch, values, names, what):
+    out = []
+    for i, x in enumerate(values):
+        if not isinstance(x, torch.Tensor):
+            raise ProbeError(f"{what}[{i}] is a {type(x).__name__}, not a tensor: kforge passes "
+                             "tensors only (make it a module constant or an init input)")
+        dt = dtype_name(x.dtype)
+        if dt is None:
+            raise ProbeError(f"{what}[{i}] has dtype {x.dtype}; supported: float32, float64, "
+                             "int32, int64")
+        out.append({"name": names[i] if i < len(names) else f"input{i}", "dtype": dt,
+                    "shape": list(x.shape)})
+    return out
+
+
+class ProbeError(Exception):
+    pass
+
+
+def run_forward(torch, mod, init, device):
+    """Builds the Model and draws inputs on `device`, runs forward once counting FLOPs."""
+    from torch.utils.flop_counter import FlopCounterMode
+    torch.manual_seed(0)
+    with torch.device(device):
+        try:
+            model = mod.Model(*init)
+        except Exception as e:  # noqa: BLE001
+            raise ProbeError(f"Model(*get_init_inputs()) raised {type(e).__name__}: {e}")
+        torch.manual_seed(1)
+        try:
+            xs = mod.get_inputs()
+        except Exception as e:  # noqa: BLE001
+            raise ProbeError(f"get_inputs raised {type(e).__name__}: {e}")
+        if not isinstance(xs, (list, tuple)) or not xs:
+            raise ProbeError("get_inputs must return a non-empty list of tensors")
+        describe_tensors(torch, xs, [], "get_inputs()")  # tensors of supported dtypes only
+        xs = [x.to(device) for x in xs]
+        try:
+            with torch.no_grad(), FlopCounterMode(display=False) as counter:
+                out = model(*xs)
+        except Exception as e:  # noqa: BLE001
+            raise ProbeError(f"Model.forward raised {type(e).__name__}: {e}")
+    return model, xs, out, float(counter.get_total_flops())
+
+
+def probe(path, sizes=None, lenient=False):
+    """What kforge needs to make `path` a task. Shapes come from running the module on the
+    `meta` device (no memory, no arithmetic: seconds even for multi-GB problems); a module that
+    cannot run there (data-dependent shapes, .item(), numpy) runs for real on the CPU."""
     source = open(path).read()
     for word in DOWNLOADS:
         if word in source:
             return {"error": f"the module uses '{word}': problems that download weights or data "
                              "are not supported (kforge runs without a network)"}
     try:
-        tree = ast.parse(source, path)
+        ast.parse(source, path)
     except SyntaxError as e:
         return {"error": f"the module does not parse: line {e.lineno}: {e.msg}"}
-    del tree
     try:
         import torch
     except Exception as e:  # noqa: BLE001
         return {"error": f"torch does not import under {sys.executable}: {e}"}
     try:
-        mod = load_module_file(path, "kforge_problem")
+        mod = load_module_file(path, "kforge_problem_" + sanitize(os.path.basename(path)))
     except Exception as e:  # noqa: BLE001
         return {"error": f"the module does not import: {type(e).__name__}: {e}"}
     for name in ("Model", "get_inputs", "get_init_inputs"):
         if not hasattr(mod, name):
             return {"error": f"the module has no '{name}' (a KernelBench problem defines Model, "
                              "get_inputs and get_init_inputs)"}
+    try:
+        applied = apply_sizes(mod, sizes, lenient)
+    except ValueError as e:
+        return {"error": str(e)}
     try:
         init = mod.get_init_inputs()
         init = list(init) if init is not None else []
@@ -111,61 +180,35 @@ def probe(path):
         return {"error": "get_init_inputs returns values that are not plain numbers or lists"}
     except Exception as e:  # noqa: BLE001
         return {"error": f"get_init_inputs raised {type(e).__name__}: {e}"}
+    ran_on = "meta"
     try:
-        torch.manual_seed(0)
-        model = mod.Model(*init)
-    except Exception as e:  # noqa: BLE001
-        return {"error": f"Model(*get_init_inputs()) raised {type(e).__name__}: {e}"}
-    try:
-        torch.manual_seed(1)
-        xs = mod.get_inputs()
-    except Exception as e:  # noqa: BLE001
-        return {"error": f"get_inputs raised {type(e).__name__}: {e}"}
-    if not isinstance(xs, (list, tuple)) or not xs:
-        return {"error": "get_inputs must return a non-empty list of tensors"}
+        model, xs, out, flops = run_forward(torch, mod, init, "meta")
+    except ProbeError as meta_error:
+        try:
+            model, xs, out, flops = run_forward(torch, mod, init, "cpu")
+            ran_on = "cpu"
+        except ProbeError as e:
+            return {"error": str(e) if str(e) == str(meta_error) else f"{e} (on the meta "
+                    f"device: {meta_error})"}
     import inspect
     try:
-        names = [p for p in inspect.signature(model.forward).parameters]
+        names = [sanitize(p) for p in inspect.signature(model.forward).parameters]
     except (TypeError, ValueError):
         names = []
-    inputs = []
-    for i, x in enumerate(xs):
-        if not isinstance(x, torch.Tensor):
-            return {"error": f"get_inputs()[{i}] is a {type(x).__name__}, not a tensor: kforge "
-                             "passes tensors only (make it a module constant or an init input)"}
-        dt = dtype_name(x.dtype)
-        if dt is None:
-            return {"error": f"get_inputs()[{i}] has dtype {x.dtype}; supported: float32, "
-                             "float64, int32, int64"}
-        name = sanitize(names[i]) if i < len(names) else f"input{i}"
-        inputs.append({"name": name, "dtype": dt, "shape": list(x.shape)})
-    params = []
-    for pname, p in list(model.named_parameters()) + list(model.named_buffers()):
-        dt = dtype_name(p.dtype)
-        if dt is None:
-            return {"error": f"the module's parameter '{pname}' has dtype {p.dtype}; supported: "
-                             "float32, float64, int32, int64"}
-        params.append({"name": "p_" + sanitize(pname), "dtype": dt, "shape": list(p.shape)})
-    flops = 0.0
     try:
-        from torch.utils.flop_counter import FlopCounterMode
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            out = model(*xs)
-        flops = float(counter.get_total_flops())
-    except Exception as e:  # noqa: BLE001
-        return {"error": f"Model.forward raised {type(e).__name__}: {e}"}
-    outs = list(out) if isinstance(out, (list, tuple)) else [out]
-    outputs = []
-    for i, o in enumerate(outs):
-        if not isinstance(o, torch.Tensor):
-            return {"error": f"Model.forward returns a {type(o).__name__} (output {i}), not a "
-                             "tensor"}
-        dt = dtype_name(o.dtype)
-        if dt is None:
-            return {"error": f"Model.forward's output {i} has dtype {o.dtype}; supported: "
-                             "float32, float64, int32, int64"}
-        outputs.append({"name": "out" if len(outs) == 1 else f"out{i}", "dtype": dt,
-                        "shape": list(o.shape)})
+        inputs = describe_tensors(torch, xs, names, "get_inputs()")
+        params = []
+        for pname, p in list(model.named_parameters()) + list(model.named_buffers()):
+            dt = dtype_name(p.dtype)
+            if dt is None:
+                raise ProbeError(f"the module's parameter '{pname}' has dtype {p.dtype}; "
+                                 "supported: float32, float64, int32, int64")
+            params.append({"name": "p_" + sanitize(pname), "dtype": dt, "shape": list(p.shape)})
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        outputs = describe_tensors(torch, outs, ["out"] if len(outs) == 1 else
+                                   [f"out{i}" for i in range(len(outs))], "Model.forward output")
+    except ProbeError as e:
+        return {"error": str(e)}
     constants = []
     for name, _ in int_constants(path):
         v = getattr(mod, name, None)
@@ -174,7 +217,23 @@ def probe(path):
     doc = (mod.__doc__ or "").strip() or (mod.Model.__doc__ or "").strip()
     return {"inputs": inputs, "params": params, "outputs": outputs, "constants": constants,
             "init_inputs": init, "flops": flops, "description": doc.split("\n")[0][:200],
-            "torch": torch.__version__}
+            "torch": torch.__version__, "probed_on": ran_on, "sizes": applied}
+
+
+def probe_many(sizes, files):
+    """One JSON line per file, in order: many modules per process, so that importing torch is
+    paid once (`kforge import` runs several of these in parallel). Each module gets those of
+    `sizes` that it defines as constants."""
+    for file in files:
+        start = time.perf_counter()
+        try:
+            result = probe(file, sizes, lenient=True)
+        except BaseException as e:  # noqa: BLE001 - a module may raise anything, even SystemExit
+            result = {"error": f"probing raised {type(e).__name__}: {e}"}
+        result["file"] = file
+        result["probe_s"] = round(time.perf_counter() - start, 3)
+        sys.stdout.write("\n" + json.dumps(result) + "\n")
+        sys.stdout.flush()
 
 
 class Bridge:
@@ -243,10 +302,11 @@ class Bridge:
     def build(self, req):
         """Reference role: import the problem and build its Model with the given seed."""
         torch = self.torch
-        key = (req["module"], req["seed"])
+        key = (req["module"], req["seed"], json.dumps(req.get("sizes"), sort_keys=True))
         if self.model_key == key:
             return {"ok": True}
         self.problem = load_module_file(req["module"], "kforge_problem")
+        apply_sizes(self.problem, req.get("sizes"))
         torch.manual_seed(int(req["seed"]))
         self.model = self.problem.Model(*req.get("init_inputs", [])).to(self.device)
         self.handles = {"eager": self.model}
@@ -324,6 +384,7 @@ class Bridge:
         except BaseException as e:  # noqa: BLE001
             return {"ok": False, "compile_error": True,
                     "error": f"the candidate does not import: {type(e).__name__}: {e}"}
+        apply_sizes(mod, req.get("sizes"), lenient=True)
         if not hasattr(mod, "ModelNew"):
             return {"ok": False, "compile_error": True,
                     "error": "the candidate defines no class ModelNew"}
@@ -415,8 +476,13 @@ def serve(bridge):
 
 
 def main(argv):
-    if len(argv) == 3 and argv[1] == "--probe":
-        print(json.dumps(probe(argv[2])))
+    if len(argv) >= 3 and argv[1] == "--probe":
+        # --probe FILE [SIZES_JSON]: one module, every size named must be one of its constants.
+        print(json.dumps(probe(argv[2], json.loads(argv[3]) if len(argv) > 3 else None)))
+        return 0
+    if len(argv) >= 3 and argv[1] == "--probe-many":
+        # --probe-many SIZES_JSON FILE...
+        probe_many(json.loads(argv[2]), argv[3:])
         return 0
     role, device, seccomp = "reference", "cpu", True
     i = 1
