@@ -33,7 +33,9 @@ namespace {
 
 constexpr size_t kAlign = 64;
 constexpr int kTimingRounds = 3;
-constexpr size_t kMaxSets = 2048;  // enough for a 32 KiB working set to cover twice a 32 MiB cache
+constexpr size_t kMaxSets = 2048;
+constexpr size_t kOutputCopyBytes =
+    size_t{64} << 20;  // enough for a 32 KiB working set to cover twice a 32 MiB cache
 
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -70,6 +72,20 @@ Result<Layout> MakeLayout(const task::Task& t, const Sizes& sizes, bool referenc
   }
   l.set_bytes = std::max<size_t>(at, kAlign);
   return l;
+}
+
+// A fast hash of a buffer (64-bit words, multiply-mix): enough to see that nobody changed it.
+uint64_t HashBytes(const unsigned char* p, size_t n) {
+  uint64_t h = 0x243F6A8885A308D3ULL ^ n;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 29;
+  }
+  for (; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ULL;
+  return h;
 }
 
 struct Failure {
@@ -163,16 +179,28 @@ class Evaluator::Impl {
   // `used`: the sets the timed calls reached (a slow program may not reach them all).
   Result<std::optional<Failure>> CheckTimedSets(Loaded& cand, const Layout& l, int sets,
                                                 size_t used, uint64_t seed);
-  // The reference on copies of `originals` (inputs at sizes), compared with the candidate's
-  // outputs at `cand_set` (a set's base in layout lc).
+  // The reference on copies of `inputs` (at sizes; a PyTorch task's may already be in place in
+  // the bridge's arena), compared with the candidate's outputs at `cand_base` in layout lc.
   Result<std::optional<Failure>> ReferenceCheck(const Layout& lc, const Layout& lr,
-                                                const std::vector<std::string>& originals,
+                                                const std::vector<const unsigned char*>& inputs,
                                                 WorkerSlot& cand_slot, size_t cand_base,
                                                 const std::string& where,
                                                 const task::Distribution& dist, const Sizes& sizes,
                                                 const std::string& stage);
   void PauseAllBut(WorkerSlot* running);
   void ResumeAll();
+  // The deadline of one call: --run-timeout, or 50 times the reference's call where that is
+  // longer (large problems).
+  double CallDeadline() const { return std::max(opt_.run_timeout_s, 50 * ref_call_s_); }
+  double ref_call_s_ = 0;
+  // PyTorch tasks: draws inputs at the bench sizes and runs the module once, before any
+  // candidate call: its time sets the call deadline, and a module that fails at its size is
+  // an error naming it.
+  Status MeasureReferenceCall(const Layout& l);
+  // Refuses, before anything large is allocated, a problem whose buffers (`sets` timed sets of
+  // layout l) do not fit the host's available memory or the device's free memory; fills
+  // `memory` with the estimates.
+  Status CheckMemory(const Layout& l, int sets, bool bridge_candidate, json* memory);
   std::vector<uint64_t> timed_input_hashes_;
   // CPU candidates: the fresh worker as seen from /proc before the candidate was loaded, and the
   // check of the worker now against it (threads, libraries, executable memory).
@@ -201,9 +229,13 @@ class Evaluator::Impl {
   int built_generation_ = -1;
   Status EnsureBuilt();
   // Has the bridge draw get_inputs() under `seed` (and copy the parameters) into its arena at
-  // the layout's input offsets; copies each input out into `originals` when given.
-  Status DrawTorchInputs(const Layout& l, uint64_t seed, std::vector<std::string>* originals,
-                         size_t base = 0);
+  // the layout's input offsets from `base`.
+  Status DrawTorchInputs(const Layout& l, uint64_t seed, size_t base = 0);
+  // The reference layout: double precision for native tasks; a PyTorch module's own dtypes
+  // (its reference runs in them: converting its outputs would only take memory).
+  Result<Layout> ReferenceLayout(const Sizes& sizes) const {
+    return MakeLayout(task_, sizes, !torch_);
+  }
   json TorchSpecs(const Layout& l, size_t base, bool inputs) const;
   std::optional<Loaded> reference_;
   std::optional<Loaded> initial_;
@@ -333,8 +365,7 @@ json Evaluator::Impl::TorchSpecs(const Layout& l, size_t base, bool inputs) cons
   return out;
 }
 
-Status Evaluator::Impl::DrawTorchInputs(const Layout& l, uint64_t seed,
-                                        std::vector<std::string>* originals, size_t base) {
+Status Evaluator::Impl::DrawTorchInputs(const Layout& l, uint64_t seed, size_t base) {
   if (auto s = EnsureBuilt(); !s.ok()) return s;
   auto w = ref_->Get();
   if (!w.ok()) return w.status();
@@ -348,14 +379,101 @@ Status Evaluator::Impl::DrawTorchInputs(const Layout& l, uint64_t seed,
     return Status::Error("the PyTorch module's get_inputs failed: " + r.message + " " +
                          (*w)->TakeOutput());
   }
-  if (originals) {
-    originals->assign(task_.inputs.size(), std::string());
-    for (size_t i = 0; i < task_.inputs.size(); ++i) {
-      (*originals)[i].assign(reinterpret_cast<const char*>((*w)->arena() + base + l.offset[i]),
-                             static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i]));
+  return Status::Ok();
+}
+
+Status Evaluator::Impl::MeasureReferenceCall(const Layout& l) {
+  auto rw = ref_->Get();
+  if (!rw.ok()) return rw.status();
+  if (auto s = (*rw)->EnsureArena(2 * l.set_bytes); !s.ok()) return s;
+  if (auto s = DrawTorchInputs(l, Mix(init_seed_ ^ 0x4EFULL)); !s.ok()) return s;
+  const size_t nin = task_.inputs.size();
+  json outs = json::array();
+  for (size_t o = nin; o < l.offset.size(); ++o) {
+    outs.push_back({l.offset[o], std::string(task::DTypeName(l.dtype[o])), l.shape[o]});
+  }
+  Reply r = (*rw)->Request({{"op", "reference"},
+                            {"inputs", TorchSpecs(l, 0, true)},
+                            {"outputs", outs},
+                            {"forward_inputs", task_.torch->forward_inputs}},
+                           30 * opt_.run_timeout_s);
+  prof_.reference += r.seconds;
+  if (!r.ok()) {
+    return Status::Error("the PyTorch module " + task_.torch->file.filename().string() +
+                         " fails at its sizes " + task::SizesToString(task_.bench_sizes) + ": " +
+                         r.message + " " + r.body.value("traceback", "") + (*rw)->TakeOutput());
+  }
+  // The first call includes the module's warm-up (kernels loaded, workspaces made): an upper
+  // bound of a call, as a deadline wants.
+  ref_call_s_ = std::max(ref_call_s_, r.seconds);
+  return Status::Ok();
+}
+
+namespace {
+
+double MemAvailableBytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  std::string unit;
+  while (f >> key >> kb >> unit) {
+    if (key == "MemAvailable:") return kb * 1024;
+  }
+  return 0;
+}
+
+std::string GiB(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f GiB", bytes / (1ull << 30));
+  return buf;
+}
+
+}  // namespace
+
+Status Evaluator::Impl::CheckMemory(const Layout& l, int sets, bool bridge_candidate,
+                                    json* memory) {
+  const size_t nin = task_.inputs.size();
+  double in_bytes = 0, out_bytes = 0;
+  for (size_t i = 0; i < l.offset.size(); ++i) {
+    (i < nin ? in_bytes : out_bytes) += double(l.elements[i]) * task::DTypeSize(l.dtype[i]);
+  }
+  const double set = double(l.set_bytes);
+  // Host: the candidate's arena (every timed set for a native worker, one for a bridge) and
+  // the reference's (one set, or all of them for a native task's baselines), plus what the
+  // workers themselves take (a torch bridge about 1 GiB each).
+  const double host = (bridge_candidate ? set : sets * set) +
+                      (torch_ ? set + out_bytes : std::max(sets * set, 2 * set)) +
+                      (torch_ ? 2.0 : 0.5) * (1ull << 30);
+  // Device (PyTorch tasks on a GPU): each bridge holds its staged sets, one more set of inputs
+  // and outputs for a checked call, and the reference its result.
+  double device = 0;
+  if (torch_ && task_.backend == "cuda") {
+    device = (bridge_candidate ? 2 : 1) * ((sets + 1) * in_bytes + 2 * out_bytes);
+  }
+  *memory = {{"problem_bytes", in_bytes + out_bytes},
+             {"host_estimate_bytes", host},
+             {"device_estimate_bytes", device}};
+  const double available = MemAvailableBytes();
+  std::string refusal;
+  if (available > 0 && host > available) {
+    refusal = "needs about " + GiB(host) + " of host memory, " + GiB(available) + " available";
+  }
+  if (device > 0) {
+    auto rw = ref_->Get();
+    if (!rw.ok()) return rw.status();
+    Reply r = (*rw)->Request({{"op", "device_memory"}}, 60);
+    const double free = r.ok() ? r.body.value("free", 0.0) : 0;
+    (*memory)["device_free_bytes"] = free;
+    if (free > 0 && device > free) {
+      refusal += std::string(refusal.empty() ? "" : "; ") + "needs about " + GiB(device) +
+                 " of device memory, " + GiB(free) + " free";
     }
   }
-  return Status::Ok();
+  if (refusal.empty()) return Status::Ok();
+  return Status::Error("task " + task_.name + " at sizes " +
+                       task::SizesToString(task_.bench_sizes) + " (" + GiB(in_bytes + out_bytes) +
+                       " of inputs and outputs per call) " + refusal +
+                       ": not judged. Judge it at smaller sizes with --sizes NAME=VALUE,...");
 }
 
 void Evaluator::Impl::Precompile(const std::vector<fs::path>& candidates, int jobs) {
@@ -400,7 +518,7 @@ Failure Evaluator::Impl::FromReply(const Reply& r, const std::string& stage) {
       f.verdict = Verdict::kTimeout;
       f.message = "did not return within the deadline during " + stage +
                   "; the worker was killed with its process group";
-      f.extra["deadline_s"] = opt_.run_timeout_s;
+      f.extra["deadline_s"] = CallDeadline();
       break;
     case Reply::Kind::kViolation:
       f.verdict = Verdict::kSandboxViolation;
@@ -467,7 +585,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Load(WorkerSlot& slot, Loaded& p
   }
   // Loading a ModelNew may compile its CUDA (load_inline); torch.compile compiles on load.
   Reply r = (*w)->Request(
-      req, program.torch_handle.empty() ? opt_.run_timeout_s : std::max(opt_.run_timeout_s, 600.0));
+      req, program.torch_handle.empty() ? CallDeadline() : std::max(CallDeadline(), 600.0));
   if (!r.ok()) {
     Failure f = FromReply(r, "load");
     if (r.kind == Reply::Kind::kError && (r.message.find("entry point") != std::string::npos ||
@@ -524,39 +642,53 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
                                                       std::vector<std::string>* output_copy,
                                                       double* call_ns) {
   auto lc = MakeLayout(task_, sizes, false);
-  auto lr = MakeLayout(task_, sizes, true);
+  auto lr = ReferenceLayout(sizes);
   if (!lc.ok()) return lc.status();
   if (!lr.ok()) return lr.status();
   const size_t nin = task_.inputs.size();
   const std::string where = "size " + task::SizesToString(sizes) + ", distribution " + dist.name;
+  WorkerSlot& slot = SlotOf(cand);
 
-  // Inputs drawn by the harness (by the module's get_inputs for a PyTorch task); the originals
-  // stay here.
-  std::vector<std::string> originals(nin);
+  // Inputs drawn by the harness: here (native tasks), or by the module's get_inputs into the
+  // bridge's arena (PyTorch tasks: they stay there, in place for the reference, and are not
+  // copied out: they may be gigabytes).
+  std::vector<std::string> originals(torch_ ? 0 : nin);
+  std::vector<const unsigned char*> inputs(nin);
   if (torch_) {
     auto rw = ref_->Get();
     if (!rw.ok()) return rw.status();
-    if (auto s = (*rw)->EnsureArena(lc->set_bytes + lr->set_bytes); !s.ok()) return s;
-    if (auto s = DrawTorchInputs(*lc, seed, &originals); !s.ok()) return s;
-  }
-  for (size_t i = 0; i < nin && !torch_; ++i) {
-    const auto& spec = task_.inputs[i];
-    originals[i].resize(static_cast<size_t>(lc->elements[i]) * task::DTypeSize(spec.dtype));
-    task::FillRandom(originals[i].data(), spec.dtype, lc->elements[i],
-                     spec.distribution ? *spec.distribution : dist, Mix(seed ^ (i + 1)));
+    // A baseline judged in the reference's own bridge leaves its outputs where the
+    // reference's would go: the reference then writes after them.
+    const bool shared = &slot == ref_.get();
+    if (auto s = (*rw)->EnsureArena(lc->set_bytes * (shared ? 2 : 1)); !s.ok()) return s;
+    if (auto s = DrawTorchInputs(*lc, seed); !s.ok()) return s;
+  } else {
+    for (size_t i = 0; i < nin; ++i) {
+      const auto& spec = task_.inputs[i];
+      originals[i].resize(static_cast<size_t>(lc->elements[i]) * task::DTypeSize(spec.dtype));
+      task::FillRandom(originals[i].data(), spec.dtype, lc->elements[i],
+                       spec.distribution ? *spec.distribution : dist, Mix(seed ^ (i + 1)));
+    }
   }
 
   // The candidate, on its own copy in its own process.
-  WorkerSlot& slot = SlotOf(cand);
   auto w = slot.Get();
   if (!w.ok()) return w.status();
   if (auto f = Load(slot, cand); !f.ok() || *f) return f;
   w = slot.Get();
   const size_t base = static_cast<size_t>(set) * lc->set_bytes;
   if (auto s = (*w)->EnsureArena(base + lc->set_bytes); !s.ok()) return s;
+  for (size_t i = 0; i < nin; ++i) {
+    inputs[i] = torch_ ? ref_->current()->arena() + lc->offset[i]
+                       : reinterpret_cast<const unsigned char*>(originals[i].data());
+  }
   unsigned char* arena = (*w)->arena() + base;
-  for (size_t i = 0; i < nin; ++i)
-    std::memcpy(arena + lc->offset[i], originals[i].data(), originals[i].size());
+  std::vector<uint64_t> input_hashes(nin);
+  for (size_t i = 0; i < nin; ++i) {
+    const size_t bytes = static_cast<size_t>(lc->elements[i]) * task::DTypeSize(lc->dtype[i]);
+    if (arena + lc->offset[i] != inputs[i]) std::memcpy(arena + lc->offset[i], inputs[i], bytes);
+    input_hashes[i] = HashBytes(inputs[i], bytes);
+  }
   for (size_t o = nin; o < lc->offset.size(); ++o) {
     task::Poison(arena + lc->offset[o], lc->dtype[o], lc->elements[o], poison);
   }
@@ -566,7 +698,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
     f.extra = {{"stage", stage}, {"sizes", sizes}};
     return std::optional<Failure>(f);
   }
-  Reply r = (*w)->Request(*call, opt_.run_timeout_s);
+  Reply r = (*w)->Request(*call, CallDeadline());
   if (!r.ok()) {
     Failure f = FromReply(r, stage + " (" + where + ")");
     return std::optional<Failure>(f);
@@ -574,52 +706,69 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
   prof_.candidate += r.seconds;
   if (call_ns) *call_ns = r.body.value("ns", 0.0);
   for (size_t i = 0; i < nin; ++i) {
-    const int64_t at = task::FirstDifference(arena + lc->offset[i], originals[i].data(),
-                                             lc->dtype[i], lc->elements[i]);
+    const size_t bytes = static_cast<size_t>(lc->elements[i]) * task::DTypeSize(lc->dtype[i]);
+    const bool same_memory = arena + lc->offset[i] == inputs[i];
+    const int64_t at = same_memory ? (HashBytes(inputs[i], bytes) != input_hashes[i] ? 0 : -1)
+                                   : task::FirstDifference(arena + lc->offset[i], inputs[i],
+                                                           lc->dtype[i], lc->elements[i]);
     if (at >= 0) {
-      Failure f{Verdict::kWrongAnswer,
-                "the program modified its input '" + task_.inputs[i].name + "' (first change at " +
-                    task::IndexToString(at, lc->shape[i]) + ", " + where + ")"};
+      Failure f{
+          Verdict::kWrongAnswer,
+          "the program modified its input '" + task_.inputs[i].name + "' (" +
+              (same_memory ? ""
+                           : "first change at " + task::IndexToString(at, lc->shape[i]) + ", ") +
+              where + ")"};
       f.extra = {{"stage", stage}, {"input", task_.inputs[i].name}, {"flat_index", at}};
       return std::optional<Failure>(f);
     }
   }
   if (output_copy) {
+    // Outputs up to kOutputCopyBytes are kept whole (a difference is then located); larger ones
+    // by their hash only.
     output_copy->clear();
     for (size_t o = nin; o < lc->offset.size(); ++o) {
-      output_copy->emplace_back(
-          reinterpret_cast<const char*>(arena + lc->offset[o]),
-          static_cast<size_t>(lc->elements[o]) * task::DTypeSize(lc->dtype[o]));
+      const size_t bytes = static_cast<size_t>(lc->elements[o]) * task::DTypeSize(lc->dtype[o]);
+      const auto* at = arena + lc->offset[o];
+      output_copy->push_back(bytes <= kOutputCopyBytes
+                                 ? std::string(reinterpret_cast<const char*>(at), bytes)
+                                 : "hash:" + std::to_string(HashBytes(at, bytes)));
     }
   }
 
-  return ReferenceCheck(*lc, *lr, originals, slot, base, where, dist, sizes, stage);
+  return ReferenceCheck(*lc, *lr, inputs, slot, base, where, dist, sizes, stage);
 }
 
 Result<std::optional<Failure>> Evaluator::Impl::ReferenceCheck(
-    const Layout& lc_ref, const Layout& lr_ref, const std::vector<std::string>& originals,
+    const Layout& lc_ref, const Layout& lr_ref, const std::vector<const unsigned char*>& inputs,
     WorkerSlot& cand_slot, size_t cand_base, const std::string& where,
     const task::Distribution& dist, const Sizes& sizes, const std::string& stage) {
   const Layout* lc = &lc_ref;
   const Layout* lr = &lr_ref;
   const size_t nin = task_.inputs.size();
-  // The reference, afterwards, from the originals, in double precision, in another process (a
-  // PyTorch task's: the module itself in its own precision, TF32 off, outputs as double).
+  // The reference, afterwards, from the inputs, in another process: a native task's in double
+  // precision; a PyTorch task's is the module itself in its own precision (TF32 off).
   if (torch_) {
+    // Inputs at the start of the bridge's arena (usually there already: drawn there), outputs
+    // after them, or after the whole set where a baseline in this bridge left its own there.
+    const bool shared = &cand_slot == ref_.get();
     auto rw = ref_->Get();
     if (!rw.ok()) return rw.status();
     if (auto s = EnsureBuilt(); !s.ok()) return s;
     rw = ref_->Get();
-    if (auto s = (*rw)->EnsureArena(lc->set_bytes + lr->set_bytes); !s.ok()) return s;
+    if (auto s = (*rw)->EnsureArena(lc->set_bytes * (shared ? 2 : 1)); !s.ok()) return s;
     unsigned char* rarena = (*rw)->arena();
     for (size_t i = 0; i < nin; ++i) {
-      std::memcpy(rarena + lc->offset[i], originals[i].data(), originals[i].size());
+      if (inputs[i] != rarena + lc->offset[i]) {
+        std::memmove(rarena + lc->offset[i], inputs[i],
+                     static_cast<size_t>(lc->elements[i]) * task::DTypeSize(lc->dtype[i]));
+      }
     }
+    const size_t out_base = shared ? lc->set_bytes : 0;
     json outs = json::array();
     for (size_t o = nin; o < lr->offset.size(); ++o) {
-      outs.push_back({lc->set_bytes + lr->offset[o], std::string(task::DTypeName(lr->dtype[o])),
-                      lr->shape[o]});
-      task::Poison(rarena + lc->set_bytes + lr->offset[o], lr->dtype[o], lr->elements[o], 0);
+      outs.push_back(
+          {out_base + lr->offset[o], std::string(task::DTypeName(lr->dtype[o])), lr->shape[o]});
+      task::Poison(rarena + out_base + lr->offset[o], lr->dtype[o], lr->elements[o], 0);
     }
     Reply rr = (*rw)->Request({{"op", "reference"},
                                {"inputs", TorchSpecs(*lc, 0, true)},
@@ -633,7 +782,10 @@ Result<std::optional<Failure>> Evaluator::Impl::ReferenceCheck(
     }
     // The candidate may share the reference's worker (a baseline's check): read it afresh.
     const unsigned char* arena = cand_slot.current()->arena() + cand_base;
-    return CompareTrial(*lc, *lr, arena, rarena + lc->set_bytes, where, dist, sizes, stage);
+    auto f = CompareTrial(*lc, *lr, arena, rarena + out_base, where, dist, sizes, stage);
+    // The second half is needed once per task (the baseline's check): give its memory back.
+    if (shared) (*rw)->ReleaseArena(lc->set_bytes, lc->set_bytes);
+    return f;
   }
   auto rw = ref_->Get();
   if (!rw.ok()) return rw.status();
@@ -645,7 +797,7 @@ Result<std::optional<Failure>> Evaluator::Impl::ReferenceCheck(
   if (auto s = (*rw)->EnsureArena(lr->set_bytes); !s.ok()) return s;
   unsigned char* rarena = (*rw)->arena();
   for (size_t i = 0; i < nin; ++i) {
-    task::ToReferenceType(originals[i].data(), task_.inputs[i].dtype, lr->elements[i],
+    task::ToReferenceType(inputs[i], task_.inputs[i].dtype, lr->elements[i],
                           rarena + lr->offset[i]);
   }
   for (size_t o = nin; o < lr->offset.size(); ++o) {
@@ -669,9 +821,9 @@ Result<std::optional<Failure>> Evaluator::Impl::CompareTrial(
   const size_t nin = task_.inputs.size();
   for (size_t o = nin; o < lc.offset.size(); ++o) {
     const auto& spec = task_.outputs[o - nin];
-    const task::Mismatch m =
-        task::CompareOutput(arena + lc.offset[o], rarena + lr.offset[o], spec.dtype, lc.elements[o],
-                            dist.tolerance ? *dist.tolerance : task_.ToleranceFor(spec));
+    const task::Mismatch m = task::CompareOutput(
+        arena + lc.offset[o], rarena + lr.offset[o], spec.dtype, lc.elements[o],
+        dist.tolerance ? *dist.tolerance : task_.ToleranceFor(spec), lr.dtype[o]);
     if (m.zeros_would_pass) {
       return Status::Error("bad task " + task_.name + ": output '" + spec.name + "' at " + where +
                            " is so small that all zeros would pass its tolerance; raise the "
@@ -798,12 +950,7 @@ Status Evaluator::Impl::Stage(Loaded& program, const Layout& l, int sets) {
   if (!w.ok()) return w.status();
   json req;
   if (!program.torch_handle.empty()) {
-    json specs = json::array();
-    for (int s = 0; s < sets; ++s) {
-      specs.push_back({{"inputs", TorchSpecs(l, static_cast<size_t>(s) * l.set_bytes, true)},
-                       {"forward_inputs", task_.torch->forward_inputs}});
-    }
-    req = {{"op", "stage"}, {"sets", specs}};
+    return Status::Ok();  // bridges staged theirs in PrepareTimedSets
   } else if (task_.backend == "cuda") {
     req = {{"op", "upload"}, {"span", {0, static_cast<size_t>(sets) * l.set_bytes}}};
   } else {
@@ -844,8 +991,8 @@ Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layo
   o.min_batches = opt_.min_runs;
   // Known call time (the candidate's, from correctness): a generous multiple of it. Unknown (the
   // task's own programs): the per-call deadline.
-  o.call_deadline_s = call_ns > 0 ? std::max(20 * call_ns / 1e9, 0.05) : opt_.run_timeout_s;
-  if (call_ns > 0) o.call_deadline_s = std::min(o.call_deadline_s, opt_.run_timeout_s);
+  o.call_deadline_s = call_ns > 0 ? std::max(20 * call_ns / 1e9, 0.05) : CallDeadline();
+  if (call_ns > 0) o.call_deadline_s = std::min(o.call_deadline_s, CallDeadline());
   PauseAllBut(&slot);
   const double before = timing->seconds;
   std::optional<Reply> failed = TimeRound(**w, run, o, timing);
@@ -869,20 +1016,6 @@ Result<std::optional<Failure>> Evaluator::Impl::Time(Loaded& program, const Layo
 
 namespace {
 
-// A fast hash of a buffer (64-bit words, multiply-mix): enough to see that nobody changed it.
-uint64_t HashBytes(const unsigned char* p, size_t n) {
-  uint64_t h = 0x243F6A8885A308D3ULL ^ n;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
-    h ^= h >> 29;
-  }
-  for (; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ULL;
-  return h;
-}
-
 // Distinct timed sets from drawn ones: a secret rotation of each buffer by whole elements keeps
 // every value (and so the distribution and any value range the task needs) but moves it.
 void RotateInto(unsigned char* dst, const unsigned char* src, size_t elements, size_t width,
@@ -901,7 +1034,8 @@ Status Evaluator::Impl::PrepareTimedSets(const Layout& l, int sets, uint64_t see
   auto cw = cslot.Get();
   if (!cw.ok()) return cw.status();
   const size_t total = static_cast<size_t>(sets) * l.set_bytes;
-  if (auto s = (*cw)->EnsureArena(total); !s.ok()) return s;
+  if (auto s = (*cw)->EnsureArena(cand.torch_handle.empty() ? total : l.set_bytes); !s.ok())
+    return s;
   const size_t nin = task_.inputs.size();
   // The sets are drawn in the baselines' worker (the bridge draws with the module's get_inputs)
   // or here, then copied to the candidate's arena.
@@ -909,24 +1043,51 @@ Status Evaluator::Impl::PrepareTimedSets(const Layout& l, int sets, uint64_t see
   if (torch_) {
     // Each set from get_inputs under its own seed (up to kDrawnSets of them, the rest copies):
     // a rotation could break structure the problem's inputs have (symmetric matrices, say).
+    // One set at a time through the start of the bridges' arenas: a bridge stages it on its
+    // device (the reference's for the baselines, the candidate's); a native candidate gets it
+    // in its own arena.
     constexpr int kDrawnSets = 16;
-    auto rw = ref_->Get();
-    if (!rw.ok()) return rw.status();
-    if (auto s = (*rw)->EnsureArena(total); !s.ok()) return s;
-    for (int s = 0; s < std::min(sets, kDrawnSets); ++s) {
-      if (auto st = DrawTorchInputs(l, Mix(seed ^ 0x7157ULL ^ (uint64_t(s) << 40)), nullptr,
-                                    static_cast<size_t>(s) * l.set_bytes);
-          !st.ok())
+    const bool bridge = !cand.torch_handle.empty();
+    const int drawn = std::min(sets, kDrawnSets);
+    timed_input_hashes_.clear();
+    for (int d = 0; d < drawn; ++d) {
+      if (auto st = DrawTorchInputs(l, Mix(seed ^ 0x7157ULL ^ (uint64_t(d) << 40)), 0); !st.ok())
         return st;
+      const int repeat = (sets - d + drawn - 1) / drawn;  // the sets t with t % drawn == d
+      const json stage = {
+          {"op", "stage"},
+          {"sets",
+           {{{"inputs", TorchSpecs(l, 0, true)}, {"forward_inputs", task_.torch->forward_inputs}}}},
+          {"append", d > 0},
+          {"repeat", repeat}};
+      auto rw = ref_->Get();
+      if (!rw.ok()) return rw.status();
+      Reply r = (*rw)->Request(stage, 30 * opt_.run_timeout_s);
+      if (!r.ok()) return Status::Error("putting the timed inputs on the device: " + r.message);
+      const unsigned char* drawn_set = (*rw)->arena();
+      cw = cslot.Get();
+      if (!cw.ok()) return cw.status();
+      arena = (*cw)->arena();
+      if (bridge) {
+        std::memcpy(arena, drawn_set, l.set_bytes);
+        Reply c = (*cw)->Request(stage, 30 * opt_.run_timeout_s);
+        if (!c.ok()) {
+          return Status::Error("putting the timed inputs on the candidate's device: " + c.message);
+        }
+        for (int k = 0; k < repeat; ++k) {
+          for (size_t i = 0; i < nin; ++i) {
+            timed_input_hashes_.push_back(
+                HashBytes(drawn_set + l.offset[i],
+                          static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i])));
+          }
+        }
+      } else {
+        for (int t = d; t < sets; t += drawn) {
+          std::memcpy(arena + static_cast<size_t>(t) * l.set_bytes, drawn_set, l.set_bytes);
+        }
+      }
     }
-    rw = ref_->Get();
-    unsigned char* rarena = (*rw)->arena();
-    for (int s = kDrawnSets; s < sets; ++s) {
-      std::memcpy(rarena + s * l.set_bytes, rarena + (s % kDrawnSets) * l.set_bytes, l.set_bytes);
-    }
-    cw = cslot.Get();
-    arena = (*cw)->arena();
-    if (arena != rarena) std::memcpy(arena, rarena, total);
+    if (bridge) return Status::Ok();
   } else {
     for (size_t i = 0; i < nin; ++i) {
       const auto& spec = task_.inputs[i];
@@ -973,6 +1134,27 @@ Result<std::optional<Failure>> Evaluator::Impl::CheckTimedSets(Loaded& cand, con
   }
   const size_t nin = task_.inputs.size();
   const unsigned char* arena = w->arena();
+  if (bridge) {
+    // Each staged set back through the start of the arena.
+    for (int s = 0; s < sets; ++s) {
+      Reply r = w->Request({{"op", "fetch"}, {"set", s}, {"inputs", TorchSpecs(l, 0, true)}},
+                           30 * opt_.run_timeout_s);
+      if (!r.ok()) return std::optional<Failure>(FromReply(r, "reading the timed buffers"));
+      arena = w->arena();
+      for (size_t i = 0; i < nin; ++i) {
+        const size_t bytes = static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i]);
+        if (HashBytes(arena + l.offset[i], bytes) != timed_input_hashes_[s * nin + i]) {
+          Failure f{Verdict::kWrongAnswer, "the program modified its input '" +
+                                               task_.inputs[i].name + "' in timed buffer set " +
+                                               std::to_string(s) + " while it was being timed"};
+          f.extra = {{"stage", "timing"}, {"input", task_.inputs[i].name}, {"set", s}};
+          return std::optional<Failure>(f);
+        }
+      }
+    }
+    // A bridge keeps its timed outputs to itself.
+    return std::optional<Failure>();
+  }
   for (int s = 0; s < sets; ++s) {
     for (size_t i = 0; i < nin; ++i) {
       const size_t bytes = static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i]);
@@ -986,21 +1168,18 @@ Result<std::optional<Failure>> Evaluator::Impl::CheckTimedSets(Loaded& cand, con
       }
     }
   }
-  // A bridge keeps its timed outputs to itself; a native program left them in the arena.
-  if (bridge) return std::optional<Failure>();
+  // A native program left its timed outputs in the arena.
   if (used == 0) return std::optional<Failure>();
   const int s = static_cast<int>(Mix(seed ^ 0x5E7ULL) %
                                  std::min<uint64_t>(used, static_cast<uint64_t>(sets)));
-  std::vector<std::string> originals(nin);
-  for (size_t i = 0; i < nin; ++i) {
-    originals[i].assign(reinterpret_cast<const char*>(arena + s * l.set_bytes + l.offset[i]),
-                        static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i]));
-  }
-  auto lr = MakeLayout(task_, task_.bench_sizes, true);
+  // The inputs stay where they are: the candidate is paused, and its inputs are checked.
+  std::vector<const unsigned char*> inputs(nin);
+  for (size_t i = 0; i < nin; ++i) inputs[i] = arena + s * l.set_bytes + l.offset[i];
+  auto lr = ReferenceLayout(task_.bench_sizes);
   if (!lr.ok()) return lr.status();
   const std::string where = "size " + task::SizesToString(task_.bench_sizes) +
                             ", the outputs a timed call left in buffer set " + std::to_string(s);
-  auto f = ReferenceCheck(l, *lr, originals, slot, static_cast<size_t>(s) * l.set_bytes, where,
+  auto f = ReferenceCheck(l, *lr, inputs, slot, static_cast<size_t>(s) * l.set_bytes, where,
                           task_.distributions[0], task_.bench_sizes, "timed outputs");
   if (f.ok() && *f) {
     (*f)->message += " (its checked calls were right: it computes differently when timed)";
@@ -1227,15 +1406,27 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   int sets = static_cast<int>(
       std::clamp<size_t>((2 * llc + layout->set_bytes - 1) / layout->set_bytes, 2, kMaxSets));
   while (sets > 2 && static_cast<size_t>(sets) * layout->set_bytes > (2ull << 30)) --sets;
+  json memory;
+  if (auto s = CheckMemory(*layout, sets, !cand.torch_handle.empty(), &memory); !s.ok()) return s;
+  res.detail["memory"] = memory;
+  if (torch_ && ref_call_s_ == 0) {
+    if (auto s = MeasureReferenceCall(*layout); !s.ok()) return s;
+  }
   {
+    // A bridge keeps its timed sets on its device (they pass through the start of its arena one
+    // at a time); a native worker keeps them all in its arena. A PyTorch task's bridge needs one
+    // set, two for checking a baseline of its own.
     const size_t total = static_cast<size_t>(sets) * layout->set_bytes;
-    auto lr = MakeLayout(task_, task_.bench_sizes, true);
+    auto lr = ReferenceLayout(task_.bench_sizes);
     if (!lr.ok()) return lr.status();
-    if (auto s = (*w)->EnsureArena(total); !s.ok()) return s;
+    if (auto s = (*w)->EnsureArena(cand.torch_handle.empty() ? total : layout->set_bytes); !s.ok())
+      return s;
     WorkerSlot& baselines = torch_ ? *ref_ : *base_;
     auto bw = baselines.Get();
     if (!bw.ok()) return bw.status();
-    if (auto s = (*bw)->EnsureArena(std::max(total, layout->set_bytes + lr->set_bytes)); !s.ok())
+    if (auto s = (*bw)->EnsureArena(torch_ ? 2 * layout->set_bytes
+                                           : std::max(total, layout->set_bytes + lr->set_bytes));
+        !s.ok())
       return s;
     w = cand_->Get();
   }
@@ -1304,14 +1495,16 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     if (*f) return finish(*f);
     for (size_t o = 0; o < again.size() && task_.exact_determinism; ++o) {
       const auto& spec = task_.outputs[o];
+      const bool whole = again[o].rfind("hash:", 0) != 0;
       const int64_t n = static_cast<int64_t>(again[o].size() / task::DTypeSize(spec.dtype));
-      const int64_t at =
-          task::FirstDifference(again[o].data(), first_bench_output[o].data(), spec.dtype, n);
+      const int64_t at = whole ? task::FirstDifference(again[o].data(),
+                                                       first_bench_output[o].data(), spec.dtype, n)
+                               : (again[o] != first_bench_output[o] ? 0 : -1);
       if (at >= 0) {
         auto shape = task_.Shape(spec, task_.bench_sizes);
         Failure nd{Verdict::kWrongAnswer,
                    "non-deterministic: two runs on the same inputs differ in output '" + spec.name +
-                       "' at " + task::IndexToString(at, *shape) +
+                       "'" + (whole ? " at " + task::IndexToString(at, *shape) : "") +
                        " (a race, uninitialised memory or state kept between calls)"};
         nd.extra = {{"stage", "determinism re-run"}, {"output", spec.name}, {"flat_index", at}};
         return finish(nd);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -247,6 +248,13 @@ Status Worker::EnsureArena(size_t bytes) {
   Reply r = Request({{"op", "map"}, {"size", bytes}}, 10);
   if (!r.ok()) return Status::Error("worker could not map the arena: " + r.message);
   return Status::Ok();
+}
+
+void Worker::ReleaseArena(size_t offset, size_t bytes) {
+  if (offset >= arena_size_) return;
+  bytes = std::min(bytes, arena_size_ - offset);
+  fallocate(arena_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+            static_cast<off_t>(bytes));
 }
 
 std::string Worker::TakeOutput(size_t max_bytes) {

@@ -71,6 +71,8 @@ class Worker {
   // Grows the shared arena to at least `bytes` and has the worker map it.
   Status EnsureArena(size_t bytes);
   unsigned char* arena() const { return arena_; }
+  // Gives the memory of [offset, offset + bytes) back to the system (it reads as zeros after).
+  void ReleaseArena(size_t offset, size_t bytes);
   size_t arena_size() const { return arena_size_; }
 
   // What the worker (the candidate) printed since the last call, at most max_bytes (the tail).

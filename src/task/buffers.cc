@@ -149,8 +149,8 @@ void ToReferenceType(const void* src, DType dtype, int64_t n, void* dst) {
 }
 
 Mismatch CompareOutput(const void* got, const void* ref, DType dtype, int64_t n,
-                       const Tolerance& tol) {
-  const DType ref_type = ReferenceDType(dtype);
+                       const Tolerance& tol, std::optional<DType> ref_dtype) {
+  const DType ref_type = ref_dtype.value_or(ReferenceDType(dtype));
   Mismatch m;
   double diff_sq = 0, ref_sq = 0, worst_excess = -1;
   bool zeros_pass = true;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,9 +36,10 @@ struct Mismatch {
   bool zeros_would_pass = false;  // the check cannot tell this output from all zeros
 };
 
-// Compares a candidate output (dtype) against the reference output (ReferenceDType(dtype)).
+// Compares a candidate output (dtype) against the reference output (`ref_dtype`, by default
+// ReferenceDType(dtype); a PyTorch module's reference is in the output's own dtype).
 Mismatch CompareOutput(const void* got, const void* ref, DType dtype, int64_t n,
-                       const Tolerance& tol);
+                       const Tolerance& tol, std::optional<DType> ref_dtype = std::nullopt);
 
 // Flat index -> "[i, j]" for a shape.
 std::string IndexToString(int64_t flat, const std::vector<int64_t>& shape);

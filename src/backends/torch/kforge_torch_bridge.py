@@ -334,7 +334,7 @@ class Bridge:
         for i, (v, spec) in enumerate(zip(values, specs)):
             if not isinstance(v, torch.Tensor) or list(v.shape) != list(spec[2]):
                 return {"ok": False, "error": f"input {i} is not a tensor of shape {spec[2]}"}
-            self.view(spec).copy_(v.detach().reshape(spec[2]).to("cpu"))
+            self.view(spec).copy_(v.detach().reshape(spec[2]))  # no host temporary
         return {"ok": True}
 
     def run(self, handle, ins):
@@ -356,7 +356,7 @@ class Bridge:
                 raise ValueError(f"output {i} is a {type(o).__name__}, not a tensor")
             if list(o.shape) != list(spec[2]):
                 raise ValueError(f"output {i} has shape {list(o.shape)}, expected {spec[2]}")
-            self.view(spec, base).copy_(o.detach().to("cpu", torch_dtype(torch, spec[1])))
+            self.view(spec, base).copy_(o.detach())  # converts dtype and device in place
 
     def reference(self, req):
         outs = self.run("eager", self.device_inputs(req, 0))
@@ -419,15 +419,29 @@ class Bridge:
                 # The inputs went to the device as copies: bring them back, so that kforge's
                 # check of the arena sees a candidate that wrote into its inputs.
                 for s, t in zip(spec["inputs"], ins):
-                    self.view(s, base).copy_(t.detach().to("cpu"))
+                    self.view(s, base).copy_(t.detach())
             self.write_outputs(outs, spec["outputs"], base)
         except Exception as e:  # noqa: BLE001
             return {"ok": False, "error": f"{type(e).__name__}: {e}"}
         return {"ok": True, "ns": ns}
 
     def stage(self, req):
-        """Puts the timed buffer sets' inputs on the device once, for later `run` requests."""
-        self.staged = [self.device_inputs(spec, 0) for spec in req["sets"]]
+        """Puts timed buffer sets' inputs on the device (private copies, also on the CPU), for
+        later `run` requests: each set given `repeat` times; `append` keeps those staged before.
+        kforge stages one set at a time through the start of the arena."""
+        if not req.get("append"):
+            self.staged = []
+        for spec in req["sets"]:
+            ins = self.device_inputs(spec, 0)
+            for _ in range(int(req.get("repeat", 1))):
+                self.staged.append([t.clone() for t in ins])
+        return {"ok": True, "staged": len(self.staged)}
+
+    def fetch(self, req):
+        """Copies staged set `set` back into the arena, for kforge to see it unchanged."""
+        ins = self.staged[int(req["set"])]
+        for spec, t in zip(req["inputs"], ins):
+            self.view(spec, 0).copy_(t)
         return {"ok": True}
 
     def run_calls(self, req):
@@ -447,6 +461,12 @@ class Bridge:
         except Exception as e:  # noqa: BLE001
             return {"ok": False, "error": f"{type(e).__name__}: {e}"}
 
+    def device_memory(self, req):
+        if self.device.type != "cuda":
+            return {"ok": True, "free": 0, "total": 0}
+        free, total = self.torch.cuda.mem_get_info(self.device)
+        return {"ok": True, "free": free, "total": total}
+
     def ceilings(self, req):
         return {"ok": False, "error": "the bridge does not measure ceilings"}
 
@@ -455,8 +475,9 @@ def serve(bridge):
     requests = os.fdopen(3, "r")
     ops = {"hello": bridge.hello, "map": bridge.map, "build": bridge.build,
            "inputs": bridge.inputs, "reference": bridge.reference, "load": bridge.load,
-           "call": bridge.call, "stage": bridge.stage,
-           "run": bridge.run_calls, "ceilings": bridge.ceilings}
+           "call": bridge.call, "stage": bridge.stage, "fetch": bridge.fetch,
+           "run": bridge.run_calls, "ceilings": bridge.ceilings,
+           "device_memory": bridge.device_memory}
     for line in requests:
         try:
             req = json.loads(line)
