@@ -259,7 +259,9 @@ def main():
             summary.append(s)
             print(json.dumps(s), flush=True)
     if args.load_inline:
-        relu = os.path.join(SHARED, "level1", "19_ReLU.py")
+        relu = next((os.path.join(d, "19_ReLU.py") for d in args.levels
+                     if os.path.exists(os.path.join(d, "19_ReLU.py"))),
+                    os.path.join(SHARED, "level1", "19_ReLU.py"))
         li = load_inline_relu_seconds(relu)
         print("load_inline (KernelBench's path) for 19_ReLU:", json.dumps(li), flush=True)
         summary.append({"load_inline_19_relu": li})
