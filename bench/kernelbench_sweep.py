@@ -20,7 +20,7 @@ on 5 inputs and timed over 100 trials with CUDA events, end to end in seconds, b
 seconds for the same problem.
 
 usage: bench/kernelbench_sweep.py KFORGE_BIN [--levels DIR...] [--out DIR] [--limit N]
-           [--only SUBSTRING] [--timing-seconds S] [--no-compile] [--load-inline]
+           [--start N] [--only SUBSTRING] [--timing-seconds S] [--no-compile] [--load-inline]
 """
 import argparse
 import json
@@ -174,6 +174,7 @@ def main():
                                                     for i in (1, 2, 3)])
     ap.add_argument("--out", default="kernelbench-sweep")
     ap.add_argument("--limit", type=int, default=0, help="judge at most N problems per level")
+    ap.add_argument("--start", type=int, default=0, help="skip the first N problems per level")
     ap.add_argument("--only", default="", help="judge problems whose name contains this")
     ap.add_argument("--timing-seconds", default="1")
     ap.add_argument("--no-compile", action="store_true",
@@ -197,7 +198,7 @@ def main():
             for name, reason in skipped.items():
                 print(f"  not imported {name}: {reason[-160:]}", flush=True)
             rows = []
-            todo = [(s, d) for s, d in imported if args.only in s]
+            todo = [(s, d) for s, d in imported if args.only in s][args.start:]
             if args.limit:
                 todo = todo[:args.limit]
             for src, task_dir in todo:
