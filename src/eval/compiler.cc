@@ -294,12 +294,7 @@ nlohmann::json ParsePtxasResources(const std::string& log) {
   return kernels;
 }
 
-fs::path DefaultCacheDir() {
-  if (const char* v = std::getenv("KFORGE_CACHE"); v && *v) return v;
-  if (const char* v = std::getenv("XDG_CACHE_HOME"); v && *v) return fs::path(v) / "kforge";
-  if (const char* v = std::getenv("HOME"); v && *v) return fs::path(v) / ".cache" / "kforge";
-  return fs::temp_directory_path() / "kforge-cache";
-}
+fs::path DefaultCacheDir() { return CacheRoot(); }
 
 Compiler::Compiler(fs::path cache_dir, double timeout_s)
     : cache_dir_(std::move(cache_dir)), timeout_s_(timeout_s) {

@@ -22,6 +22,7 @@
 #include "task/buffers.h"
 #include "task/torch_task.h"
 #include "util/files.h"
+#include "util/parallel.h"
 
 namespace kf::eval {
 namespace fs = std::filesystem;
@@ -75,7 +76,8 @@ Result<Layout> MakeLayout(const task::Task& t, const Sizes& sizes, bool referenc
 }
 
 // A fast hash of a buffer (64-bit words, multiply-mix): enough to see that nobody changed it.
-uint64_t HashBytes(const unsigned char* p, size_t n) {
+// Hashed in 64 MiB chunks on the host's cores, then the chunks' hashes in order.
+uint64_t HashChunk(const unsigned char* p, size_t n) {
   uint64_t h = 0x243F6A8885A308D3ULL ^ n;
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -86,6 +88,17 @@ uint64_t HashBytes(const unsigned char* p, size_t n) {
   }
   for (; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ULL;
   return h;
+}
+
+uint64_t HashBytes(const unsigned char* p, size_t n) {
+  if (n <= kParallelChunkBytes) return HashChunk(p, n);
+  std::vector<uint64_t> parts((n + kParallelChunkBytes - 1) / kParallelChunkBytes);
+  ParallelChunks(parts.size(), [&](size_t c) {
+    const size_t at = c * kParallelChunkBytes;
+    parts[c] = HashChunk(p + at, std::min(kParallelChunkBytes, n - at));
+  });
+  return HashChunk(reinterpret_cast<const unsigned char*>(parts.data()),
+                   parts.size() * sizeof(uint64_t));
 }
 
 struct Failure {
@@ -686,7 +699,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
   std::vector<uint64_t> input_hashes(nin);
   for (size_t i = 0; i < nin; ++i) {
     const size_t bytes = static_cast<size_t>(lc->elements[i]) * task::DTypeSize(lc->dtype[i]);
-    if (arena + lc->offset[i] != inputs[i]) std::memcpy(arena + lc->offset[i], inputs[i], bytes);
+    if (arena + lc->offset[i] != inputs[i]) ParallelCopy(arena + lc->offset[i], inputs[i], bytes);
     input_hashes[i] = HashBytes(inputs[i], bytes);
   }
   for (size_t o = nin; o < lc->offset.size(); ++o) {
@@ -1069,21 +1082,22 @@ Status Evaluator::Impl::PrepareTimedSets(const Layout& l, int sets, uint64_t see
       if (!cw.ok()) return cw.status();
       arena = (*cw)->arena();
       if (bridge) {
-        std::memcpy(arena, drawn_set, l.set_bytes);
+        ParallelCopy(arena, drawn_set, l.set_bytes);
         Reply c = (*cw)->Request(stage, 30 * opt_.run_timeout_s);
         if (!c.ok()) {
           return Status::Error("putting the timed inputs on the candidate's device: " + c.message);
         }
+        std::vector<uint64_t> hashes(nin);
+        for (size_t i = 0; i < nin; ++i) {
+          hashes[i] = HashBytes(drawn_set + l.offset[i],
+                                static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i]));
+        }
         for (int k = 0; k < repeat; ++k) {
-          for (size_t i = 0; i < nin; ++i) {
-            timed_input_hashes_.push_back(
-                HashBytes(drawn_set + l.offset[i],
-                          static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i])));
-          }
+          timed_input_hashes_.insert(timed_input_hashes_.end(), hashes.begin(), hashes.end());
         }
       } else {
         for (int t = d; t < sets; t += drawn) {
-          std::memcpy(arena + static_cast<size_t>(t) * l.set_bytes, drawn_set, l.set_bytes);
+          ParallelCopy(arena + static_cast<size_t>(t) * l.set_bytes, drawn_set, l.set_bytes);
         }
       }
     }
@@ -1209,6 +1223,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   // A candidate's worker is fresh (rule 21): retired after the last candidate, and prestarted
   // meanwhile; one that has run anything since (a baseline check) is retired now.
   if (cand_->loads > 0) cand_->Retire();
+  // A PyTorch task's reference bridge starts beside the candidate's (each a torch import).
+  if (torch_ && !ref_->current()) ref_->RetireAndPrestart();
 
   EvalResult res;
   res.task = task_.name;

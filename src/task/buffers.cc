@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "util/parallel.h"
+
 namespace kf::task {
 namespace {
 
@@ -121,6 +123,16 @@ void FillRandom(void* dst, DType dtype, int64_t n, const Distribution& dist, uin
 }
 
 void Poison(void* dst, DType dtype, int64_t n, int variant) {
+  const int64_t per_chunk = static_cast<int64_t>(kParallelChunkBytes / DTypeSize(dtype));
+  if (n > per_chunk) {
+    const size_t chunks = static_cast<size_t>((n + per_chunk - 1) / per_chunk);
+    ParallelChunks(chunks, [&](size_t c) {
+      const int64_t begin = static_cast<int64_t>(c) * per_chunk;
+      Poison(static_cast<char*>(dst) + begin * DTypeSize(dtype), dtype,
+             std::min(per_chunk, n - begin), variant);
+    });
+    return;
+  }
   switch (dtype) {
     case DType::kF32: {
       float* p = static_cast<float*>(dst);
@@ -148,40 +160,76 @@ void ToReferenceType(const void* src, DType dtype, int64_t n, void* dst) {
   for (int64_t i = 0; i < n; ++i) out[i] = ElementAsDouble(src, dtype, i);
 }
 
-Mismatch CompareOutput(const void* got, const void* ref, DType dtype, int64_t n,
-                       const Tolerance& tol, std::optional<DType> ref_dtype) {
-  const DType ref_type = ref_dtype.value_or(ReferenceDType(dtype));
-  Mismatch m;
+namespace {
+
+// What one stretch of a comparison found; stretches merge in order.
+struct ScanPart {
   double diff_sq = 0, ref_sq = 0, worst_excess = -1;
+  int64_t worst_index = -1, nonfinite_index = -1, bad = 0;
   bool zeros_pass = true;
-  int64_t nonfinite_index = -1;
-  for (int64_t i = 0; i < n; ++i) {
+};
+
+ScanPart ScanOutput(const void* got, const void* ref, DType dtype, DType ref_type, int64_t begin,
+                    int64_t end, const Tolerance& tol) {
+  ScanPart p;
+  for (int64_t i = begin; i < end; ++i) {
     const double g = ElementAsDouble(got, dtype, i);
     const double r = ElementAsDouble(ref, ref_type, i);
     const double allowed = tol.atol + tol.rtol * std::fabs(r);
-    if (std::fabs(r) > allowed) zeros_pass = false;
+    if (std::fabs(r) > allowed) p.zeros_pass = false;
     if (!std::isfinite(g) && std::isfinite(r)) {
-      ++m.bad_elements;
-      if (nonfinite_index < 0) nonfinite_index = i;
+      ++p.bad;
+      if (p.nonfinite_index < 0) p.nonfinite_index = i;
       continue;
     }
     if (!std::isfinite(r)) {
       if (!(std::isnan(r) ? std::isnan(g) : g == r)) {
-        ++m.bad_elements;
-        if (worst_excess < INFINITY) {
-          worst_excess = INFINITY;
-          m.index = i;
+        ++p.bad;
+        if (p.worst_excess < INFINITY) {
+          p.worst_excess = INFINITY;
+          p.worst_index = i;
         }
       }
       continue;
     }
     const double err = std::fabs(g - r);
-    diff_sq += err * err;
-    ref_sq += r * r;
-    if (err > allowed) ++m.bad_elements;
-    if (err - allowed > worst_excess) {
-      worst_excess = err - allowed;
-      m.index = i;
+    p.diff_sq += err * err;
+    p.ref_sq += r * r;
+    if (err > allowed) ++p.bad;
+    if (err - allowed > p.worst_excess) {
+      p.worst_excess = err - allowed;
+      p.worst_index = i;
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+Mismatch CompareOutput(const void* got, const void* ref, DType dtype, int64_t n,
+                       const Tolerance& tol, std::optional<DType> ref_dtype) {
+  const DType ref_type = ref_dtype.value_or(ReferenceDType(dtype));
+  // Fixed stretches of 4 Mi elements, on the host's cores: the sums are the same everywhere.
+  constexpr int64_t kStretch = int64_t{1} << 22;
+  const size_t stretches = static_cast<size_t>((n + kStretch - 1) / kStretch);
+  std::vector<ScanPart> parts(stretches);
+  ParallelChunks(stretches, [&](size_t c) {
+    const int64_t begin = static_cast<int64_t>(c) * kStretch;
+    parts[c] = ScanOutput(got, ref, dtype, ref_type, begin, std::min(n, begin + kStretch), tol);
+  });
+  Mismatch m;
+  double diff_sq = 0, ref_sq = 0, worst_excess = -1;
+  bool zeros_pass = true;
+  int64_t nonfinite_index = -1;
+  for (const ScanPart& p : parts) {
+    diff_sq += p.diff_sq;
+    ref_sq += p.ref_sq;
+    m.bad_elements += p.bad;
+    zeros_pass = zeros_pass && p.zeros_pass;
+    if (nonfinite_index < 0) nonfinite_index = p.nonfinite_index;
+    if (p.worst_excess > worst_excess) {
+      worst_excess = p.worst_excess;
+      m.index = p.worst_index;
     }
   }
   m.rel_norm = ref_sq > 0 ? std::sqrt(diff_sq / ref_sq) : (diff_sq > 0 ? INFINITY : 0);
@@ -226,8 +274,19 @@ int64_t FirstDifference(const void* a, const void* b, DType dtype, int64_t n) {
   const size_t es = DTypeSize(dtype);
   const auto* pa = static_cast<const unsigned char*>(a);
   const auto* pb = static_cast<const unsigned char*>(b);
-  if (std::memcmp(pa, pb, static_cast<size_t>(n) * es) == 0) return -1;
-  for (int64_t i = 0; i < n; ++i) {
+  // The first differing 64 MiB chunk, found on the host's cores, then the element in it.
+  const size_t bytes = static_cast<size_t>(n) * es;
+  const size_t chunks = (bytes + kParallelChunkBytes - 1) / kParallelChunkBytes;
+  std::atomic<size_t> first{chunks};
+  ParallelChunks(chunks, [&](size_t c) {
+    const size_t at = c * kParallelChunkBytes;
+    if (c < first && std::memcmp(pa + at, pb + at, std::min(kParallelChunkBytes, bytes - at))) {
+      for (size_t f = first; c < f && !first.compare_exchange_weak(f, c);) {
+      }
+    }
+  });
+  if (first == chunks) return -1;
+  for (int64_t i = static_cast<int64_t>(first * kParallelChunkBytes / es); i < n; ++i) {
     if (std::memcmp(pa + i * es, pb + i * es, es) != 0) return i;
   }
   return -1;

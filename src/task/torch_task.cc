@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "util/files.h"
+#include "util/sha256.h"
 #include "util/subprocess.h"
 
 namespace kf::task {
@@ -148,6 +150,25 @@ Result<Task> TaskFromProbe(const fs::path& problem, const fs::path& file,
                            const TorchSettings& settings, const std::string& python,
                            const json& probe);
 
+// A probe depends on the module's text, the sizes, the interpreter and the bridge script.
+fs::path ProbeCachePath(const fs::path& file, const Sizes& sizes, const std::string& python) {
+  return CacheRoot() / "probes" /
+         (Sha256Hex(ReadFile(file) + "\n" + SizesJson(sizes).dump() + "\n" + python + "\n" +
+                    ReadFile(BridgeScript())) +
+          ".json");
+}
+
+void StoreProbe(const fs::path& path, const json& probe) {
+  if (!probe.is_object() || probe.contains("error")) return;
+  // Written whole, then renamed: a reader never sees half a file.
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  const fs::path tmp = path.string() + "." + std::to_string(getpid()) + "." +
+                       std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()));
+  std::ofstream(tmp) << probe.dump();
+  fs::rename(tmp, path, ec);
+}
+
 }  // namespace
 
 Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& settings) {
@@ -155,6 +176,16 @@ Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& setting
   const fs::path file = fs::absolute(problem, ec);
   if (!fs::is_regular_file(file, ec)) return Status::Error(problem.string() + ": no such file");
   const std::string python = settings.python.empty() ? DefaultPython() : settings.python;
+  // The result of an earlier identical probe is reused (a probe costs a torch import).
+  const fs::path cached = ProbeCachePath(file, settings.sizes, python);
+  if (fs::exists(cached, ec)) {
+    try {
+      const json probe = json::parse(ReadFile(cached));
+      if (probe.is_object() && !probe.contains("error"))
+        return TaskFromProbe(problem, file, settings, python, probe);
+    } catch (const json::exception&) {
+    }
+  }
   std::vector<std::string> argv = {python, BridgeScript().string(), "--probe", file.string()};
   if (!settings.sizes.empty()) argv.push_back(SizesJson(settings.sizes).dump());
   auto run = RunCommand(argv, 600, 1 << 20, file.parent_path().string());
@@ -172,6 +203,7 @@ Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& setting
     return Status::Error(problem.string() + ": probing the module with " + python + " failed (" +
                          run->exit.Describe() + "): " + tail);
   }
+  StoreProbe(cached, probe);
   return TaskFromProbe(problem, file, settings, python, probe);
 }
 
@@ -243,6 +275,7 @@ std::vector<Result<Task>> LoadTorchTasks(const std::vector<fs::path>& problems,
     for (const auto& [k, v] : probes[i].value("sizes", json::object()).items()) {
       s.sizes[k] = v.get<int64_t>();
     }
+    StoreProbe(ProbeCachePath(fs::absolute(problems[i]), s.sizes, python), probes[i]);
     out.push_back(TaskFromProbe(problems[i], fs::absolute(problems[i]), s, python, probes[i]));
   }
   return out;
