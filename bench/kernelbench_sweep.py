@@ -20,7 +20,7 @@ on 5 inputs and timed over 100 trials with CUDA events, end to end in seconds, b
 seconds for the same problem.
 
 usage: bench/kernelbench_sweep.py KFORGE_BIN [--levels DIR...] [--out DIR] [--limit N]
-           [--start N] [--only SUBSTRING] [--timing-seconds S] [--no-compile] [--load-inline]
+           [--start N] [--only SUBSTRING,...] [--timing-seconds S] [--no-compile] [--load-inline]
 """
 import argparse
 import json
@@ -175,7 +175,8 @@ def main():
     ap.add_argument("--out", default="kernelbench-sweep")
     ap.add_argument("--limit", type=int, default=0, help="judge at most N problems per level")
     ap.add_argument("--start", type=int, default=0, help="skip the first N problems per level")
-    ap.add_argument("--only", default="", help="judge problems whose name contains this")
+    ap.add_argument("--only", default="",
+                    help="judge problems whose file name contains one of these (comma-separated)")
     ap.add_argument("--timing-seconds", default="1")
     ap.add_argument("--no-compile", action="store_true",
                     help="time against eager only (skips torch.compile's compile per problem)")
@@ -192,13 +193,24 @@ def main():
         for level_dir in args.levels:
             level = os.path.basename(os.path.normpath(level_dir))
             tasks_dir = os.path.join(args.out, "tasks", level)
+            wanted = [w for w in args.only.split(",") if w]
+            if wanted:
+                # Only the problems named: imported from a folder of links to them.
+                picked = os.path.join(args.out, "picked", level)
+                os.makedirs(picked, exist_ok=True)
+                for name in sorted(os.listdir(level_dir)):
+                    if name.endswith(".py") and any(w in name for w in wanted):
+                        link = os.path.join(picked, name)
+                        if not os.path.exists(link):
+                            os.symlink(os.path.abspath(os.path.join(level_dir, name)), link)
+                level_dir = picked
             imported, skipped, import_s = import_level(kforge, level_dir, tasks_dir)
             print(f"{level}: imported {len(imported)} of {len(imported) + len(skipped)} in "
                   f"{import_s:.1f} s", flush=True)
             for name, reason in skipped.items():
                 print(f"  not imported {name}: {reason[-160:]}", flush=True)
             rows = []
-            todo = [(s, d) for s, d in imported if args.only in s][args.start:]
+            todo = imported[args.start:]
             if args.limit:
                 todo = todo[:args.limit]
             for src, task_dir in todo:

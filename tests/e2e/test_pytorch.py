@@ -151,6 +151,79 @@ class PyTorchTaskTest(unittest.TestCase):
         self.assertEqual(r["verdict"], "compile_error")
         self.assertIn("ModelNew", r["detail"]["message"])
 
+    def kernelbench(self, level):
+        path = os.path.join(os.path.dirname(os.path.abspath(REPO)), "shared", "kernelbench", level)
+        if not os.path.isdir(path):
+            self.skipTest(f"{path} is not there (KernelBench's problems beside the checkout)")
+        return path
+
+    def test_kernelbench_level1_imports_with_reasons(self):
+        # Probed on the meta device, many modules per process: the real sizes cost nothing.
+        out = os.path.join(self.tmp, "kb")
+        proc = kforge("import", self.kernelbench("level1"), "--out", out, timeout=300)
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        self.assertIn("88 of 90 problems imported", proc.stdout, describe(proc))
+        self.assertIn("skipped   5_Matrix_scalar_multiplication.py: ", proc.stdout)
+        self.assertIn("is a float, not a tensor", proc.stdout)
+        self.assertIn("skipped   93_masked_cumsum.py: ", proc.stdout)
+        self.assertIn("dtype torch.bool", proc.stdout)
+        with open(os.path.join(out, "19_relu", "task.yaml")) as f:
+            self.assertIn("void forward(const float* x, float* out, int64_t batch_size, "
+                          "int64_t dim)", f.read())
+
+    def identity(self, problem):
+        with open(problem) as f:
+            return self.write("identity.py", f.read() + "\n\nclass ModelNew(Model):\n    pass\n")
+
+    def test_identity_reads_one_at_smaller_sizes(self):
+        # The problem's own code as the candidate, at --sizes: ok, and about 1.00x (the same
+        # torch op in both; on a noisy 2-core machine within 25%).
+        relu = os.path.join(self.kernelbench("level1"), "19_ReLU.py")
+        proc = kforge("eval", relu, self.identity(relu), "--sizes", "batch_size=16,dim=16384",
+                      "--json", "--timing-seconds", "0.5")
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        r = json_lines(proc)[0]
+        self.assertEqual(r["verdict"], "ok", describe(proc))
+        self.assertGreater(r["speedup"], 0.8, describe(proc))
+        self.assertLess(r["speedup"], 1.25, describe(proc))
+        self.assertEqual(r["detail"]["memory"]["problem_bytes"], 2 * 16 * 16384 * 4)
+
+    def test_unknown_size_name_is_refused(self):
+        relu = os.path.join(self.kernelbench("level1"), "19_ReLU.py")
+        proc = kforge("eval", relu, self.identity(relu), "--sizes", "batch=16")
+        self.assertEqual(proc.returncode, 2, describe(proc))
+        self.assertIn("'batch', which is not an integer constant of the module", proc.stderr)
+
+    def test_problem_too_large_is_refused_before_judging(self):
+        relu = os.path.join(self.kernelbench("level1"), "19_ReLU.py")
+        proc = kforge("eval", relu, self.identity(relu), "--sizes",
+                      "batch_size=1000000,dim=1000000", "--json")
+        self.assertEqual(proc.returncode, 2, describe(proc))
+        self.assertIn("of host memory", proc.stderr)
+        self.assertIn("not judged", proc.stderr)
+        self.assertIn("batch_size=1000000,dim=1000000", proc.stderr)
+        self.assertIn("--sizes", proc.stderr)
+
+    def test_failing_compile_baseline_still_gives_a_verdict(self):
+        # torch.compile raises (an unknown mode): the baseline is reported failed, the candidate
+        # is judged against eager, and the command succeeds.
+        src = self.write("problems/tanh.py", MODEL + GOOD_TAIL)
+        task = os.path.join(self.tmp, "tanh_task")
+        os.makedirs(task)
+        os.rename(src, os.path.join(task, "problem.py"))
+        with open(os.path.join(task, "task.yaml"), "w") as f:
+            f.write("pytorch: problem.py\nbackend: cpu\nbaselines: [compile:no-such-mode]\n")
+        modelnew = self.write("tanh_new.py", "import torch\nimport torch.nn as nn\n\n"
+                              "class ModelNew(nn.Module):\n    def forward(self, x):\n"
+                              "        return torch.tanh(x)\n")
+        proc = kforge("eval", task, modelnew, "--json", *FAST)
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        r = json_lines(proc)[0]
+        self.assertEqual(r["verdict"], "ok", describe(proc))
+        self.assertEqual(len(r["baselines"]), 1, describe(proc))
+        self.assertNotEqual(r["baselines"][0]["verdict"], "ok", describe(proc))
+        self.assertTrue(r["baselines"][0]["message"], describe(proc))
+
     def test_optimize_needs_a_start_program(self):
         problem = os.path.join(REPO, "tests/pytorch/problems/01_relu.py")
         proc = kforge("optimize", problem, "--strategy", "tune", "--out",
