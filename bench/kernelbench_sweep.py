@@ -57,30 +57,47 @@ def descendants(pid):
     return out
 
 
-def pss_bytes(pids):
-    total = 0
+def label(pid):
+    """kforge, the reference bridge, a candidate bridge, or the program's name."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().decode(errors="replace").split("\0")
+    except OSError:
+        return "?"
+    if any(a.endswith("kforge_torch_bridge.py") for a in argv):
+        return "bridge " + (argv[argv.index("--role") + 1] if "--role" in argv else "probe")
+    return os.path.basename(argv[0]) if argv and argv[0] else "?"
+
+
+def pss_by_label(pids):
+    """Proportional set size (bytes) of each process, summed by label."""
+    out = {}
     for p in pids:
         try:
             with open(f"/proc/{p}/smaps_rollup") as f:
                 for line in f:
                     if line.startswith("Pss:"):
-                        total += int(line.split()[1]) * 1024
+                        name = label(p)
+                        out[name] = out.get(name, 0) + int(line.split()[1]) * 1024
                         break
         except OSError:
             pass
-    return total
+    return out
 
 
 def run_measured(argv, timeout):
-    """Runs argv; returns (returncode, stdout, stderr, seconds, peak PSS of its process tree)."""
+    """Runs argv; returns (returncode, stdout, stderr, seconds, peak PSS of its process tree,
+    that peak by process)."""
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = [0]
+    peak = [0, {}]
     done = threading.Event()
 
     def sample():
         while not done.is_set():
-            peak[0] = max(peak[0], pss_bytes(descendants(proc.pid)))
+            parts = pss_by_label(descendants(proc.pid))
+            if sum(parts.values()) > peak[0]:
+                peak[0], peak[1] = sum(parts.values()), parts
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -93,7 +110,7 @@ def run_measured(argv, timeout):
         err += f"\n[sweep: killed after {timeout} s]"
     done.set()
     sampler.join()
-    return proc.returncode, out, err, time.monotonic() - start, peak[0]
+    return proc.returncode, out, err, time.monotonic() - start, peak[0], peak[1]
 
 
 def import_level(kforge, level_dir, out):
@@ -158,7 +175,7 @@ print("LOADINLINE", compiled, time.monotonic() - t0, sorted(times)[50])
 """
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(script)
-    rc, out, err, seconds, peak = run_measured([sys.executable, f.name], 1800)
+    rc, out, err, seconds, peak, _ = run_measured([sys.executable, f.name], 1800)
     for line in out.splitlines():
         if line.startswith("LOADINLINE"):
             _, compile_s, total_s, median_ms = line.split()
@@ -222,11 +239,11 @@ def main():
                 cand = os.path.join(cand_dir, f"{level}_{os.path.splitext(src)[0]}_identity.py")
                 with open(cand, "w") as f:
                     f.write(open(problem).read() + IDENTITY_TAIL)
-                rc, out, err, seconds, peak = run_measured(
+                rc, out, err, seconds, peak, parts = run_measured(
                     [kforge, "eval", task_dir, cand, "--json", "--timing-seconds",
                      args.timing_seconds], args.timeout)
                 row = {"level": level, "problem": src, "seconds": round(seconds, 2),
-                       "peak_bytes": peak, "exit": rc}
+                       "peak_bytes": peak, "peak_by_process": parts, "exit": rc}
                 result = None
                 for line in out.splitlines():
                     if line.startswith("{"):
