@@ -288,19 +288,7 @@ class Bridge:
         size = int(req["size"])
         self.arena = mmap.mmap(5, size)
         self.maps.append(self.arena)  # tensors may still view an older mapping
-        return {"ok": True, "pinned": self.pin(self.arena, size)}
-
-    def pin(self, buf, size):
-        """Page-locks the arena for the GPU (cudaHostRegister): copies between it and the device
-        then run at the bus's speed instead of through the driver's staging buffers (several
-        times faster for the gigabytes of a large problem). Where it fails, copies still work."""
-        if self.device.type != "cuda" or size == 0:
-            return False
-        try:
-            address = ctypes.addressof(ctypes.c_char.from_buffer(buf))
-            return int(self.torch.cuda.cudart().cudaHostRegister(address, size, 0)) == 0
-        except Exception:  # noqa: BLE001 - an older torch, or memory the driver will not lock
-            return False
+        return {"ok": True}
 
     def view(self, spec, base=0):
         """A tensor over the arena: spec is [offset, dtype, shape]."""
