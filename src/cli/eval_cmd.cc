@@ -43,6 +43,7 @@ int RunEval(const std::vector<std::string>& args) {
   std::vector<int> devices;  // CUDA: one evaluator (and worker) per GPU; default every visible one
   std::vector<std::string> positional;
   task::Sizes sizes;
+  std::string dtype;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string* out) {
@@ -106,6 +107,8 @@ int RunEval(const std::vector<std::string>& args) {
       compile_jobs = std::stoi(v);
     } else if (a == "--timing-seconds") {
       if (!value(&v) || !ParsePositive(a, v, &opt.timing_seconds)) return 2;
+    } else if (a == "--dtype") {
+      if (!value(&dtype)) return 2;
     } else if (a == "--sizes") {
       if (!value(&v)) return 2;
       auto parsed = task::ParseSizesArg(v);
@@ -130,7 +133,7 @@ int RunEval(const std::vector<std::string>& args) {
     std::fprintf(stderr, "kforge eval: %s\n", dir.status().message().c_str());
     return 2;
   }
-  auto task = task::LoadTask(*dir, sizes);
+  auto task = task::LoadTask(*dir, sizes, dtype);
   if (!task.ok()) {
     std::fprintf(stderr, "kforge eval: %s\n", task.status().message().c_str());
     return 2;

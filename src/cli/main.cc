@@ -26,14 +26,18 @@ usage:
       --devices LIST        CUDA: GPU ordinals to use, one evaluator each (default: all visible)
       --ncu                 CUDA: Nsight Compute summary of each correct candidate
       --no-sandbox          run workers without bubblewrap (the system-call filter stays)
+      --sizes N=V,...       other sizes: a PyTorch module's integer constants, a task's sizes
+      --dtype float16|bfloat16  a PyTorch module and its floating inputs in half precision
   kforge optimize TASK [--strategy agent|swarm|evolve|tune] [--llm SPEC ...] [--config FILE]
                   [--budget-evals N] [--budget-cost USD] [--budget-time DUR] [--seed N]
                   [--out RUN_DIR] | kforge optimize --resume RUN_DIR
       Search for a faster program: models propose, kforge judges, records every candidate in
       RUN_DIR/run.sqlite, and writes RUN_DIR/best.* and report.md (`kforge optimize --help`).
-  kforge import PROBLEMS_DIR --out TASKS_DIR [--backend cpu|cuda]
+  kforge import PROBLEMS_DIR|PROBLEM.py --out TASKS_DIR [--backend cpu|cuda] [--sizes N=V,...]
+                [--dtype float16|bfloat16] [--jobs N]
       Turn PyTorch modules in KernelBench format (Model, get_inputs, get_init_inputs) into task
-      directories; a module file also works directly as TASK (docs/pytorch.md).
+      directories, probing them in parallel; a module file also works directly as TASK
+      (docs/pytorch.md).
   kforge bench PROBLEMS_DIR --candidates DIR [--out DIR] | kforge bench --from-run RUN_DIR...
       Judge each PyTorch problem's candidate against eager and torch.compile; per-problem
       table, fast_p (p = 0, 1, 1.5, 2) and geometric means, as bench.md and bench.json.

@@ -41,14 +41,19 @@ std::string Fmt(const char* format, double v) {
 }  // namespace
 
 int RunImport(const std::vector<std::string>& args) {
-  std::string out_dir, backend, sizes_arg;
+  std::string out_dir, backend, sizes_arg, dtype;
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::string> positional;
   for (size_t i = 0; i < args.size(); ++i) {
     const bool has_value = i + 1 < args.size();
-    if ((args[i] == "--out" || args[i] == "--backend" || args[i] == "--sizes") && has_value) {
+    if ((args[i] == "--out" || args[i] == "--backend" || args[i] == "--sizes" ||
+         args[i] == "--dtype") &&
+        has_value) {
       const std::string& flag = args[i];
-      (flag == "--out" ? out_dir : flag == "--backend" ? backend : sizes_arg) = args[i + 1];
+      (flag == "--out"       ? out_dir
+       : flag == "--backend" ? backend
+       : flag == "--sizes"   ? sizes_arg
+                             : dtype) = args[i + 1];
       ++i;
     } else if (args[i] == "--jobs" && has_value) {
       jobs = std::atoi(args[++i].c_str());
@@ -66,7 +71,7 @@ int RunImport(const std::vector<std::string>& args) {
   if (positional.size() != 1 || out_dir.empty()) {
     std::fprintf(stderr,
                  "usage: kforge import PROBLEMS_DIR|PROBLEM.py --out TASKS_DIR [--backend "
-                 "cpu|cuda] [--sizes NAME=VALUE,...] [--jobs N]\n");
+                 "cpu|cuda] [--sizes NAME=VALUE,...] [--dtype float16|bfloat16] [--jobs N]\n");
     return 2;
   }
   if (!backend.empty() && backend != "cpu" && backend != "cuda") {
@@ -76,6 +81,7 @@ int RunImport(const std::vector<std::string>& args) {
   }
   task::TorchSettings settings;
   settings.backend = backend;
+  settings.dtype = dtype;
   if (!sizes_arg.empty()) {
     auto sizes = task::ParseSizesArg(sizes_arg);
     if (!sizes.ok()) {
@@ -122,6 +128,7 @@ int RunImport(const std::vector<std::string>& args) {
          << "tolerance: {atol: " << tol.atol << ", rtol: " << tol.rtol
          << ", rel_norm: " << tol.rel_norm << "}\n"
          << "baselines: [compile]\n";
+    if (!t->torch->dtype.empty()) yaml << "dtype: " << t->torch->dtype << "\n";
     if (!t->torch->sizes.empty()) {
       yaml << "sizes: {";
       bool first = true;

@@ -54,7 +54,10 @@ struct Layout {
   size_t set_bytes = 0;
 };
 
-Result<Layout> MakeLayout(const task::Task& t, const Sizes& sizes, bool reference) {
+// `reference`: the reference's types (a native task's in double; a PyTorch module's in its own,
+// half precision in float).
+Result<Layout> MakeLayout(const task::Task& t, const Sizes& sizes, bool reference,
+                          bool torch = false) {
   Layout l;
   size_t at = 0;
   for (const auto* list : {&t.inputs, &t.outputs}) {
@@ -63,7 +66,9 @@ Result<Layout> MakeLayout(const task::Task& t, const Sizes& sizes, bool referenc
       if (!shape.ok()) return shape.status();
       int64_t n = 1;
       for (int64_t d : *shape) n *= d;
-      const DType dt = reference ? task::ReferenceDType(spec.dtype) : spec.dtype;
+      const DType dt = !reference ? spec.dtype
+                       : torch    ? (task::IsHalf(spec.dtype) ? DType::kF32 : spec.dtype)
+                                  : task::ReferenceDType(spec.dtype);
       l.offset.push_back(at);
       l.elements.push_back(n);
       l.dtype.push_back(dt);
@@ -245,9 +250,15 @@ class Evaluator::Impl {
   // the layout's input offsets from `base`.
   Status DrawTorchInputs(const Layout& l, uint64_t seed, size_t base = 0);
   // The reference layout: double precision for native tasks; a PyTorch module's own dtypes
-  // (its reference runs in them: converting its outputs would only take memory).
+  // (its reference runs in them: converting its outputs would only take memory), float for a
+  // module in half precision (its reference runs in float).
   Result<Layout> ReferenceLayout(const Sizes& sizes) const {
-    return MakeLayout(task_, sizes, !torch_);
+    return MakeLayout(task_, sizes, true, torch_);
+  }
+  // The reference bridge's arena: inputs then the reference's outputs; after a whole set where
+  // a baseline in that bridge left its own outputs (`shared`).
+  static size_t TorchReferenceBytes(const Layout& lc, const Layout& lr, bool shared) {
+    return shared ? lc.set_bytes + lr.set_bytes : std::max(lc.set_bytes, lr.set_bytes);
   }
   json TorchSpecs(const Layout& l, size_t base, bool inputs) const;
   std::optional<Loaded> reference_;
@@ -356,7 +367,8 @@ Status Evaluator::Impl::EnsureBuilt() {
                            {"module", task_.torch->file.string()},
                            {"seed", init_seed_ & 0x7fffffffffffULL},
                            {"init_inputs", json::parse(task_.torch->init_inputs)},
-                           {"sizes", task_.torch->sizes}},
+                           {"sizes", task_.torch->sizes},
+                           {"dtype", task_.torch->dtype}},
                           120 + 10 * opt_.run_timeout_s);
   prof_.reference += r.seconds;
   if (!r.ok()) {
@@ -582,7 +594,8 @@ Result<std::optional<Failure>> Evaluator::Impl::Load(WorkerSlot& slot, Loaded& p
              {"path", copy.string()},
              {"seed", init_seed_ & 0x7fffffffffffULL},
              {"init_inputs", json::parse(task_.torch->init_inputs)},
-             {"sizes", task_.torch->sizes}};
+             {"sizes", task_.torch->sizes},
+             {"dtype", task_.torch->dtype}};
     }
   }
   if (program.kernel_only) {
@@ -673,7 +686,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
     // A baseline judged in the reference's own bridge leaves its outputs where the
     // reference's would go: the reference then writes after them.
     const bool shared = &slot == ref_.get();
-    if (auto s = (*rw)->EnsureArena(lc->set_bytes * (shared ? 2 : 1)); !s.ok()) return s;
+    if (auto s = (*rw)->EnsureArena(TorchReferenceBytes(*lc, *lr, shared)); !s.ok()) return s;
     if (auto s = DrawTorchInputs(*lc, seed); !s.ok()) return s;
   } else {
     for (size_t i = 0; i < nin; ++i) {
@@ -768,7 +781,7 @@ Result<std::optional<Failure>> Evaluator::Impl::ReferenceCheck(
     if (!rw.ok()) return rw.status();
     if (auto s = EnsureBuilt(); !s.ok()) return s;
     rw = ref_->Get();
-    if (auto s = (*rw)->EnsureArena(lc->set_bytes * (shared ? 2 : 1)); !s.ok()) return s;
+    if (auto s = (*rw)->EnsureArena(TorchReferenceBytes(*lc, *lr, shared)); !s.ok()) return s;
     unsigned char* rarena = (*rw)->arena();
     for (size_t i = 0; i < nin; ++i) {
       if (inputs[i] != rarena + lc->offset[i]) {
@@ -797,7 +810,7 @@ Result<std::optional<Failure>> Evaluator::Impl::ReferenceCheck(
     const unsigned char* arena = cand_slot.current()->arena() + cand_base;
     auto f = CompareTrial(*lc, *lr, arena, rarena + out_base, where, dist, sizes, stage);
     // The second half is needed once per task (the baseline's check): give its memory back.
-    if (shared) (*rw)->ReleaseArena(lc->set_bytes, lc->set_bytes);
+    if (shared) (*rw)->ReleaseArena(lc->set_bytes, lr->set_bytes);
     return f;
   }
   auto rw = ref_->Get();
@@ -1440,7 +1453,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     WorkerSlot& baselines = torch_ ? *ref_ : *base_;
     auto bw = baselines.Get();
     if (!bw.ok()) return bw.status();
-    if (auto s = (*bw)->EnsureArena(torch_ ? 2 * layout->set_bytes
+    if (auto s = (*bw)->EnsureArena(torch_ ? TorchReferenceBytes(*layout, *lr, true)
                                            : std::max(total, layout->set_bytes + lr->set_bytes));
         !s.ok())
       return s;
@@ -1640,7 +1653,10 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     // A ModelNew runs torch, which uses every core; a native program one unless allowed more.
     const double units = task_.allows_threads || python ? ceilings_->cores : 1;
     const double best_gflops = ceilings_->gflops_per_unit * units;
-    roof.peak_gflops = ceilings_->fp32_gflops > 0 ? ceilings_->fp32_gflops : best_gflops;
+    // Half precision runs on the tensor cores: its limit is the best matrix rate.
+    bool half = false;
+    for (const auto& t : task_.outputs) half = half || task::IsHalf(t.dtype);
+    roof.peak_gflops = ceilings_->fp32_gflops > 0 && !half ? ceilings_->fp32_gflops : best_gflops;
     // The CPU's copy ceiling is one core's: several cores may stream more, so the floor allows
     // each of them that much (an upper bound; the margin belongs below the floor), and the
     // fraction a user reads is of that. A GPU's copy ceiling is already the whole device's.

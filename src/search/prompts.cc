@@ -51,20 +51,6 @@ std::string Fill(const std::string& tmpl, const std::map<std::string, std::strin
 
 namespace {
 
-std::string CType(task::DType t) {
-  switch (t) {
-    case task::DType::kF32:
-      return "float";
-    case task::DType::kF64:
-      return "double";
-    case task::DType::kI32:
-      return "int32_t";
-    case task::DType::kI64:
-      return "int64_t";
-  }
-  return "?";
-}
-
 std::string ShapeText(const task::TensorSpec& t) {
   std::string s;
   for (const auto& d : t.shape) s += (s.empty() ? "" : ", ") + d;
@@ -81,8 +67,10 @@ std::string Trim(std::string s, size_t max) {
 std::string TaskAbi(const task::Task& t) {
   std::string params;
   for (const auto& in : t.inputs)
-    params += (params.empty() ? "" : ", ") + ("const " + CType(in.dtype) + "* " + in.name);
-  for (const auto& out : t.outputs) params += ", " + CType(out.dtype) + "* " + out.name;
+    params += (params.empty() ? "" : ", ") +
+              ("const " + task::CTypeName(in.dtype, t.backend == "cuda") + "* " + in.name);
+  for (const auto& out : t.outputs)
+    params += ", " + task::CTypeName(out.dtype, t.backend == "cuda") + "* " + out.name;
   for (const auto& p : t.params) params += ", int64_t " + p;
   std::string layout;
   for (const auto& in : t.inputs)

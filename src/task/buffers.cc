@@ -68,8 +68,57 @@ void FillTyped(T* dst, int64_t n, const Distribution& d, Rng& rng) {
   }
 }
 
+// IEEE half and bfloat16 from and to float, rounding to nearest even.
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  const uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
+  float f;
+  if (exp == 0) {
+    f = std::ldexp(static_cast<float>(mant), -24);  // zero or subnormal
+    return sign ? -f : f;
+  }
+  const uint32_t bits =
+      exp == 0x1F ? sign | 0x7F800000 | (mant << 13) : sign | ((exp + 112) << 23) | (mant << 13);
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t FloatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
+  const float a = std::fabs(f);
+  if (std::isnan(f)) return sign | 0x7E00;
+  if (a >= 65520.0f) return sign | 0x7C00;  // rounds to infinity
+  if (a < 6.103515625e-05f) {               // subnormal half: multiples of 2^-24
+    return sign | static_cast<uint16_t>(std::nearbyint(a * 16777216.0f));
+  }
+  uint32_t bits;
+  std::memcpy(&bits, &a, 4);
+  const uint32_t rounded = bits + 0xFFF + ((bits >> 13) & 1);  // nearest even at bit 13
+  return sign | static_cast<uint16_t>(((rounded >> 13) - (112u << 10)) & 0x7FFF);
+}
+
+float BF16ToFloat(uint16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t FloatToBF16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if (std::isnan(f)) return static_cast<uint16_t>((x >> 16) | 0x40);
+  return static_cast<uint16_t>((x + 0x7FFF + ((x >> 16) & 1)) >> 16);
+}
+
 double ElementAsDouble(const void* p, DType dtype, int64_t i) {
   switch (dtype) {
+    case DType::kF16:
+      return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DType::kBF16:
+      return BF16ToFloat(static_cast<const uint16_t*>(p)[i]);
     case DType::kF32:
       return static_cast<const float*>(p)[i];
     case DType::kF64:
@@ -104,6 +153,17 @@ void FillRandom(void* dst, DType dtype, int64_t n, const Distribution& dist, uin
         return FillTyped(reinterpret_cast<int32_t*>(p), count, d, rng);
       case DType::kI64:
         return FillTyped(reinterpret_cast<int64_t*>(p), count, d, rng);
+      case DType::kF16:
+      case DType::kBF16: {
+        // Drawn as float, then rounded.
+        std::vector<float> values(static_cast<size_t>(count));
+        FillTyped(values.data(), count, d, rng);
+        auto* out = reinterpret_cast<uint16_t*>(p);
+        for (int64_t i = 0; i < count; ++i) {
+          out[i] = dtype == DType::kF16 ? FloatToHalf(values[i]) : FloatToBF16(values[i]);
+        }
+        return;
+      }
     }
   };
   const int64_t threads =
@@ -148,6 +208,13 @@ void Poison(void* dst, DType dtype, int64_t n, int variant) {
     case DType::kI64:
       std::memset(dst, variant ? 0xA5 : 0x5A, static_cast<size_t>(n) * DTypeSize(dtype));
       return;
+    case DType::kF16:
+    case DType::kBF16: {
+      const uint16_t nan = dtype == DType::kF16 ? 0x7E00 : 0x7FC0;
+      uint16_t* p = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) p[i] = nan;
+      return;
+    }
   }
 }
 

@@ -310,3 +310,62 @@ TEST(BuffersFillRandomTest, IntegerUniformRangeIsInclusive) {
 
 }  // namespace
 }  // namespace kf::task
+
+namespace kf::task {
+namespace {
+
+// Half precision: known encodings read as their values; values written by FillRandom round
+// trip; poison is NaN; a large comparison (several parallel stretches) finds the one bad element.
+TEST(BuffersHalfTest, KnownEncodingsReadAsTheirValues) {
+  const std::vector<uint16_t> half = {0x3C00, 0xC000, 0x7BFF, 0x0001, 0x3555};
+  const std::vector<double> want_half = {1.0, -2.0, 65504.0, std::ldexp(1.0, -24), 0.333251953125};
+  const std::vector<uint16_t> bf16 = {0x3F80, 0xC000, 0x4049};
+  const std::vector<double> want_bf16 = {1.0, -2.0, 3.140625};
+  const Tolerance exact{0, 0, 0};
+  EXPECT_TRUE(CompareOutput(half.data(), want_half.data(), DType::kF16, 5, exact).pass);
+  EXPECT_TRUE(CompareOutput(bf16.data(), want_bf16.data(), DType::kBF16, 3, exact).pass);
+}
+
+TEST(BuffersHalfTest, FillRandomRoundsNormalValues) {
+  for (DType dt : {DType::kF16, DType::kBF16}) {
+    std::vector<uint16_t> v(100000);
+    FillRandom(v.data(), dt, static_cast<int64_t>(v.size()),
+               Distribution{"normal", Distribution::Kind::kNormal, 0, 1, std::nullopt}, 7);
+    std::vector<double> as_double(v.size());
+    ToReferenceType(v.data(), dt, static_cast<int64_t>(v.size()), as_double.data());
+    double sum = 0, sq = 0;
+    for (double x : as_double) {
+      ASSERT_TRUE(std::isfinite(x));
+      sum += x;
+      sq += x * x;
+    }
+    EXPECT_NEAR(sum / v.size(), 0.0, 0.02);
+    EXPECT_NEAR(std::sqrt(sq / v.size()), 1.0, 0.02);
+  }
+}
+
+TEST(BuffersHalfTest, PoisonIsNanAndZerosFail) {
+  std::vector<uint16_t> out(1000);
+  std::vector<double> ref(out.size(), 1.5);
+  Poison(out.data(), DType::kBF16, 1000, 0);
+  EXPECT_FALSE(CompareOutput(out.data(), ref.data(), DType::kBF16, 1000, {2e-2, 2e-2, 2e-2}).pass);
+  std::fill(out.begin(), out.end(), 0);  // zeros
+  const Mismatch m = CompareOutput(out.data(), ref.data(), DType::kBF16, 1000, {2e-2, 2e-2, 2e-2});
+  EXPECT_FALSE(m.pass);
+  EXPECT_FALSE(m.zeros_would_pass);
+}
+
+TEST(BuffersCompareOutputTest, LargeComparisonFindsTheOneBadElement) {
+  const int64_t n = (int64_t{1} << 22) * 3 + 5;  // several stretches compared in parallel
+  std::vector<float> got(static_cast<size_t>(n), 2.0f), ref(static_cast<size_t>(n), 2.0f);
+  got[static_cast<size_t>(n - 2)] = 3.0f;
+  const Mismatch m =
+      CompareOutput(got.data(), ref.data(), DType::kF32, n, {1e-5, 1e-5, 1.0}, DType::kF32);
+  EXPECT_FALSE(m.pass);
+  EXPECT_EQ(m.index, n - 2);
+  EXPECT_EQ(m.bad_elements, 1);
+  EXPECT_EQ(FirstDifference(got.data(), ref.data(), DType::kF32, n), n - 2);
+}
+
+}  // namespace
+}  // namespace kf::task

@@ -8,10 +8,14 @@
 
 namespace kf::task {
 
-enum class DType { kF32, kF64, kI32, kI64 };
+// kF16 and kBF16 are IEEE half and bfloat16 (2 bytes): PyTorch tasks in half precision.
+enum class DType { kF32, kF64, kI32, kI64, kF16, kBF16 };
 
 inline size_t DTypeSize(DType t) {
   switch (t) {
+    case DType::kF16:
+    case DType::kBF16:
+      return 2;
     case DType::kF32:
     case DType::kI32:
       return 4;
@@ -22,7 +26,8 @@ inline size_t DTypeSize(DType t) {
   return 0;
 }
 
-inline bool IsFloat(DType t) { return t == DType::kF32 || t == DType::kF64; }
+inline bool IsHalf(DType t) { return t == DType::kF16 || t == DType::kBF16; }
+inline bool IsFloat(DType t) { return t == DType::kF32 || t == DType::kF64 || IsHalf(t); }
 
 inline std::string_view DTypeName(DType t) {
   switch (t) {
@@ -34,6 +39,10 @@ inline std::string_view DTypeName(DType t) {
       return "i32";
     case DType::kI64:
       return "i64";
+    case DType::kF16:
+      return "f16";
+    case DType::kBF16:
+      return "bf16";
   }
   return "?";
 }
@@ -43,7 +52,28 @@ inline std::optional<DType> ParseDType(std::string_view s) {
   if (s == "f64") return DType::kF64;
   if (s == "i32") return DType::kI32;
   if (s == "i64") return DType::kI64;
+  if (s == "f16") return DType::kF16;
+  if (s == "bf16") return DType::kBF16;
   return std::nullopt;
+}
+
+// The C or CUDA type of a buffer's elements in a native program's signature.
+inline std::string CTypeName(DType t, bool cuda) {
+  switch (t) {
+    case DType::kF32:
+      return "float";
+    case DType::kF64:
+      return "double";
+    case DType::kI32:
+      return "int32_t";
+    case DType::kI64:
+      return "int64_t";
+    case DType::kF16:
+      return cuda ? "__half" : "_Float16";
+    case DType::kBF16:
+      return cuda ? "__nv_bfloat16" : "__bf16";
+  }
+  return "void";
 }
 
 // The type a buffer has in the reference: floats become double, integers stay as they are.

@@ -218,7 +218,8 @@ Result<TensorSpec> ParseTensor(const Reader& r, const YAML::Node& n, const std::
   if (!dtype.ok()) return dtype.status();
   auto parsed = ParseDType(*dtype);
   if (!parsed)
-    return r.Fail(field + ".dtype", "expected one of f32, f64, i32, i64, got '" + *dtype + "'");
+    return r.Fail(field + ".dtype",
+                  "expected one of f32, f64, i32, i64, f16, bf16, got '" + *dtype + "'");
   t.dtype = *parsed;
   const YAML::Node shape = n["shape"];
   if (!shape.IsSequence() || shape.size() == 0) {
@@ -457,11 +458,12 @@ Result<Task> ParseTask(const Reader& r, const YAML::Node& root, const fs::path& 
 
 }  // namespace
 
-Result<Task> LoadTask(const fs::path& dir, const Sizes& sizes) {
+Result<Task> LoadTask(const fs::path& dir, const Sizes& sizes, const std::string& dtype) {
   const fs::path file = dir / "task.yaml";
   if (dir.extension() == ".py" && fs::is_regular_file(dir)) {
     TorchSettings s;
     s.sizes = sizes;
+    s.dtype = dtype;
     return LoadTorchTask(dir, s);
   }
   if (!fs::is_directory(dir)) return Status::Error(dir.string() + ": not a task directory");
@@ -473,7 +475,7 @@ Result<Task> LoadTask(const fs::path& dir, const Sizes& sizes) {
   } catch (const YAML::Exception& e) {
     return Status::Error(file.string() + ": not valid YAML: " + e.what());
   }
-  if (root.IsMap() && root["pytorch"].IsDefined()) return LoadTorchTaskDir(dir, sizes);
+  if (root.IsMap() && root["pytorch"].IsDefined()) return LoadTorchTaskDir(dir, sizes, dtype);
   Result<Task> t = Status::Error("");
   try {
     t = ParseTask(r, root, dir);
@@ -481,6 +483,10 @@ Result<Task> LoadTask(const fs::path& dir, const Sizes& sizes) {
     return Status::Error(file.string() + ": " + e.what());
   }
   if (!t.ok()) return t;
+  if (!dtype.empty()) {
+    return Status::Error("--dtype is for PyTorch tasks; task " + t->name +
+                         " declares its buffers' dtypes in its task.yaml");
+  }
   for (const auto& [name, value] : sizes) {
     if (std::find(t->params.begin(), t->params.end(), name) == t->params.end()) {
       std::string known;
@@ -533,6 +539,9 @@ Tolerance Task::ToleranceFor(const TensorSpec& output) const {
       return {1e-5, 1e-5, 1e-5};
     case DType::kF64:
       return {1e-12, 1e-12, 1e-12};
+    case DType::kF16:
+    case DType::kBF16:
+      return {1e-2, 1e-2, 1e-2};
     default:
       return {0, 0, 0};
   }

@@ -61,7 +61,8 @@ struct TorchModule {
   std::string init_inputs;     // get_init_inputs() as JSON
   std::vector<std::string> baselines;  // besides eager: "compile" or "compile:MODE"
   std::string source;                  // the module's text, for prompts
-  Sizes sizes;  // constants overridden before the module is built (`--sizes`); empty: its own
+  Sizes sizes;        // constants overridden before the module is built (`--sizes`); empty: its own
+  std::string dtype;  // "f16" or "bf16": the module cast to half precision; empty: as written
 };
 
 struct Task {
@@ -97,7 +98,9 @@ struct Task {
 
 // `sizes` (from `--sizes`) replaces the bench sizes of a native task (each name one of its
 // params) or the integer constants of a PyTorch module (each name one it defines).
-Result<Task> LoadTask(const std::filesystem::path& dir, const Sizes& sizes = {});
+// `dtype` (from `--dtype`) casts a PyTorch module to half precision.
+Result<Task> LoadTask(const std::filesystem::path& dir, const Sizes& sizes = {},
+                      const std::string& dtype = "");
 
 // Task directories under root (any depth), sorted by path.
 std::vector<std::filesystem::path> FindTaskDirs(const std::filesystem::path& root);

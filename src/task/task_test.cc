@@ -173,9 +173,9 @@ TEST_F(MalformedTaskTest, MissingEntry) {
 }
 
 TEST_F(MalformedTaskTest, UnsupportedDType) {
-  const std::string m = ErrorFor(Edit("{name: x, dtype: f32", "{name: x, dtype: f16"));
+  const std::string m = ErrorFor(Edit("{name: x, dtype: f32", "{name: x, dtype: f8"));
   EXPECT_TRUE(HasSubstr(m, "field 'inputs[0].dtype'"));
-  EXPECT_TRUE(HasSubstr(m, "expected one of f32, f64, i32, i64, got 'f16'"));
+  EXPECT_TRUE(HasSubstr(m, "expected one of f32, f64, i32, i64, f16, bf16, got 'f8'"));
 }
 
 TEST_F(MalformedTaskTest, ShapeUsesUnknownParam) {

@@ -89,19 +89,7 @@ fs::path BridgeScript() {
 }
 
 std::string NativeSignature(const Task& t) {
-  auto ctype = [](DType d) -> std::string {
-    switch (d) {
-      case DType::kF32:
-        return "float";
-      case DType::kF64:
-        return "double";
-      case DType::kI32:
-        return "int32_t";
-      case DType::kI64:
-        return "int64_t";
-    }
-    return "void";
-  };
+  auto ctype = [&](DType d) { return CTypeName(d, t.backend == "cuda"); };
   std::string s = std::string(t.backend == "cuda" ? "extern \"C\" " : "") + "void " + t.entry + "(";
   std::vector<std::string> args;
   for (const auto& in : t.inputs) args.push_back("const " + ctype(in.dtype) + "* " + in.name);
@@ -118,6 +106,11 @@ Tolerance TorchTolerance(DType dtype) {
       return {1e-4, 1e-4, 1e-5};
     case DType::kF64:
       return {1e-10, 1e-10, 1e-10};
+    case DType::kF16:
+      return {1e-2, 1e-2, 1e-2};
+    case DType::kBF16:
+      // bfloat16 keeps 8 bits of mantissa: one rounding is up to 0.4%.
+      return {2e-2, 2e-2, 2e-2};
     default:
       return {0, 0, 0};
   }
@@ -146,14 +139,19 @@ json SizesJson(const Sizes& sizes) {
   return j;
 }
 
+// The probe's options: {"sizes": {...}, "dtype": "bf16"}.
+json ProbeOptions(const TorchSettings& s) {
+  return {{"sizes", SizesJson(s.sizes)}, {"dtype", s.dtype}};
+}
+
 Result<Task> TaskFromProbe(const fs::path& problem, const fs::path& file,
                            const TorchSettings& settings, const std::string& python,
                            const json& probe);
 
-// A probe depends on the module's text, the sizes, the interpreter and the bridge script.
-fs::path ProbeCachePath(const fs::path& file, const Sizes& sizes, const std::string& python) {
+// A probe depends on the module's text, the options, the interpreter and the bridge script.
+fs::path ProbeCachePath(const fs::path& file, const TorchSettings& s, const std::string& python) {
   return CacheRoot() / "probes" /
-         (Sha256Hex(ReadFile(file) + "\n" + SizesJson(sizes).dump() + "\n" + python + "\n" +
+         (Sha256Hex(ReadFile(file) + "\n" + ProbeOptions(s).dump() + "\n" + python + "\n" +
                     ReadFile(BridgeScript())) +
           ".json");
 }
@@ -177,7 +175,7 @@ Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& setting
   if (!fs::is_regular_file(file, ec)) return Status::Error(problem.string() + ": no such file");
   const std::string python = settings.python.empty() ? DefaultPython() : settings.python;
   // The result of an earlier identical probe is reused (a probe costs a torch import).
-  const fs::path cached = ProbeCachePath(file, settings.sizes, python);
+  const fs::path cached = ProbeCachePath(file, settings, python);
   if (fs::exists(cached, ec)) {
     try {
       const json probe = json::parse(ReadFile(cached));
@@ -186,8 +184,8 @@ Result<Task> LoadTorchTask(const fs::path& problem, const TorchSettings& setting
     } catch (const json::exception&) {
     }
   }
-  std::vector<std::string> argv = {python, BridgeScript().string(), "--probe", file.string()};
-  if (!settings.sizes.empty()) argv.push_back(SizesJson(settings.sizes).dump());
+  std::vector<std::string> argv = {python, BridgeScript().string(), "--probe", file.string(),
+                                   ProbeOptions(settings).dump()};
   auto run = RunCommand(argv, 600, 1 << 20, file.parent_path().string());
   if (!run.ok()) {
     return Status::Error(problem.string() + ": cannot run " + python + ": " +
@@ -215,7 +213,7 @@ std::vector<Result<Task>> LoadTorchTasks(const std::vector<fs::path>& problems,
   // Probes the problems `chunk` in one process; fills probes[] for those it reported.
   auto probe_chunk = [&](const std::vector<size_t>& chunk) {
     std::vector<std::string> argv = {python, BridgeScript().string(), "--probe-many",
-                                     SizesJson(settings.sizes).dump()};
+                                     ProbeOptions(settings).dump()};
     std::map<std::string, size_t> index;
     for (size_t i : chunk) {
       argv.push_back(fs::absolute(problems[i]).string());
@@ -275,7 +273,7 @@ std::vector<Result<Task>> LoadTorchTasks(const std::vector<fs::path>& problems,
     for (const auto& [k, v] : probes[i].value("sizes", json::object()).items()) {
       s.sizes[k] = v.get<int64_t>();
     }
-    StoreProbe(ProbeCachePath(fs::absolute(problems[i]), s.sizes, python), probes[i]);
+    StoreProbe(ProbeCachePath(fs::absolute(problems[i]), s, python), probes[i]);
     out.push_back(TaskFromProbe(problems[i], fs::absolute(problems[i]), s, python, probes[i]));
   }
   return out;
@@ -352,13 +350,14 @@ Result<Task> TaskFromProbe(const fs::path& problem, const fs::path& file,
   m.baselines = settings.baselines;
   m.source = ReadFile(file);
   m.sizes = settings.sizes;
+  m.dtype = probe.value("dtype", std::string());
   t.torch = m;
   return t;
 }
 
 }  // namespace
 
-Result<Task> LoadTorchTaskDir(const fs::path& dir, const Sizes& sizes) {
+Result<Task> LoadTorchTaskDir(const fs::path& dir, const Sizes& sizes, const std::string& dtype) {
   const fs::path yaml = dir / "task.yaml";
   auto fail = [&](const std::string& field, const std::string& what) {
     return Status::Error(yaml.string() + ": field '" + field + "': " + what);
@@ -369,13 +368,14 @@ Result<Task> LoadTorchTaskDir(const fs::path& dir, const Sizes& sizes) {
   } catch (const YAML::Exception& e) {
     return Status::Error(yaml.string() + ": not valid YAML: " + e.what());
   }
-  static const std::set<std::string> kKnown = {"name",   "description", "pytorch",   "backend",
-                                               "python", "tolerance",   "baselines", "sizes"};
+  static const std::set<std::string> kKnown = {"name",      "description", "pytorch",
+                                               "backend",   "python",      "tolerance",
+                                               "baselines", "sizes",       "dtype"};
   for (const auto& kv : root) {
     if (!kKnown.count(kv.first.Scalar())) {
       return fail(kv.first.Scalar(),
                   "unknown field for a PyTorch task (known: name, description, pytorch, "
-                  "backend, python, tolerance, baselines, sizes)");
+                  "backend, python, tolerance, baselines, sizes, dtype)");
     }
   }
   TorchSettings s;
@@ -391,7 +391,8 @@ Result<Task> LoadTorchTaskDir(const fs::path& dir, const Sizes& sizes) {
                           {"name", &s.name},
                           {"backend", &s.backend},
                           {"python", &s.python},
-                          {"description", &s.description}}) {
+                          {"description", &s.description},
+                          {"dtype", &s.dtype}}) {
     if (auto st = scalar(key, out); !st.ok()) return st;
   }
   if (module.empty()) return fail("pytorch", "missing; expected the module's file name");
@@ -440,6 +441,7 @@ Result<Task> LoadTorchTaskDir(const fs::path& dir, const Sizes& sizes) {
     }
   }
   for (const auto& [k, v] : sizes) s.sizes[k] = v;
+  if (!dtype.empty()) s.dtype = dtype;
   return LoadTorchTask(dir / module, s);
 }
 

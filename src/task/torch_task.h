@@ -30,6 +30,9 @@ struct TorchSettings {
   std::vector<std::string> baselines = {"compile"};
   std::string description;
   Sizes sizes;  // the module's integer constants overridden (`--sizes`, task.yaml `sizes:`)
+  // "float16" or "bfloat16" (also f16, bf16): the module and its floating inputs cast to it,
+  // the reference computed in float from the same values (`--dtype`, task.yaml `dtype:`).
+  std::string dtype;
 };
 
 // KFORGE_PYTHON if set; else torch-venv/bin/python3 beside the kforge binary (scripts/torch_env
@@ -50,8 +53,9 @@ std::vector<Result<Task>> LoadTorchTasks(const std::vector<std::filesystem::path
                                          const TorchSettings& settings, int jobs);
 
 // TASK_DIR/task.yaml with a `pytorch:` key (what `kforge import` writes).
-// `sizes` overrides the file's `sizes:`.
-Result<Task> LoadTorchTaskDir(const std::filesystem::path& dir, const Sizes& sizes = {});
+// `sizes` overrides the file's `sizes:`, a non-empty `dtype` its `dtype:`.
+Result<Task> LoadTorchTaskDir(const std::filesystem::path& dir, const Sizes& sizes = {},
+                              const std::string& dtype = "");
 
 // The C entry point a native candidate defines, e.g. "void forward(const float* x, float* out,
 // int64_t batch_size, int64_t dim)" (CUDA: extern "C", with a trailing cudaStream_t stream).

@@ -224,6 +224,28 @@ class PyTorchTaskTest(unittest.TestCase):
         self.assertNotEqual(r["baselines"][0]["verdict"], "ok", describe(proc))
         self.assertTrue(r["baselines"][0]["message"], describe(proc))
 
+    def test_half_precision_judges_and_zeros_fail(self):
+        # --dtype bfloat16: the module and its inputs cast, the reference in float; an output
+        # of zeros fails (the relative error norm of zeros is 1).
+        relu = os.path.join(self.kernelbench("level1"), "19_ReLU.py")
+        zeros = self.write("zeros.py", "import torch\nimport torch.nn as nn\n\n"
+                           "class ModelNew(nn.Module):\n    def forward(self, x):\n"
+                           "        return torch.zeros_like(x)\n")
+        proc = kforge("eval", relu, self.identity(relu), zeros, "--dtype", "bfloat16", "--sizes",
+                      "batch_size=16,dim=4096", "--json", *FAST)
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        results = json_lines(proc)
+        self.assertEqual([r["verdict"] for r in results], ["ok", "wrong_answer"], describe(proc))
+        self.assertEqual(results[0]["detail"]["memory"]["problem_bytes"], 2 * 16 * 4096 * 2)
+        out = os.path.join(self.tmp, "kb16")
+        proc = kforge("import", relu, "--out", out, "--dtype", "float16", "--sizes",
+                      "batch_size=16,dim=4096")
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        with open(os.path.join(out, "19_relu", "task.yaml")) as f:
+            yaml = f.read()
+        self.assertIn("dtype: f16", yaml)
+        self.assertIn("void forward(const _Float16* x, _Float16* out", yaml)
+
     def test_optimize_needs_a_start_program(self):
         problem = os.path.join(REPO, "tests/pytorch/problems/01_relu.py")
         proc = kforge("optimize", problem, "--strategy", "tune", "--out",

@@ -12,9 +12,10 @@ one reply per line on fd 4, buffers in the shared memory arena on fd 5. Roles:
   --role candidate   loads one `ModelNew` file, then installs the system-call filter before
                      running it. A candidate worker serves one candidate and is replaced after.
 
-`python3 kforge_torch_bridge.py --probe PROBLEM.py [SIZES_JSON]` prints what kforge needs to turn
+`python3 kforge_torch_bridge.py --probe PROBLEM.py [OPTIONS_JSON]` prints what kforge needs to turn
 a KernelBench-format module into a task (inputs, parameters, outputs, size constants, FLOPs);
-`--probe-many SIZES_JSON FILE...` prints one such line per file.
+`--probe-many OPTIONS_JSON FILE...` prints one such line per file (options: `sizes`, the
+module's integer constants overridden; `dtype`, float16 or bfloat16).
 """
 
 import ast
@@ -30,7 +31,25 @@ import traceback
 _now_ns = time.perf_counter_ns  # bound before any candidate code runs
 _write = os.write
 
-DTYPES = {"f32": "float32", "f64": "float64", "i32": "int32", "i64": "int64"}
+DTYPES = {"f32": "float32", "f64": "float64", "i32": "int32", "i64": "int64", "f16": "float16",
+          "bf16": "bfloat16"}
+HALF = ("f16", "bf16")
+SUPPORTED = ("supported: float32, float64, int32, int64; half precision with --dtype float16 "
+             "or bfloat16")
+
+
+def half_dtype(torch, name):
+    """The torch dtype of a `--dtype` value (f16, bf16; also float16, bfloat16), or None."""
+    name = {"float16": "f16", "half": "f16", "bfloat16": "bf16"}.get(name, name)
+    return torch_dtype(torch, name) if name in HALF else None
+
+
+def cast_floats(xs, dt):
+    """KernelBench's precision option: floating tensors to `dt`, others as they are."""
+    if dt is None:
+        return list(xs)
+    return [x.to(dt) if hasattr(x, "is_floating_point") and x.is_floating_point() else x
+            for x in xs]
 
 
 def torch_dtype(torch, name):
@@ -98,16 +117,15 @@ def apply_sizes(mod, sizes, lenient=False):
     return applied
 
 
-def describe_tensors(torch, values, names, what):
+def describe_tensors(torch, values, names, what, allow_half=False):
     out = []
     for i, x in enumerate(values):
         if not isinstance(x, torch.Tensor):
             raise ProbeError(f"{what}[{i}] is a {type(x).__name__}, not a tensor: kforge passes "
                              "tensors only (make it a module constant or an init input)")
         dt = dtype_name(x.dtype)
-        if dt is None:
-            raise ProbeError(f"{what}[{i}] has dtype {x.dtype}; supported: float32, float64, "
-                             "int32, int64")
+        if dt is None or (dt in HALF and not allow_half):
+            raise ProbeError(f"{what}[{i}] has dtype {x.dtype}; {SUPPORTED}")
         out.append({"name": names[i] if i < len(names) else f"input{i}", "dtype": dt,
                     "shape": list(x.shape)})
     return out
@@ -117,8 +135,9 @@ class ProbeError(Exception):
     pass
 
 
-def run_forward(torch, mod, init, device):
-    """Builds the Model and draws inputs on `device`, runs forward once counting FLOPs."""
+def run_forward(torch, mod, init, device, half=None):
+    """Builds the Model and draws inputs on `device` (cast to `half` where given), runs forward
+    once counting FLOPs."""
     from torch.utils.flop_counter import FlopCounterMode
     torch.manual_seed(0)
     with torch.device(device):
@@ -133,8 +152,10 @@ def run_forward(torch, mod, init, device):
             raise ProbeError(f"get_inputs raised {type(e).__name__}: {e}")
         if not isinstance(xs, (list, tuple)) or not xs:
             raise ProbeError("get_inputs must return a non-empty list of tensors")
-        describe_tensors(torch, xs, [], "get_inputs()")  # tensors of supported dtypes only
-        xs = [x.to(device) for x in xs]
+        describe_tensors(torch, xs, [], "get_inputs()", half is not None)  # supported dtypes only
+        xs = cast_floats([x.to(device) for x in xs], half)
+        if half is not None:
+            model = model.to(half)
         try:
             with torch.no_grad(), FlopCounterMode(display=False) as counter:
                 out = model(*xs)
@@ -143,7 +164,7 @@ def run_forward(torch, mod, init, device):
     return model, xs, out, float(counter.get_total_flops())
 
 
-def probe(path, sizes=None, lenient=False):
+def probe(path, sizes=None, lenient=False, dtype=None):
     """What kforge needs to make `path` a task. Shapes come from running the module on the
     `meta` device (no memory, no arithmetic: seconds even for multi-GB problems); a module that
     cannot run there (data-dependent shapes, .item(), numpy) runs for real on the CPU."""
@@ -180,12 +201,15 @@ def probe(path, sizes=None, lenient=False):
         return {"error": "get_init_inputs returns values that are not plain numbers or lists"}
     except Exception as e:  # noqa: BLE001
         return {"error": f"get_init_inputs raised {type(e).__name__}: {e}"}
+    half = half_dtype(torch, dtype) if dtype else None
+    if dtype and half is None:
+        return {"error": f"--dtype expects float16 or bfloat16, got '{dtype}'"}
     ran_on = "meta"
     try:
-        model, xs, out, flops = run_forward(torch, mod, init, "meta")
+        model, xs, out, flops = run_forward(torch, mod, init, "meta", half)
     except ProbeError as meta_error:
         try:
-            model, xs, out, flops = run_forward(torch, mod, init, "cpu")
+            model, xs, out, flops = run_forward(torch, mod, init, "cpu", half)
             ran_on = "cpu"
         except ProbeError as e:
             return {"error": str(e) if str(e) == str(meta_error) else f"{e} (on the meta "
@@ -196,17 +220,18 @@ def probe(path, sizes=None, lenient=False):
     except (TypeError, ValueError):
         names = []
     try:
-        inputs = describe_tensors(torch, xs, names, "get_inputs()")
+        inputs = describe_tensors(torch, xs, names, "get_inputs()", half is not None)
         params = []
         for pname, p in list(model.named_parameters()) + list(model.named_buffers()):
             dt = dtype_name(p.dtype)
-            if dt is None:
+            if dt is None or (dt in HALF and half is None):
                 raise ProbeError(f"the module's parameter '{pname}' has dtype {p.dtype}; "
-                                 "supported: float32, float64, int32, int64")
+                                 f"{SUPPORTED}")
             params.append({"name": "p_" + sanitize(pname), "dtype": dt, "shape": list(p.shape)})
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         outputs = describe_tensors(torch, outs, ["out"] if len(outs) == 1 else
-                                   [f"out{i}" for i in range(len(outs))], "Model.forward output")
+                                   [f"out{i}" for i in range(len(outs))], "Model.forward output",
+                                   half is not None)
     except ProbeError as e:
         return {"error": str(e)}
     constants = []
@@ -217,17 +242,18 @@ def probe(path, sizes=None, lenient=False):
     doc = (mod.__doc__ or "").strip() or (mod.Model.__doc__ or "").strip()
     return {"inputs": inputs, "params": params, "outputs": outputs, "constants": constants,
             "init_inputs": init, "flops": flops, "description": doc.split("\n")[0][:200],
-            "torch": torch.__version__, "probed_on": ran_on, "sizes": applied}
+            "torch": torch.__version__, "probed_on": ran_on, "sizes": applied,
+            "dtype": dtype_name(half) if half is not None else ""}
 
 
-def probe_many(sizes, files):
+def probe_many(options, files):
     """One JSON line per file, in order: many modules per process, so that importing torch is
     paid once (`kforge import` runs several of these in parallel). Each module gets those of
-    `sizes` that it defines as constants."""
+    `sizes` that it defines as constants (options: {"sizes": {...}, "dtype": ...})."""
     for file in files:
         start = time.perf_counter()
         try:
-            result = probe(file, sizes, lenient=True)
+            result = probe(file, options.get("sizes"), lenient=True, dtype=options.get("dtype"))
         except BaseException as e:  # noqa: BLE001 - a module may raise anything, even SystemExit
             result = {"error": f"probing raised {type(e).__name__}: {e}"}
         result["file"] = file
@@ -250,6 +276,8 @@ class Bridge:
         self.staged = []
         self.problem = None
         self.model = None
+        self.ref_model = None  # the reference: the model itself, or in float for half precision
+        self.half = None
         self.model_key = None
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
@@ -302,13 +330,22 @@ class Bridge:
     def build(self, req):
         """Reference role: import the problem and build its Model with the given seed."""
         torch = self.torch
-        key = (req["module"], req["seed"], json.dumps(req.get("sizes"), sort_keys=True))
+        key = (req["module"], req["seed"], json.dumps(req.get("sizes"), sort_keys=True),
+               req.get("dtype"))
         if self.model_key == key:
             return {"ok": True}
         self.problem = load_module_file(req["module"], "kforge_problem")
         apply_sizes(self.problem, req.get("sizes"))
         torch.manual_seed(int(req["seed"]))
         self.model = self.problem.Model(*req.get("init_inputs", [])).to(self.device)
+        # Half precision: the module and its floating inputs in it, as KernelBench's precision
+        # option does; the reference is a float copy of the same (rounded) weights.
+        self.half = half_dtype(torch, req["dtype"]) if req.get("dtype") else None
+        self.ref_model = self.model
+        if self.half is not None:
+            import copy
+            self.model = self.model.to(self.half)
+            self.ref_model = copy.deepcopy(self.model).float()
         self.handles = {"eager": self.model}
         self.model_key = key
         return {"ok": True}
@@ -359,7 +396,10 @@ class Bridge:
             self.view(spec, base).copy_(o.detach())  # converts dtype and device in place
 
     def reference(self, req):
-        outs = self.run("eager", self.device_inputs(req, 0))
+        ins = self.device_inputs(req, 0)
+        with self.torch.no_grad():
+            outs = self.ref_model(*cast_floats(ins, self.torch.float32 if self.half else None))
+        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
         self.write_outputs(outs, req["outputs"], 0)
         return {"ok": True}
 
@@ -372,7 +412,7 @@ class Bridge:
             # Compiling happens on the first call: here, under the load's long deadline.
             torch.manual_seed(0)
             with torch.device(self.device), torch.no_grad():
-                compiled(*self.problem.get_inputs())
+                compiled(*cast_floats(self.problem.get_inputs(), self.half))
             self.handles["compile"] = compiled
             return {"ok": True, "handle": 1}
         if kind == "eager":
@@ -391,6 +431,8 @@ class Bridge:
         torch.manual_seed(int(req["seed"]))
         try:
             model = mod.ModelNew(*req.get("init_inputs", [])).to(self.device)
+            if req.get("dtype"):
+                model = model.to(half_dtype(torch, req["dtype"]))
         except BaseException as e:  # noqa: BLE001
             return {"ok": False, "error": f"ModelNew(*init_inputs) raised {type(e).__name__}: {e}"}
         self.handles["candidate"] = model
@@ -498,11 +540,12 @@ def serve(bridge):
 
 def main(argv):
     if len(argv) >= 3 and argv[1] == "--probe":
-        # --probe FILE [SIZES_JSON]: one module, every size named must be one of its constants.
-        print(json.dumps(probe(argv[2], json.loads(argv[3]) if len(argv) > 3 else None)))
+        # --probe FILE [OPTIONS_JSON]: one module, every size named must be one of its constants.
+        options = json.loads(argv[3]) if len(argv) > 3 else {}
+        print(json.dumps(probe(argv[2], options.get("sizes"), dtype=options.get("dtype"))))
         return 0
     if len(argv) >= 3 and argv[1] == "--probe-many":
-        # --probe-many SIZES_JSON FILE...
+        # --probe-many OPTIONS_JSON FILE...
         probe_many(json.loads(argv[2]), argv[3:])
         return 0
     role, device, seccomp = "reference", "cpu", True
