@@ -270,9 +270,8 @@ std::vector<Result<Task>> LoadTorchTasks(const std::vector<fs::path>& problems,
     }
     TorchSettings s = settings;
     s.sizes.clear();
-    for (const auto& [k, v] : probes[i].value("sizes", json::object()).items()) {
-      s.sizes[k] = v.get<int64_t>();
-    }
+    const json applied = probes[i].value("sizes", json::object());  // outlives the loop
+    for (const auto& [k, v] : applied.items()) s.sizes[k] = v.get<int64_t>();
     StoreProbe(ProbeCachePath(fs::absolute(problems[i]), s, python), probes[i]);
     out.push_back(TaskFromProbe(problems[i], fs::absolute(problems[i]), s, python, probes[i]));
   }
