@@ -291,7 +291,7 @@ class BadTaskTest(CliTestCase):
 
     def test_malformed_task_names_file_and_field(self):
         cases = [
-            ("{name: x, dtype: f32", "{name: x, dtype: f16", ["inputs[0].dtype", "f16"]),
+            ("{name: x, dtype: f32", "{name: x, dtype: f8", ["inputs[0].dtype", "f8"]),
             ("inputs:", "inptus:", ["inptus", "unknown field"]),
             ("bench: {rows: 2048, cols: 1000}", "bench: {rows: 2048}", ["sizes.bench", "cols"]),
         ]
