@@ -166,20 +166,8 @@ void FillRandom(void* dst, DType dtype, int64_t n, const Distribution& dist, uin
       }
     }
   };
-  const int64_t threads =
-      std::min<int64_t>(chunks, std::max(1u, std::thread::hardware_concurrency()));
-  if (threads <= 1) {
-    for (int64_t c = 0; c < chunks; ++c) fill_chunk(c);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-  std::vector<std::thread> pool;
-  for (int64_t t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (int64_t c = next++; c < chunks; c = next++) fill_chunk(c);
-    });
-  }
-  for (auto& th : pool) th.join();
+  ParallelChunks(static_cast<size_t>(chunks),
+                 [&](size_t c) { fill_chunk(static_cast<int64_t>(c)); });
 }
 
 void Poison(void* dst, DType dtype, int64_t n, int variant) {
