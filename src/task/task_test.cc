@@ -281,3 +281,32 @@ TEST_F(MalformedTaskTest, DuplicateParamIsRejected) {
 
 }  // namespace
 }  // namespace kf::task
+
+namespace kf::task {
+namespace {
+
+TEST(SizesArgTest, ParsesNamesAndPositiveIntegers) {
+  auto s = ParseSizesArg("rows=8,cols=1024");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ((*s).at("rows"), 8);
+  EXPECT_EQ((*s).at("cols"), 1024);
+  for (const char* bad : {"", "rows", "rows=", "=8", "rows=0", "rows=-3", "rows=8x"}) {
+    EXPECT_FALSE(ParseSizesArg(bad).ok()) << bad;
+  }
+}
+
+TEST(SizesArgTest, ReplacesANativeTasksBenchSizesAndRefusesUnknownNames) {
+  const fs::path dir = fs::path(KFORGE_SOURCE_DIR) / "tasks/cpu/softmax_rows";
+  Result<Task> t = LoadTask(dir, {{"rows", 8}});
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->bench_sizes.at("rows"), 8);
+  Result<Task> bad = LoadTask(dir, {{"batch", 8}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'batch', which is not a size of task softmax_rows"),
+            std::string::npos)
+      << bad.status().message();
+  EXPECT_FALSE(LoadTask(dir, {}, "bfloat16").ok());  // --dtype is for PyTorch tasks
+}
+
+}  // namespace
+}  // namespace kf::task
