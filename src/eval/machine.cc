@@ -69,7 +69,7 @@ Result<Ceilings> LoadOrMeasureCeilings(const fs::path& cache_dir,
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   const fs::path file =
-      cache_dir / ("cpu_ceilings-v2-" + Sha256Hex(model + "|" + host).substr(0, 16) + ".json");
+      cache_dir / ("cpu_ceilings-v3-" + Sha256Hex(model + "|" + host).substr(0, 16) + ".json");
   Ceilings c;
   c.cores = cores;
   try {

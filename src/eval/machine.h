@@ -21,7 +21,7 @@ int VisibleGpuCount();
 std::vector<std::string> GpuDeviceNodes();
 
 struct Ceilings {
-  double copy_gbps = 0;        // DRAM copy bandwidth, read + write
+  double copy_gbps = 0;        // memory bandwidth, bytes read + written (see ceilings.cc)
   double gflops_per_unit = 0;  // CPU: one core's FMA rate; GPU: the best cuBLAS matrix rate
   double fp32_gflops = 0;      // GPU: cuBLAS SGEMM's rate, the limit for fp32 arithmetic
   int cores = 1;               // units the task may use at once (CPU cores; 1 for a GPU)

@@ -82,7 +82,7 @@ size_t LastLevelCacheBytes() {
 
 }  // namespace
 
-json MeasureCeilings();  // ceilings.cc
+json MeasureCeilings(size_t footprint);  // ceilings.cc
 
 int main(int argc, char** argv) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
     if (op == "map") return DoMap(req);
     if (op == "call") return DoCall(req);
     if (op == "run") return DoRun(req);
-    if (op == "ceilings") return MeasureCeilings();
+    if (op == "ceilings") return MeasureCeilings(2 * cache_bytes);
     return nullptr;
   });
 }
