@@ -118,6 +118,14 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   res.seed = seed;
   double compile_wall = 0;
   prof_ = Profile();
+  // Wall seconds per stage, for the profile: each mark closes the stage since the last one.
+  json stages = json::object();
+  double stage_start = start;
+  auto mark = [&](const char* stage) {
+    const double now = MonotonicSeconds();
+    stages[stage] = stages.value(stage, 0.0) + (now - stage_start);
+    stage_start = now;
+  };
   native_cand_->start_seconds = ref_->start_seconds = 0;
   if (py_cand_) py_cand_->start_seconds = 0;
   auto finish = [&](std::optional<Failure> f) -> Result<EvalResult> {
@@ -158,6 +166,8 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
                    {"worker_start_s", workers},    {"candidate_s", prof_.candidate},
                    {"baseline_s", prof_.baseline}, {"reference_s", prof_.reference},
                    {"ceilings_s", prof_.ceilings}, {"candidate_timing_s", prof_.candidate_timing}};
+    mark("finish");
+    res.profile["stages_s"] = stages;
     res.profile["harness_s"] = res.eval_seconds - compile_wall - workers - prof_.candidate -
                                prof_.baseline - prof_.reference - prof_.ceilings;
     return res;
@@ -282,6 +292,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     if (!compiled->resources.is_null()) res.detail["resources"] = compiled->resources;
   }
 
+  mark("compile");
   auto w = cand_->Get();
   if (!w.ok()) return w.status();
   res.sandbox = (*w)->sandbox();
@@ -324,6 +335,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       return s;
     w = cand_->Get();
   }
+  mark("arenas");
   fresh_worker_.reset();
   if (task_.backend == "cpu" && cand.torch_handle.empty()) {
     if (auto snap = SnapshotGroup((*w)->pid()); snap.ok()) fresh_worker_ = *snap;
@@ -333,6 +345,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     return finish(*f);
   }
 
+  mark("load");
   // A wrong baseline would make every speedup against it meaningless: check each once.
   const std::vector<Sizes> baseline_sizes =
       torch_ ? std::vector<Sizes>{task_.bench_sizes} : task_.check_sizes;
@@ -362,6 +375,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   for (size_t d = 0; d < std::min<size_t>(2, task_.distributions.size()); ++d) {
     plan.push_back({task_.bench_sizes, d});
   }
+  mark("baseline_check");
   double bench_call_ns = 0;
   std::vector<std::string> first_bench_output;
   uint64_t first_bench_seed = 0;
@@ -378,7 +392,9 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     if (plan[i].sizes == task_.bench_sizes) bench_call_ns = std::max(bench_call_ns, ns);
   }
 
+  mark("correctness");
   if (auto f = AuditCandidate(cand, "correctness")) return finish(*f);
+  mark("audit");
 
   // Determinism: the first bench trial again, same inputs, other poison.
   {
@@ -406,7 +422,9 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     }
   }
 
+  mark("determinism");
   if (auto s = PrepareTimedSets(*layout, sets, seed, cand); !s.ok()) return s;
+  mark("prepare_sets");
   if (auto s = Stage(cand, *layout, sets); !s.ok()) return s;
   if (auto s = Stage(*initial_, *layout, sets); !s.ok()) return s;
   for (auto& v : vendor_) {
@@ -414,6 +432,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
       if (auto s = Stage(v, *layout, sets); !s.ok()) return s;
     }
   }
+  mark("stage_sets");
   // Candidate and baselines alternate in rounds, so drift in the machine's speed hits all; each
   // is timed by this process's clock while the others' workers are paused.
   BatchTiming cand_timing, base_timing;
@@ -447,6 +466,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   }
   // The candidate stays paused until its timed sets are checked: nothing it left running can
   // repair them meanwhile.
+  mark("timing");
   PauseAllBut(nullptr);
   if (auto f = AuditCandidate(cand, "timing")) {
     ResumeAll();
@@ -458,6 +478,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     return finish(*f);
   }
   ResumeAll();
+  mark("check_sets");
   const TimeStats cand_time = SummariseSamples(cand_timing.samples_ns);
   const TimeStats base_time = SummariseSamples(base_timing.samples_ns);
   res.time = cand_time;
@@ -488,6 +509,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
                                                  ci.second < 1 / EvalResult::kSignificantRatio}});
   }
 
+  mark("summary");
   // Re-check on fresh inputs, in a buffer set the timed calls used.
   {
     const size_t d = task_.distributions.size() > 1 ? 1 : 0;
@@ -500,6 +522,7 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
     }
   }
 
+  mark("recheck");
   // Roofline.
   Roofline roof;
   auto flops = task_.Flops(task_.bench_sizes);
@@ -535,9 +558,11 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
         seconds;
   };
   place();
-  if (cand_time.median_ms < roof.floor_ms) {
+  for (int again = 0; again < 3 && cand_time.median_ms < roof.floor_ms; ++again) {
     // Before calling it impossible, make sure the ceilings were not measured on a busy machine
-    // (again in the clean worker: a candidate's worker never measures them).
+    // (again in the clean worker: a candidate's worker never measures them). The best of the
+    // measurements is kept: an honest program near the machine's limit is not judged by one
+    // unlucky probe.
     if (auto s = MeasureCeilings(true); !s.ok()) return s;
     place();
   }

@@ -17,7 +17,8 @@ namespace kf::eval {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int index) {
+Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int index,
+                                              std::optional<Arena> arena) {
   std::unique_ptr<Worker> w(new Worker());
   std::error_code ec;
   w->scratch_ = config.scratch_root / ("worker-" + std::to_string(index));
@@ -32,7 +33,14 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
   }
   w->request_fd_ = req[1];
   w->reply_fd_ = rep[0];
-  w->arena_fd_ = memfd_create("kforge-arena", MFD_CLOEXEC);
+  if (arena) {
+    // Owned by the new worker from here: its destructor releases it if the start fails.
+    w->arena_fd_ = arena->fd;
+    w->arena_ = arena->data;
+    w->arena_size_ = arena->size;
+  } else {
+    w->arena_fd_ = memfd_create("kforge-arena", MFD_CLOEXEC);
+  }
   const std::string log = (w->scratch_ / "output.log").string();
   w->output_fd_ = open(log.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (w->arena_fd_ < 0 || w->output_fd_ < 0) {
@@ -87,6 +95,11 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
                          " " + w->TakeOutput());
   }
   w->hello_ = hello.body;
+  if (w->arena_size_ > 0) {
+    const bool populate = w->arena_size_ <= kKeepPagesLimit;
+    Reply r = w->Request({{"op", "map"}, {"size", w->arena_size_}, {"populate", populate}}, 10);
+    if (!r.ok()) return Status::Error("worker could not map the arena: " + r.message);
+  }
   const bool filtered = hello.body.value("seccomp", false);
   w->sandbox_ =
       plan.bwrap ? (filtered ? "bwrap+seccomp" : "bwrap") : (filtered ? "seccomp" : "none");
@@ -135,6 +148,25 @@ void Worker::Pause() {
 void Worker::Resume() {
   if (pid_ > 0 && paused_) kill(-pid_, SIGCONT);
   paused_ = false;
+}
+
+std::optional<Worker::Arena> Worker::Reclaim() {
+  Kill();
+  if (!bwrap_ || arena_fd_ < 0) return std::nullopt;
+  Arena a{arena_fd_, arena_, arena_size_};
+  arena_fd_ = -1;
+  arena_ = nullptr;
+  arena_size_ = 0;
+  return a;
+}
+
+void Worker::Wipe(Arena& arena) {
+  if (arena.size <= kKeepPagesLimit) {
+    std::memset(arena.data, 0, arena.size);
+  } else {
+    fallocate(arena.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+              static_cast<off_t>(arena.size));
+  }
 }
 
 void Worker::Kill() {

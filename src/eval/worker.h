@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -54,7 +55,17 @@ struct Reply {
 
 class Worker {
  public:
-  static Result<std::unique_ptr<Worker>> Start(const WorkerConfig& config, int index);
+  // A shared arena: the memory file, its mapping in this process, and its size.
+  struct Arena {
+    int fd = -1;
+    unsigned char* data = nullptr;
+    size_t size = 0;
+  };
+
+  // Starts a worker; with `arena`, one left by an ended worker (see Reclaim), which the new
+  // worker maps (every page at once) instead of a new memory file.
+  static Result<std::unique_ptr<Worker>> Start(const WorkerConfig& config, int index,
+                                               std::optional<Arena> arena = std::nullopt);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -83,6 +94,16 @@ class Worker {
   // program is timed on, or do work outside the clock). Request resumes a paused worker first.
   void Pause();
   void Resume();
+
+  // Ends the worker and hands over its arena, where it can be trusted not to outlive the worker:
+  // a worker in its own PID namespace (bubblewrap) takes every process it started with it. The
+  // caller wipes it before another worker gets it. Otherwise nothing: the arena goes with the
+  // worker.
+  std::optional<Arena> Reclaim();
+  // Zeros an arena: written over up to kKeepPagesLimit (its pages stay in place), given back to
+  // the system beyond (a large arena is not kept resident between candidates).
+  static void Wipe(Arena& arena);
+  static constexpr size_t kKeepPagesLimit = size_t{1} << 30;
 
   bool alive() const { return pid_ > 0; }
   // "bwrap+seccomp", "seccomp", "bwrap" or "none", with the reason when not fully sandboxed.

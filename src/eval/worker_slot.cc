@@ -14,6 +14,7 @@ WorkerSlot::~WorkerSlot() {
   }
   cv_.notify_all();
   if (starter_.joinable()) starter_.join();
+  retiring_.reset();
   worker_.reset();
 }
 
@@ -24,8 +25,17 @@ void WorkerSlot::StarterLoop() {
     if (stop_) return;
     want_start_ = false;
     starting_ = true;
+    std::unique_ptr<Worker> old = std::move(retiring_);
     lock.unlock();
-    auto w = Worker::Start(config_, index_);
+    std::optional<Worker::Arena> arena;
+    if (old) {
+      // The ended worker's arena, wiped: nothing it wrote reaches the next one. Pages already
+      // in place spare the next candidate a fault per page (tens of ms per 64 MiB).
+      arena = old->Reclaim();
+      old.reset();  // its scratch directory goes before the next worker makes it again
+      if (arena) Worker::Wipe(*arena);
+    }
+    auto w = Worker::Start(config_, index_, arena);
     lock.lock();
     starting_ = false;
     spare_.emplace(std::move(w));
@@ -35,10 +45,13 @@ void WorkerSlot::StarterLoop() {
 }
 
 void WorkerSlot::RetireAndPrestart() {
-  worker_.reset();  // its scratch directory goes before the next worker makes it again
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (spare_ || starting_ || want_start_) return;
+    if (spare_ || starting_ || want_start_) {
+      worker_.reset();
+      return;
+    }
+    retiring_ = std::move(worker_);
     want_start_ = true;
   }
   if (!starter_.joinable()) starter_ = std::thread([this] { StarterLoop(); });

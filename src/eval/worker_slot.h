@@ -30,7 +30,9 @@ class WorkerSlot {
   Worker* current() { return worker_.get(); }
   // Ends the worker; the next Get starts a fresh one.
   void Retire() { worker_.reset(); }
-  // Retires the worker and starts the next one in the background.
+  // Retires the worker and starts the next one in the background: the old one is ended there
+  // too, and the new one maps the old one's arena, wiped (Worker::Reclaim), so the next
+  // candidate pays for neither.
   void RetireAndPrestart();
 
   double start_seconds = 0;  // time Get waited for workers to start
@@ -50,6 +52,7 @@ class WorkerSlot {
   bool starting_ = false;                                 // guarded by mu_
   bool stop_ = false;                                     // guarded by mu_
   std::optional<Result<std::unique_ptr<Worker>>> spare_;  // guarded by mu_
+  std::unique_ptr<Worker> retiring_;                      // guarded by mu_: ended by the starter
   std::thread starter_;
 };
 

@@ -111,9 +111,27 @@ uint64_t ReadAll(const char* p, size_t bytes) {
   return ReadBase(p, bytes);
 }
 
-// a[i] = b[i] + s * c[i] over floats: two streams read, one written.
+// a[i] = b[i] + s * c[i] over floats: two streams read, one written. In explicit vectors of
+// 32 bytes: the compiler's own vectorisation at -O2 would leave it scalar, below the bandwidth.
+#define KF_TRIAD_PROBE(NAME, TARGET)                                                  \
+  TARGET void NAME(float* a, const float* b, const float* c, size_t n) {              \
+    typedef float V __attribute__((vector_size(32)));                                 \
+    V* va = reinterpret_cast<V*>(a);                                                  \
+    const V* vb = reinterpret_cast<const V*>(b);                                      \
+    const V* vc = reinterpret_cast<const V*>(c);                                      \
+    for (size_t i = 0; i < n / 8; ++i) va[i] = vb[i] + 3.0f * vc[i];                  \
+  }
+
+#if defined(__x86_64__)
+KF_TRIAD_PROBE(TriadAvx2, __attribute__((target("avx2"))))
+#endif
+KF_TRIAD_PROBE(TriadBase, )
+
 void Triad(float* a, const float* b, const float* c, size_t n) {
-  for (size_t i = 0; i < n; ++i) a[i] = b[i] + 3.0f * c[i];
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2")) return TriadAvx2(a, b, c, n);
+#endif
+  TriadBase(a, b, c, n);
 }
 
 // The machine's memory bandwidth, bytes moved per second: the best of a copy (read + write), a
@@ -125,7 +143,8 @@ void Triad(float* a, const float* b, const float* c, size_t n) {
 double MemoryGbps(size_t footprint) {
   const size_t bytes = std::max<size_t>(footprint / 2, 2u << 20) & ~size_t{4095};
   const int passes = static_cast<int>(std::max<size_t>(1, (512u << 20) / (2 * bytes)));
-  char* buf = static_cast<char*>(std::malloc(2 * bytes));
+  // Page-aligned: the probes load and store whole 32-byte vectors.
+  char* buf = static_cast<char*>(std::aligned_alloc(4096, 2 * bytes));
   if (!buf) return 0;
   std::memset(buf, 1, 2 * bytes);
   char* src = buf;

@@ -30,7 +30,9 @@ json DoMap(const json& req) {
   if (g_arena) munmap(g_arena, g_arena_size);
   g_arena = nullptr;
   g_arena_size = 0;
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, kf::worker::kArenaFd, 0);
+  const int populate = req.value("populate", false) ? MAP_POPULATE : 0;
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | populate,
+                 kf::worker::kArenaFd, 0);
   if (p == MAP_FAILED)
     return {{"ok", false}, {"error", std::string("mmap arena: ") + strerror(errno)}};
   g_arena = static_cast<unsigned char*>(p);

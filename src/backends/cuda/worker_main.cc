@@ -110,7 +110,9 @@ json DoMap(const json& req) {
   g.host = nullptr;
   g.device_arena = nullptr;
   g.size = 0;
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, kf::worker::kArenaFd, 0);
+  const int populate = req.value("populate", false) ? MAP_POPULATE : 0;
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | populate,
+                 kf::worker::kArenaFd, 0);
   if (p == MAP_FAILED)
     return {{"ok", false}, {"error", std::string("mmap arena: ") + strerror(errno)}};
   g.host = static_cast<unsigned char*>(p);
