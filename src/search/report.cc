@@ -30,18 +30,23 @@ Result<json> WriteReport(RunContext& ctx) {
   }
   // The lineage: from the starting program to the winner.
   json lineage = json::array();
-  for (auto c = ctx.store->Get(best.id); c;) {
-    lineage.insert(lineage.begin(), json{{"id", c->id},
-                                         {"origin", c->origin},
-                                         {"round", c->round},
-                                         {"verdict", c->verdict},
-                                         {"speedup", c->speedup},
-                                         {"time_ms", c->time_ms},
-                                         {"params", c->params}});
-    if (c->parent_id == 0 || c->parent_id == c->id) break;
-    c = ctx.store->Get(c->parent_id);
+  for (int64_t id = best.id; id != 0;) {
+    auto c = ctx.store->Get(id);
+    if (!c.ok()) return c.status();
+    if (!*c) break;
+    const Candidate& got = **c;
+    lineage.insert(lineage.begin(), json{{"id", got.id},
+                                         {"origin", got.origin},
+                                         {"round", got.round},
+                                         {"verdict", got.verdict},
+                                         {"speedup", got.speedup},
+                                         {"time_ms", got.time_ms},
+                                         {"params", got.params}});
+    id = got.parent_id == got.id ? 0 : got.parent_id;
   }
-  const auto counts = ctx.store->Counts();
+  auto counted = ctx.store->Counts();
+  if (!counted.ok()) return counted.status();
+  const store::VerdictCounts& counts = *counted;
   json verdicts = json::object();
   for (const auto& [v, n] : counts.by_verdict) verdicts[v] = n;
   json baselines = json::array();
@@ -54,16 +59,22 @@ Result<json> WriteReport(RunContext& ctx) {
                          {"speedup", b.value("speedup", 0.0)}});
   }
   json llm_totals = json::object();
-  if (auto log = ctx.models ? llm::CallLog::Open(ctx.store->db_path())
-                            : Result<std::unique_ptr<llm::CallLog>>(Status::Error("no models"));
-      log.ok()) {
-    const auto t = (*log)->Sum();
-    llm_totals = {{"calls", t.calls},
-                  {"errors", t.errors},
-                  {"cached", t.cached},
-                  {"prompt_tokens", t.prompt_tokens},
-                  {"completion_tokens", t.completion_tokens},
-                  {"cost_usd", t.cost_usd}};
+  if (ctx.models) {
+    // The run is recorded whatever happens here: a log that cannot be read costs the report its
+    // models section, said on stderr, not the run its report.
+    auto log = llm::CallLog::Open(ctx.store->db_path());
+    auto t = log.ok() ? (*log)->Sum() : Result<llm::CallLog::Totals>(log.status());
+    if (t.ok()) {
+      llm_totals = {{"calls", t->calls},
+                    {"errors", t->errors},
+                    {"cached", t->cached},
+                    {"prompt_tokens", t->prompt_tokens},
+                    {"completion_tokens", t->completion_tokens},
+                    {"cost_usd", t->cost_usd}};
+    } else {
+      std::fprintf(stderr, "kforge optimize: the report leaves out the model calls: %s\n",
+                   t.status().message().c_str());
+    }
   }
   const double total = MonotonicSeconds() - ctx.start_time;
   json report = {
