@@ -353,38 +353,48 @@ Status ApplyOptimizeConfig(const fs::path& config_file, OptimizeOptions* o) {
   return Status::Ok();
 }
 
-Result<json> RunOptimize(OptimizeOptions options) {
-  auto store = RunStore::Open(options.run_dir);
-  if (!store.ok()) return store.status();
-  if (options.resume) {
-    auto saved = (*store)->GetMeta("options");
+namespace {
+
+// Settles the run's options and records them: those recorded for a resumed run (with the
+// budgets given again), the defaults for a new one (in a store that holds no run yet).
+Status SettleOptions(RunStore* store, OptimizeOptions* options) {
+  if (options->resume) {
+    auto saved = store->GetMeta("options");
     if (!saved.ok()) return saved.status();
     if (!*saved) {
-      return Status::Error(options.run_dir.string() +
+      return Status::Error(options->run_dir.string() +
                            " holds no run to resume (no options recorded)");
     }
     json j = json::parse(**saved, nullptr, false);
     if (j.is_discarded())
-      return Status::Error(options.run_dir.string() + ": unreadable run options");
-    RestoreOptions(j, &options);
+      return Status::Error(options->run_dir.string() + ": unreadable run options");
+    RestoreOptions(j, options);
   } else {
-    auto size = (*store)->Size();
+    auto size = store->Size();
     if (!size.ok()) return size.status();
     if (*size > 0) {
-      return Status::Error(options.run_dir.string() +
+      return Status::Error(options->run_dir.string() +
                            " already holds a run: resume it with --resume " +
-                           options.run_dir.string() + ", or choose another --out");
+                           options->run_dir.string() + ", or choose another --out");
     }
-    if (options.budget_evals < 0) options.budget_evals = 20;
-    if (options.budget_cost_usd < 0) options.budget_cost_usd = 0;
-    if (options.budget_time_s < 0) options.budget_time_s = 0;
+    if (options->budget_evals < 0) options->budget_evals = 20;
+    if (options->budget_cost_usd < 0) options->budget_cost_usd = 0;
+    if (options->budget_time_s < 0) options->budget_time_s = 0;
   }
-  if (options.strategy != "agent" && options.strategy != "swarm" && options.strategy != "evolve" &&
-      options.strategy != "tune") {
-    return Status::Error("unknown strategy '" + options.strategy +
+  if (options->strategy != "agent" && options->strategy != "swarm" &&
+      options->strategy != "evolve" && options->strategy != "tune") {
+    return Status::Error("unknown strategy '" + options->strategy +
                          "' (agent, swarm, evolve, tune)");
   }
-  if (Status st = (*store)->SetMeta("options", OptionsJson(options).dump()); !st.ok()) return st;
+  return store->SetMeta("options", OptionsJson(*options).dump());
+}
+
+}  // namespace
+
+Result<json> RunOptimize(OptimizeOptions options) {
+  auto store = RunStore::Open(options.run_dir);
+  if (!store.ok()) return store.status();
+  if (Status st = SettleOptions(store->get(), &options); !st.ok()) return st;
 
   RunContext ctx;
   ctx.options = options;

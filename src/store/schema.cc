@@ -66,8 +66,7 @@ static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per versi
 
 Status TooNew(Db& db, const std::string& version) {
   return Status::Error(db.path().string() + " has schema version " + version +
-                       "; this kforge reads version " + std::to_string(kSchemaVersion) +
-                       " (a newer kforge wrote it)");
+                       "; this kforge reads version " + std::to_string(kSchemaVersion));
 }
 
 // The store's version, checked against what this kforge knows.
