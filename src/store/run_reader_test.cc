@@ -122,6 +122,20 @@ TEST_F(RunReaderTest, ReadsWhatWasAppendedSinceTheCursor) {
   EXPECT_FALSE((*(*reader)->GetCall(2)).has_value());
 }
 
+TEST_F(RunReaderTest, AFailedReadIsReturnedNotTakenForNoRows) {
+  auto store = RunStore::Open(dir_);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Add(Make(0, 0, "a", "ok", 1.0)).ok());
+  auto reader = RunReader::Open(dir_);
+  ASSERT_TRUE(reader.ok());
+  ASSERT_EQ(testing::ExecSql((*store)->db_path(), "DROP TABLE candidates"), "");
+  auto delta = (*reader)->ReadSince({}, {"code_size"});
+  ASSERT_FALSE(delta.ok());
+  EXPECT_NE(delta.status().message().find("candidates"), std::string::npos);
+  EXPECT_NE(delta.status().message().find("run.sqlite"), std::string::npos);
+  EXPECT_FALSE((*reader)->GetCandidate(1).ok());
+}
+
 TEST_F(RunReaderTest, WhatIsNotARunIsRefusedWithTheReason) {
   auto none = RunReader::Open(dir_ / "absent");
   ASSERT_FALSE(none.ok());
