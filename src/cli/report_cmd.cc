@@ -90,7 +90,12 @@ int RunReport(const std::vector<std::string>& args) {
     std::fprintf(stderr, "kforge report: %s\n", view.status().message().c_str());
     return 2;
   }
-  const web::ReportData data = web::GatherReport(**view);
+  const auto gathered = web::GatherReport(**view);
+  if (!gathered.ok()) {
+    std::fprintf(stderr, "kforge report: %s\n", gathered.status().message().c_str());
+    return 2;
+  }
+  const web::ReportData& data = *gathered;
   if (format == "--md") {
     const fs::path md_path = out.empty() ? run_dir / "report" / "report.md" : fs::path(out);
     const web::MarkdownReport report = web::ReportMarkdown(data);

@@ -29,6 +29,7 @@
 #include "task/torch_task.h"
 #include "util/files.h"
 #include "util/parallel.h"
+#include "util/splitmix.h"
 
 namespace kf::eval {
 namespace fs = std::filesystem;
@@ -42,12 +43,7 @@ constexpr size_t kMaxSets = 2048;  // enough for a 32 KiB working set to cover t
 // Outputs up to this size are kept whole for the determinism re-run; larger ones by hash.
 constexpr size_t kOutputCopyBytes = size_t{64} << 20;
 
-inline uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+inline uint64_t Mix(uint64_t x) { return SplitMix64Of(x); }
 
 // Where each buffer of one call lives inside a buffer set.
 struct Layout {

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
+
 namespace kf::llm {
 
 namespace {
@@ -147,6 +149,21 @@ Status ReadConfig(const YAML::Node& llm, EnsembleConfig* c, Timeouts* timeouts) 
   return Status::Ok();
 }
 
+// The call log is a record and a cache, not the reply: a reply it cannot keep is still used,
+// and the failure is said where the user sees it (a run's next candidate write then fails too).
+void WarnLog(const char* what, const Status& st) {
+  std::fprintf(stderr, "kforge: %s: %s\n", what, st.message().c_str());
+}
+
+// The call's row in the log, or 0 (said on stderr) when it could not be written.
+int64_t RecordCall(CallLog& log, const std::string& key, const ProviderSpec& spec,
+                   const Request& request, const Completion& c) {
+  auto id = log.Record(key, spec, request, c);
+  if (id.ok()) return *id;
+  WarnLog("the model call is not in the call log", id.status());
+  return 0;
+}
+
 }  // namespace
 
 Result<EnsembleConfig> LoadEnsembleConfig(const std::filesystem::path& config_file,
@@ -235,12 +252,14 @@ Completion Ensemble::Complete(const Request& request, const TextSink& sink, int 
   const Member& m = config_.members[member];
   const std::string key = RequestKey(m.spec, request);
   if (config_.cache && log_) {
-    if (auto hit = log_->Lookup(key)) {
+    auto hit = log_->Lookup(key);
+    if (!hit.ok()) WarnLog("cannot read the call log, asking the model", hit.status());
+    if (hit.ok() && *hit) {
       Completion c;
-      c.reply = *hit;
+      c.reply = **hit;
       c.reply.provider = m.spec.Name();
       if (sink) sink(c.reply.text);
-      c.reply.log_id = log_->Record(key, m.spec, request, c);
+      c.reply.log_id = RecordCall(*log_, key, m.spec, request, c);
       std::lock_guard<std::mutex> lock(mu_);
       ++spend_.cached;
       return c;
@@ -277,7 +296,7 @@ Completion Ensemble::Complete(const Request& request, const TextSink& sink, int 
       c.reply.cost_usd = config_.prices.Cost(known ? m.spec.model : c.reply.model, c.reply.usage);
     }
   }
-  if (log_) c.reply.log_id = log_->Record(key, m.spec, request, c);
+  if (log_) c.reply.log_id = RecordCall(*log_, key, m.spec, request, c);
   {
     std::lock_guard<std::mutex> lock(mu_);
     --slots_[member].in_flight;

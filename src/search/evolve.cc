@@ -146,10 +146,7 @@ class Database {
 
   std::vector<int> Cell(const Candidate& c) const {
     std::vector<int> cell;
-    for (const auto& f : config_.features) {
-      const double x = (Metric(c, f.metric) - f.min) / (f.max - f.min);
-      cell.push_back(std::clamp(static_cast<int>(x * f.bins), 0, f.bins - 1));
-    }
+    for (const auto& f : config_.features) cell.push_back(FeatureBin(Metric(c, f.metric), f));
     return cell;
   }
 
@@ -217,15 +214,17 @@ class Database {
   }
 
   // Ring migration: each island's best goes to the next island.
-  void Migrate(RunStore& store, int64_t step) {
+  [[nodiscard]] Status Migrate(RunStore& store, int64_t step) {
     std::vector<std::optional<Candidate>> bests;
     for (const auto& is : islands_) bests.push_back(is.best);
     for (int i = 0; i < config_.islands && config_.islands > 1; ++i) {
       if (!bests[i]) continue;
       const int to = (i + 1) % config_.islands;
       Add(to, *bests[i]);
-      store.AddMigration(step, bests[i]->id, i, to);
+      Status st = store.AddMigration(step, bests[i]->id, i, to);
+      if (!st.ok()) return st;
     }
+    return Status::Ok();
   }
 
   const std::vector<std::string>& failures(int island) const { return islands_[island].failures; }
@@ -311,8 +310,7 @@ Status RunEvolve(RunContext& ctx) {
         extra.llm_call = reply->reply.log_id;
         EditResult edit = ApplyEdits(p.parent.code, ParseSearchReplace(reply->reply.text));
         child = edit.ok ? ctx.Judge(edit.program, extra)
-                        : Result<Candidate>(ctx.RecordFailure(edit.verdict, edit.message, extra,
-                                                              reply->reply.text));
+                        : ctx.RecordFailure(edit.verdict, edit.message, extra, reply->reply.text);
       }
       if (!child.ok()) return child.status();
       if (child->verdict == "ok") {
@@ -323,7 +321,10 @@ Status RunEvolve(RunContext& ctx) {
         db.Fail(p.island,
                 "candidate #" + std::to_string(child->id) + ": " + child->verdict + ": " + what);
       }
-      if (p.step % config->migration_interval == 0) db.Migrate(*ctx.store, p.step);
+      if (p.step % config->migration_interval == 0) {
+        Status st = db.Migrate(*ctx.store, p.step);
+        if (!st.ok()) return st;
+      }
     }
   }
   return Status::Ok();
@@ -332,6 +333,11 @@ Status RunEvolve(RunContext& ctx) {
 std::vector<FeatureAxis> EvolveFeatureAxes(const json& evolve) {
   auto c = ReadConfig(evolve.is_null() ? json::object() : evolve);
   return c.ok() ? c->features : EvolveConfig{}.features;
+}
+
+int FeatureBin(double value, const FeatureAxis& axis) {
+  const double x = (value - axis.min) / (axis.max - axis.min);
+  return std::clamp(static_cast<int>(x * axis.bins), 0, axis.bins - 1);
 }
 
 }  // namespace kf::search

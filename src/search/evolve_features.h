@@ -18,4 +18,7 @@ struct FeatureAxis {
 // The axes of an `optimize.evolve` config section; the defaults where it sets none or is invalid.
 std::vector<FeatureAxis> EvolveFeatureAxes(const nlohmann::json& evolve);
 
+// The bin of `value` on `axis`: clamp(floor((value - min) / (max - min) * bins), 0, bins - 1).
+int FeatureBin(double value, const FeatureAxis& axis);
+
 }  // namespace kf::search

@@ -117,11 +117,13 @@ Result<Candidate> RunContext::Judge(const std::string& code, Candidate extra,
   const std::string file_ext = ext.empty() ? extension : ext;
   const std::string hash = Sha256Hex(code + "\n// kforge: compiled as " + file_ext);
   ++judged;
-  if (auto seen = store->FindByHash(hash)) {
+  auto seen = store->FindByHash(hash);
+  if (!seen.ok()) return seen.status();
+  if (*seen) {
     // Judged before in this run: replayed after a resume, or proposed again.
-    Consider(*seen);
-    Progress(*seen);
-    return *seen;
+    Consider(**seen);
+    Progress(**seen);
+    return **seen;
   }
   const fs::path dir = options.run_dir / "candidates";
   std::error_code ec;
@@ -148,26 +150,30 @@ Result<Candidate> RunContext::Judge(const std::string& code, Candidate extra,
   auto id = store->Add(c);
   if (!id.ok()) return id.status();
   c.id = *id;
-  store->SetMeta("time_used_s", std::to_string(MonotonicSeconds() - start_time));
+  Status st = store->SetMeta("time_used_s", std::to_string(MonotonicSeconds() - start_time));
+  if (!st.ok()) return st;
   Consider(c);
   Progress(c);
   return c;
 }
 
-Candidate RunContext::RecordFailure(const std::string& verdict, const std::string& feedback,
-                                    Candidate extra, const std::string& reply_text) {
+Result<Candidate> RunContext::RecordFailure(const std::string& verdict, const std::string& feedback,
+                                            Candidate extra, const std::string& reply_text) {
   ++judged;
   Candidate c = std::move(extra);
   c.verdict = verdict;
   c.feedback = feedback;
   c.code_hash =
       "no-program:" + Sha256Hex(verdict + "\n" + std::to_string(c.parent_id) + "\n" + reply_text);
-  if (auto seen = store->FindByHash(c.code_hash)) {
-    Progress(*seen);
-    return *seen;
+  auto seen = store->FindByHash(c.code_hash);
+  if (!seen.ok()) return seen.status();
+  if (*seen) {
+    Progress(**seen);
+    return **seen;
   }
   auto id = store->Add(c);
-  if (id.ok()) c.id = *id;
+  if (!id.ok()) return id.status();
+  c.id = *id;
   Progress(c);
   return c;
 }
@@ -264,8 +270,12 @@ Result<Candidate> RunContext::JudgeReply(const llm::Completion& reply, Candidate
 void RunContext::Progress(const Candidate& c) {
   const Candidate best = initial ? Best() : c;
   std::string counts;
-  for (const auto& [v, n] : store->Counts().by_verdict) {
-    counts += (counts.empty() ? "" : " ") + v + " " + std::to_string(n);
+  if (auto by = store->Counts(); by.ok()) {
+    for (const auto& [v, n] : by->by_verdict) {
+      counts += (counts.empty() ? "" : " ") + v + " " + std::to_string(n);
+    }
+  } else {
+    counts = "(counts unreadable: " + by.status().message() + ")";
   }
   char line[512];
   const auto spend = models ? models->spent() : llm::Ensemble::Spend{};
@@ -343,35 +353,48 @@ Status ApplyOptimizeConfig(const fs::path& config_file, OptimizeOptions* o) {
   return Status::Ok();
 }
 
+namespace {
+
+// Settles the run's options and records them: those recorded for a resumed run (with the
+// budgets given again), the defaults for a new one (in a store that holds no run yet).
+Status SettleOptions(RunStore* store, OptimizeOptions* options) {
+  if (options->resume) {
+    auto saved = store->GetMeta("options");
+    if (!saved.ok()) return saved.status();
+    if (!*saved) {
+      return Status::Error(options->run_dir.string() +
+                           " holds no run to resume (no options recorded)");
+    }
+    json j = json::parse(**saved, nullptr, false);
+    if (j.is_discarded())
+      return Status::Error(options->run_dir.string() + ": unreadable run options");
+    RestoreOptions(j, options);
+  } else {
+    auto size = store->Size();
+    if (!size.ok()) return size.status();
+    if (*size > 0) {
+      return Status::Error(options->run_dir.string() +
+                           " already holds a run: resume it with --resume " +
+                           options->run_dir.string() + ", or choose another --out");
+    }
+    if (options->budget_evals < 0) options->budget_evals = 20;
+    if (options->budget_cost_usd < 0) options->budget_cost_usd = 0;
+    if (options->budget_time_s < 0) options->budget_time_s = 0;
+  }
+  if (options->strategy != "agent" && options->strategy != "swarm" &&
+      options->strategy != "evolve" && options->strategy != "tune") {
+    return Status::Error("unknown strategy '" + options->strategy +
+                         "' (agent, swarm, evolve, tune)");
+  }
+  return store->SetMeta("options", OptionsJson(*options).dump());
+}
+
+}  // namespace
+
 Result<json> RunOptimize(OptimizeOptions options) {
   auto store = RunStore::Open(options.run_dir);
   if (!store.ok()) return store.status();
-  if (options.resume) {
-    auto saved = (*store)->GetMeta("options");
-    if (!saved) {
-      return Status::Error(options.run_dir.string() +
-                           " holds no run to resume (no options recorded)");
-    }
-    json j = json::parse(*saved, nullptr, false);
-    if (j.is_discarded())
-      return Status::Error(options.run_dir.string() + ": unreadable run options");
-    RestoreOptions(j, &options);
-  } else {
-    if ((*store)->Size() > 0) {
-      return Status::Error(options.run_dir.string() +
-                           " already holds a run: resume it with --resume " +
-                           options.run_dir.string() + ", or choose another --out");
-    }
-    if (options.budget_evals < 0) options.budget_evals = 20;
-    if (options.budget_cost_usd < 0) options.budget_cost_usd = 0;
-    if (options.budget_time_s < 0) options.budget_time_s = 0;
-  }
-  if (options.strategy != "agent" && options.strategy != "swarm" && options.strategy != "evolve" &&
-      options.strategy != "tune") {
-    return Status::Error("unknown strategy '" + options.strategy +
-                         "' (agent, swarm, evolve, tune)");
-  }
-  (*store)->SetMeta("options", OptionsJson(options).dump());
+  if (Status st = SettleOptions(store->get(), &options); !st.ok()) return st;
 
   RunContext ctx;
   ctx.options = options;
@@ -406,18 +429,22 @@ Result<json> RunOptimize(OptimizeOptions options) {
     auto log = llm::CallLog::Open(ctx.store->db_path());
     if (!log.ok()) return log.status();
     std::shared_ptr<llm::CallLog> shared(std::move(*log));
+    // What earlier sessions of this run spent counts against its budget.
     const auto before = shared->Sum();
+    if (!before.ok()) return before.status();
     auto ensemble = llm::Ensemble::Create(*cfg, shared);
     if (!ensemble.ok()) return ensemble.status();
     ctx.models = std::move(*ensemble);
-    ctx.models->AddSpent(before.cost_usd, before.prompt_tokens + before.completion_tokens);
+    ctx.models->AddSpent(before->cost_usd, before->prompt_tokens + before->completion_tokens);
   }
 
   eval::EvalOptions eval_options = options.eval;
   ctx.evaluator = std::make_unique<eval::Evaluator>(ctx.task, eval_options);
   ctx.interrupted = options.interrupt;
   ctx.start_time = MonotonicSeconds();
-  if (auto used = ctx.store->GetMeta("time_used_s")) ctx.start_time -= std::stod(*used);
+  auto used = ctx.store->GetMeta("time_used_s");
+  if (!used.ok()) return used.status();
+  if (*used) ctx.start_time -= std::stod(**used);
 
   // The starting program, judged like any candidate: it is the first parent.
   if (options.start_program.empty() && ctx.task.torch) {
@@ -462,7 +489,9 @@ Result<json> RunOptimize(OptimizeOptions options) {
   if (options.progress_tty) std::fprintf(stderr, "\n");
   if (!st.ok()) return st;
   if (ctx.stop_reason.empty()) ctx.stop_reason = "the strategy finished";
-  ctx.store->SetMeta("time_used_s", std::to_string(MonotonicSeconds() - ctx.start_time));
+  Status saved =
+      ctx.store->SetMeta("time_used_s", std::to_string(MonotonicSeconds() - ctx.start_time));
+  if (!saved.ok()) return saved;
   return WriteReport(ctx);
 }
 

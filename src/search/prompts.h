@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "llm/types.h"
-#include "search/run_store.h"
+#include "search/candidate.h"
 #include "task/task.h"
 #include "util/status.h"
 

@@ -19,6 +19,77 @@ std::string Absolute(const fs::path& p) {
   const fs::path a = fs::absolute(p, ec);
   return ec ? p.string() : a.lexically_normal().string();
 }
+// The lineage: from the starting program to the winner.
+Result<json> Lineage(RunStore& store, int64_t best_id) {
+  json lineage = json::array();
+  for (int64_t id = best_id; id != 0;) {
+    auto c = store.Get(id);
+    if (!c.ok()) return c.status();
+    if (!*c) break;
+    const Candidate& got = **c;
+    lineage.insert(lineage.begin(), json{{"id", got.id},
+                                         {"origin", got.origin},
+                                         {"round", got.round},
+                                         {"verdict", got.verdict},
+                                         {"speedup", got.speedup},
+                                         {"time_ms", got.time_ms},
+                                         {"params", got.params}});
+    id = got.parent_id == got.id ? 0 : got.parent_id;
+  }
+  return lineage;
+}
+
+// The run's model calls, tokens and cost; {} for a run without models. The run is recorded
+// whatever happens here: a log that cannot be read costs the report its models section, said
+// on stderr, not the run its report.
+json ModelTotals(RunContext& ctx) {
+  if (!ctx.models) return json::object();
+  auto log = llm::CallLog::Open(ctx.store->db_path());
+  auto t = log.ok() ? (*log)->Sum() : Result<llm::CallLog::Totals>(log.status());
+  if (!t.ok()) {
+    std::fprintf(stderr, "kforge optimize: the report leaves out the model calls: %s\n",
+                 t.status().message().c_str());
+    return json::object();
+  }
+  return {{"calls", t->calls},
+          {"errors", t->errors},
+          {"cached", t->cached},
+          {"prompt_tokens", t->prompt_tokens},
+          {"completion_tokens", t->completion_tokens},
+          {"cost_usd", t->cost_usd}};
+}
+
+// The one-screen summary on stdout, from the report's JSON.
+void PrintSummary(const RunContext& ctx, const Candidate& best, const fs::path& best_file,
+                  const json& report) {
+  std::printf("kforge optimize: %s, strategy %s: %s\n", ctx.task.name.c_str(),
+              ctx.options.strategy.c_str(), ctx.stop_reason.c_str());
+  std::printf("  best      #%lld: %.4f ms, %.2fx %s -> %s\n", static_cast<long long>(best.id),
+              best.time_ms, best.speedup, BaselineLabel(best.result).c_str(), best_file.c_str());
+  const json& baselines = report["baselines"];
+  for (size_t i = 1; i < baselines.size(); ++i) {
+    std::printf("  vs %-7s %.2fx\n", baselines[i]["name"].get<std::string>().c_str(),
+                baselines[i]["speedup"].get<double>());
+  }
+  std::string vs;
+  for (const auto& [v, n] : report["verdicts"].items()) {
+    vs += (vs.empty() ? "" : ", ") + v + " " + std::to_string(n.get<int64_t>());
+  }
+  std::printf("  verdicts  %s (%lld candidates)\n", vs.c_str(),
+              static_cast<long long>(report["candidates"].get<int64_t>()));
+  const json& llm_totals = report["llm"];
+  if (!llm_totals.empty()) {
+    std::printf("  models    %lld calls, %lld tokens, $%.4f\n",
+                static_cast<long long>(llm_totals["calls"].get<int64_t>()),
+                static_cast<long long>(llm_totals["prompt_tokens"].get<int64_t>() +
+                                       llm_totals["completion_tokens"].get<int64_t>()),
+                llm_totals["cost_usd"].get<double>());
+  }
+  std::printf("  time      %.1f s (judging %.1f s, models %.1f s)\n",
+              report["seconds"]["total"].get<double>(), ctx.eval_seconds, ctx.llm_seconds);
+  std::printf("  report    %s\n", (ctx.options.run_dir / "report.md").c_str());
+}
+
 }  // namespace
 
 Result<json> WriteReport(RunContext& ctx) {
@@ -28,20 +99,11 @@ Result<json> WriteReport(RunContext& ctx) {
     std::ofstream out(best_file, std::ios::binary | std::ios::trunc);
     out << best.code;
   }
-  // The lineage: from the starting program to the winner.
-  json lineage = json::array();
-  for (auto c = ctx.store->Get(best.id); c;) {
-    lineage.insert(lineage.begin(), json{{"id", c->id},
-                                         {"origin", c->origin},
-                                         {"round", c->round},
-                                         {"verdict", c->verdict},
-                                         {"speedup", c->speedup},
-                                         {"time_ms", c->time_ms},
-                                         {"params", c->params}});
-    if (c->parent_id == 0 || c->parent_id == c->id) break;
-    c = ctx.store->Get(c->parent_id);
-  }
-  const auto counts = ctx.store->Counts();
+  auto lineage = Lineage(*ctx.store, best.id);
+  if (!lineage.ok()) return lineage.status();
+  auto counted = ctx.store->Counts();
+  if (!counted.ok()) return counted.status();
+  const store::VerdictCounts& counts = *counted;
   json verdicts = json::object();
   for (const auto& [v, n] : counts.by_verdict) verdicts[v] = n;
   json baselines = json::array();
@@ -53,18 +115,7 @@ Result<json> WriteReport(RunContext& ctx) {
                          {"time_ms", b["time_ms"].value("median", 0.0)},
                          {"speedup", b.value("speedup", 0.0)}});
   }
-  json llm_totals = json::object();
-  if (auto log = ctx.models ? llm::CallLog::Open(ctx.store->db_path())
-                            : Result<std::unique_ptr<llm::CallLog>>(Status::Error("no models"));
-      log.ok()) {
-    const auto t = (*log)->Sum();
-    llm_totals = {{"calls", t.calls},
-                  {"errors", t.errors},
-                  {"cached", t.cached},
-                  {"prompt_tokens", t.prompt_tokens},
-                  {"completion_tokens", t.completion_tokens},
-                  {"cost_usd", t.cost_usd}};
-  }
+  const json llm_totals = ModelTotals(ctx);
   const double total = MonotonicSeconds() - ctx.start_time;
   json report = {
       {"task", ctx.task.name},
@@ -86,7 +137,7 @@ Result<json> WriteReport(RunContext& ctx) {
         {"params", best.params},
         {"result", best.result}}},
       {"baselines", baselines},
-      {"lineage", lineage},
+      {"lineage", *lineage},
       {"llm", llm_totals},
       {"seconds", {{"total", total}, {"evaluation", ctx.eval_seconds}, {"llm", ctx.llm_seconds}}},
   };
@@ -118,7 +169,7 @@ Result<json> WriteReport(RunContext& ctx) {
   md +=
       "\n## Lineage\n\n| candidate | origin | round | verdict | speedup | params "
       "|\n|---|---|---|---|---|---|\n";
-  for (const auto& l : lineage) {
+  for (const auto& l : *lineage) {
     std::snprintf(line, sizeof(line), "| #%lld | %s | %d | %s | %.2fx | %s |\n",
                   static_cast<long long>(l["id"].get<int64_t>()),
                   l["origin"].get<std::string>().c_str(), l["round"].get<int>(),
@@ -151,29 +202,7 @@ Result<json> WriteReport(RunContext& ctx) {
     out << md;
   }
 
-  std::printf("kforge optimize: %s, strategy %s: %s\n", ctx.task.name.c_str(),
-              ctx.options.strategy.c_str(), ctx.stop_reason.c_str());
-  std::printf("  best      #%lld: %.4f ms, %.2fx %s -> %s\n", static_cast<long long>(best.id),
-              best.time_ms, best.speedup, BaselineLabel(best.result).c_str(), best_file.c_str());
-  for (size_t i = 1; i < baselines.size(); ++i) {
-    std::printf("  vs %-7s %.2fx\n", baselines[i]["name"].get<std::string>().c_str(),
-                baselines[i]["speedup"].get<double>());
-  }
-  std::string vs;
-  for (const auto& [v, n] : counts.by_verdict)
-    vs += (vs.empty() ? "" : ", ") + v + " " + std::to_string(n);
-  std::printf("  verdicts  %s (%lld candidates)\n", vs.c_str(),
-              static_cast<long long>(counts.total));
-  if (!llm_totals.empty()) {
-    std::printf("  models    %lld calls, %lld tokens, $%.4f\n",
-                static_cast<long long>(llm_totals["calls"].get<int64_t>()),
-                static_cast<long long>(llm_totals["prompt_tokens"].get<int64_t>() +
-                                       llm_totals["completion_tokens"].get<int64_t>()),
-                llm_totals["cost_usd"].get<double>());
-  }
-  std::printf("  time      %.1f s (judging %.1f s, models %.1f s)\n", total, ctx.eval_seconds,
-              ctx.llm_seconds);
-  std::printf("  report    %s\n", (ctx.options.run_dir / "report.md").c_str());
+  PrintSummary(ctx, best, best_file, report);
   return report;
 }
 

@@ -11,9 +11,9 @@
 
 #include "eval/evaluator.h"
 #include "llm/ensemble.h"
+#include "search/candidate.h"
 #include "search/optimize.h"
 #include "search/prompts.h"
-#include "search/run_store.h"
 #include "task/task.h"
 
 namespace kf::search {
@@ -45,8 +45,9 @@ struct RunContext {
                           const std::string& extension = "");
   // Records a reply that gave no program (verdict "no_code", "wrong_language", ...). The same
   // reply failing the same way from the same parent is the same candidate (found on replay).
-  Candidate RecordFailure(const std::string& verdict, const std::string& feedback, Candidate extra,
-                          const std::string& reply_text);
+  // A Status error means the store could not record it.
+  Result<Candidate> RecordFailure(const std::string& verdict, const std::string& feedback,
+                                  Candidate extra, const std::string& reply_text);
   // The best ok candidate judged so far in this process (replayed ones included), the starting
   // program when none beats it. Not the store's best: a replay must make the choices the
   // original run made at that point.

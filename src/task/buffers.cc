@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "util/parallel.h"
+#include "util/splitmix.h"
 
 namespace kf::task {
 namespace {
@@ -17,13 +18,7 @@ namespace {
 class Rng {
  public:
   explicit Rng(uint64_t seed) {
-    for (auto& s : s_) {
-      seed += 0x9e3779b97f4a7c15ULL;
-      uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      s = z ^ (z >> 31);
-    }
+    for (auto& s : s_) s = SplitMix64(&seed);
   }
   uint64_t Next() {
     const uint64_t result = s_[0] + s_[3];

@@ -32,23 +32,33 @@ std::vector<std::string> TimingRow(const std::string& name, const json& t) {
           "±" + FormatFixed(100 * NumberOf(t, "ci95_rel"), 1) + "%"};
 }
 
+// Moves a view's answer into `out`; false, with `st` set, when the view failed.
+bool Take(Result<json> got, json* out, Status* st) {
+  if (!got.ok()) {
+    *st = got.status();
+    return false;
+  }
+  *out = std::move(*got);
+  return true;
+}
+
 }  // namespace
 
-ReportData GatherReport(RunView& view) {
+Result<ReportData> GatherReport(RunView& view) {
   ReportData d;
-  d.summary = view.Summary();
-  d.progress = view.Progress();
-  d.lineage = view.Lineage(-1, kReportLineageNodes);
-  d.grid = view.Grid();
-  d.roofline = view.Roofline();
-  d.top = view.Candidates({.offset = 0,
-                           .limit = kReportTopCandidates,
-                           .verdict = "ok",
-                           .island = -1,
-                           .sort = "speedup"});
+  Status st;
+  const CandidateQuery fastest{
+      .offset = 0, .limit = kReportTopCandidates, .verdict = "ok", .island = -1, .sort = "speedup"};
+  if (!Take(view.Summary(), &d.summary, &st) || !Take(view.Progress(), &d.progress, &st) ||
+      !Take(view.Lineage(-1, kReportLineageNodes), &d.lineage, &st) ||
+      !Take(view.Grid(), &d.grid, &st) || !Take(view.Roofline(), &d.roofline, &st) ||
+      !Take(view.Candidates(fastest), &d.top, &st)) {
+    return st;
+  }
   d.winner = nullptr;
-  if (const json& best = ObjectOf(d.summary, "best"); !best.empty()) {
-    if (auto w = view.Candidate(IntOf(best, "id")); w.ok()) d.winner = std::move(*w);
+  if (const json& best = ObjectOf(d.summary, "best");
+      !best.empty() && !Take(view.Candidate(IntOf(best, "id")), &d.winner, &st)) {
+    return st;
   }
   const std::string report = ReadFile(view.dir() / "report.json");
   d.has_report_json = !report.empty();

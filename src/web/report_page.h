@@ -27,7 +27,8 @@ struct ReportData {
 inline constexpr int kReportTopCandidates = 20;
 inline constexpr int kReportLineageNodes = 2000;
 
-ReportData GatherReport(RunView& view);
+// Error: the run's store could not be read.
+Result<ReportData> GatherReport(RunView& view);
 
 std::string ReportHtml(const ReportData& data);
 

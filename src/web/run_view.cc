@@ -1,6 +1,5 @@
 #include "web/run_view.h"
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -10,216 +9,79 @@
 
 #include "eval/verdict.h"
 #include "search/evolve_features.h"
-#include "search/run_store.h"
-#include "util/sqlite_stmt.h"
 #include "web/line_diff.h"
 
 namespace kf::web {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-using Stmt = SqliteStmt;
 
 namespace {
 
 // A run with no new candidate for this long and no report is `stopped` (killed; resumable).
 constexpr double kRunningWindowS = 300;
 
-double ColDouble(Stmt& q, int i) { return sqlite3_column_double(q.s, i); }
-int64_t ColInt(Stmt& q, int i) { return sqlite3_column_int64(q.s, i); }
-bool IsNull(Stmt& q, int i) { return sqlite3_column_type(q.s, i) == SQLITE_NULL; }
-
 json ParseOr(const std::string& text, json fallback) {
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() ? fallback : j;
 }
 
-// "roofline.fraction" -> "$.roofline.fraction"; "baselines.0.speedup" -> "$.baselines[0].speedup".
-std::string JsonPath(const std::string& dotted) {
-  std::string out = "$";
-  size_t at = 0;
-  while (at <= dotted.size()) {
-    size_t dot = dotted.find('.', at);
-    if (dot == std::string::npos) dot = dotted.size();
-    const std::string part = dotted.substr(at, dot - at);
-    const bool index = !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit);
-    out += index ? "[" + part + "]" : "." + part;
-    at = dot + 1;
-  }
-  return out;
-}
-
-// The SQL expression of an evolve feature metric (search/evolve.cc's Metric).
-std::string MetricSql(const std::string& metric) {
-  if (metric == "code_size") return "length(code)";
-  if (metric == "speedup") return "speedup";
-  std::string path = JsonPath(metric);
-  std::string quoted;
-  for (char c : path) quoted += c == '\'' ? std::string("''") : std::string(1, c);
-  return "coalesce(json_extract(result, '" + quoted + "'), 0)";
-}
-
-int Bin(double value, const search::FeatureAxis& f) {
-  const double x = (value - f.min) / (f.max - f.min);
-  return std::clamp(static_cast<int>(x * f.bins), 0, f.bins - 1);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<RunView>> RunView::Open(const fs::path& run_dir) {
+  auto reader = store::RunReader::Open(run_dir);
+  if (!reader.ok()) return reader.status();
   std::error_code ec;
-  if (!fs::is_directory(run_dir, ec)) {
-    return Status::Error(run_dir.string() + " is not a directory");
-  }
-  const fs::path db_path = run_dir / "run.sqlite";
-  if (!fs::is_regular_file(db_path, ec)) {
-    return Status::Error(run_dir.string() +
-                         " is not a kforge run: it has no run.sqlite (kforge optimize --out DIR "
-                         "writes one)");
-  }
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    std::string why = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return Status::Error("cannot open " + db_path.string() + ": " + why);
-  }
-  sqlite3_busy_timeout(db, 5000);
   fs::path dir = fs::absolute(run_dir, ec).lexically_normal();
   if (!dir.has_filename()) dir = dir.parent_path();  // "runs/x/" names x
-  std::unique_ptr<RunView> view(new RunView(db, dir));
-  if (!view->HasTable("meta")) {
-    return Status::Error(db_path.string() + " is not a kforge run store (no meta table)");
-  }
-  Stmt q(db, "SELECT value FROM meta WHERE key = 'schema_version'");
-  const std::string version = sqlite3_step(q.s) == SQLITE_ROW ? q.Col(0) : "";
-  if (version != std::to_string(search::RunStore::kSchemaVersion)) {
-    return Status::Error(db_path.string() + " has schema version " +
-                         (version.empty() ? std::string("(none)") : version) +
-                         "; this kforge reads version " +
-                         std::to_string(search::RunStore::kSchemaVersion));
-  }
-  if (!view->HasTable("candidates")) {
-    return Status::Error(db_path.string() + " is not a kforge run store (no candidates table)");
-  }
-  view->has_migrations_ = view->HasTable("migrations");  // stores from before evolve lack it
-  view->has_llm_calls_ = view->HasTable("llm_calls");
-  return view;
+  return std::unique_ptr<RunView>(new RunView(std::move(*reader), dir));
 }
 
-RunView::~RunView() { sqlite3_close(db_); }
-
-bool RunView::HasTable(const char* name) {
-  Stmt q(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
-  q.Text(1, name);
-  return sqlite3_step(q.s) == SQLITE_ROW;
-}
-
-std::string RunView::SyncLocked() {
-  // One read transaction, so every table is seen at the same point of the run.
-  sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
-  std::string time_used;
-  {
-    Stmt q(db_, "SELECT key, value FROM meta WHERE key IN ('options', 'time_used_s')");
-    while (sqlite3_step(q.s) == SQLITE_ROW) {
-      if (q.Col(0) == "time_used_s") time_used = q.Col(1);
-      if (q.Col(0) == "options" && options_.empty()) {
-        options_ = ParseOr(q.Col(1), json::object());
-        if (options_.value("strategy", "") == "evolve") {
-          for (const auto& f : search::EvolveFeatureAxes(options_.value("evolve", json::object())))
-            feature_sql_.push_back(MetricSql(f.metric));
-        }
+Result<std::string> RunView::SyncLocked() {
+  if (options_.empty()) {
+    auto options = reader_->Meta("options");
+    if (!options.ok()) return options.status();
+    if (*options) {
+      options_ = ParseOr(**options, json::object());
+      if (options_.value("strategy", "") == "evolve") {
+        for (const auto& f : search::EvolveFeatureAxes(options_.value("evolve", json::object())))
+          features_.push_back(f.metric);
       }
     }
   }
-  {
-    std::string features;
-    for (const auto& f : feature_sql_) features += ", " + f;
-    Stmt q(db_, ("SELECT id, coalesce(parent_id, 0), coalesce(island, 0), coalesce(round, 0), "
-                 "verdict, origin, coalesce(speedup, 0), coalesce(time_ms, 0), at, "
-                 "coalesce(eval_seconds, 0), json_extract(result, '$.roofline.flops'), "
-                 "json_extract(result, '$.roofline.bytes'), "
-                 "json_extract(result, '$.roofline.achieved_gflops'), "
-                 "json_extract(result, '$.roofline.achieved_gbps'), "
-                 "json_extract(result, '$.roofline.fraction'), "
-                 "json_extract(result, '$.roofline.peak_gflops'), "
-                 "json_extract(result, '$.roofline.peak_gbps'), "
-                 "nullif(nullif(coalesce(params, ''), '{}'), 'null'), "
-                 "json_extract(result, '$.speedup_ci[0]')" +
-                 features + " FROM candidates WHERE id > ? ORDER BY id")
-                    .c_str());
-    sqlite3_bind_int64(q.s, 1, rows_.empty() ? 0 : rows_.back().id);
-    while (sqlite3_step(q.s) == SQLITE_ROW) {
-      Row r;
-      r.id = ColInt(q, 0);
-      r.parent = ColInt(q, 1);
-      r.island = static_cast<int>(ColInt(q, 2));
-      r.round = static_cast<int>(ColInt(q, 3));
-      r.verdict = q.Col(4);
-      r.origin = q.Col(5);
-      r.speedup = ColDouble(q, 6);
-      r.time_ms = ColDouble(q, 7);
-      r.at = ColDouble(q, 8);
-      r.eval_seconds = ColDouble(q, 9);
-      r.has_roofline = r.verdict == "ok" && !IsNull(q, 10);
-      r.flops = ColDouble(q, 10);
-      r.bytes = ColDouble(q, 11);
-      r.gflops = ColDouble(q, 12);
-      r.gbps = ColDouble(q, 13);
-      r.fraction = ColDouble(q, 14);
-      if (r.has_roofline && !IsNull(q, 15)) peak_gflops_ = ColDouble(q, 15);
-      if (r.has_roofline && !IsNull(q, 16)) peak_gbps_ = ColDouble(q, 16);
-      for (size_t k = 0; k < feature_sql_.size(); ++k) {
-        r.features.push_back(ColDouble(q, static_cast<int>(19 + k)));
-      }
-      if (!IsNull(q, 17)) r.params = q.Col(17);
-      if (!IsNull(q, 18)) r.speedup_ci_low = ColDouble(q, 18);
-      rows_.push_back(std::move(r));
-    }
+  auto delta = reader_->ReadSince(cursor_, features_);
+  if (!delta.ok()) return delta.status();
+  cursor_ = delta->cursor;
+  for (auto& r : delta->candidates) {
+    if (r.has_roofline && r.peak_gflops) peak_gflops_ = *r.peak_gflops;
+    if (r.has_roofline && r.peak_gbps) peak_gbps_ = *r.peak_gbps;
+    rows_.push_back(std::move(r));
   }
-  if (has_migrations_) {
-    Stmt q(db_,
-           "SELECT rowid, step, candidate_id, from_island, to_island FROM migrations WHERE "
-           "rowid > ? ORDER BY rowid");
-    sqlite3_bind_int64(q.s, 1, migrations_rowid_);
-    while (sqlite3_step(q.s) == SQLITE_ROW) {
-      migrations_rowid_ = ColInt(q, 0);
-      migrations_.push_back({ColInt(q, 1), ColInt(q, 2), ColInt(q, 3), ColInt(q, 4)});
-    }
-  }
-  if (has_llm_calls_) {
-    Stmt q(db_,
-           "SELECT coalesce(max(id), 0), count(*), coalesce(sum(error_kind IS NOT NULL AND "
-           "error_kind != ''), 0), coalesce(sum(prompt_tokens), 0), "
-           "coalesce(sum(completion_tokens), 0), coalesce(sum(cost_usd), 0) FROM llm_calls "
-           "WHERE id > ?");
-    sqlite3_bind_int64(q.s, 1, llm_id_);
-    if (sqlite3_step(q.s) == SQLITE_ROW && ColInt(q, 1) > 0) {
-      llm_id_ = ColInt(q, 0);
-      llm_calls_ += ColInt(q, 1);
-      llm_errors_ += ColInt(q, 2);
-      prompt_tokens_ += ColInt(q, 3);
-      completion_tokens_ += ColInt(q, 4);
-      cost_usd_ += ColDouble(q, 5);
-    }
-  }
-  sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  migrations_.insert(migrations_.end(), delta->migrations.begin(), delta->migrations.end());
+  llm_.calls += delta->llm.calls;
+  llm_.errors += delta->llm.errors;
+  llm_.prompt_tokens += delta->llm.prompt_tokens;
+  llm_.completion_tokens += delta->llm.completion_tokens;
+  llm_.cost_usd += delta->llm.cost_usd;
   struct stat st {};
   const bool report = ::stat((dir_ / "report.json").c_str(), &st) == 0;
   // The state depends on the clock too (running turns into stopped): minutes count.
   const int64_t minute = static_cast<int64_t>(std::time(nullptr)) / 60;
   return std::to_string(rows_.size()) + "/" + std::to_string(migrations_.size()) + "/" +
-         std::to_string(llm_id_) + "/" + time_used + "/" +
+         std::to_string(cursor_.llm_call) + "/" + delta->time_used_s + "/" +
          (report ? std::to_string(st.st_mtime) : "-") + "/" + std::to_string(minute);
 }
 
 template <typename F>
-json RunView::Cached(const std::string& key, F build) {
+Result<json> RunView::Cached(const std::string& key, F build) {
   std::lock_guard<std::mutex> lock(mu_);
-  const std::string version = SyncLocked();
+  auto version = SyncLocked();
+  if (!version.ok()) return version.status();
   auto it = cache_.find(key);
-  if (it != cache_.end() && it->second.first == version) return it->second.second;
-  json body = build();
+  if (it != cache_.end() && it->second.first == *version) return it->second.second;
+  Result<json> body = build();
+  if (!body.ok()) return body;
   if (cache_.size() > 256) cache_.clear();  // pages of many filters: keep it bounded
-  cache_[key] = {version, body};
+  cache_[key] = {*version, *body};
   return body;
 }
 
@@ -243,87 +105,85 @@ const RunView::Row* RunView::FindLocked(int64_t id) const {
   return it != rows_.end() && it->id == id ? &*it : nullptr;
 }
 
-json RunView::Summary() {
-  return Cached("summary", [&] {
-    std::map<std::string, int64_t> counts;
-    std::set<int> islands;
-    for (const auto& r : rows_) {
-      ++counts[r.verdict];
-      islands.insert(r.island);
-    }
-    json verdicts = json::object();
-    for (const auto& [v, n] : counts) verdicts[v] = n;
-    const int64_t total = static_cast<int64_t>(rows_.size());
-    const double first_at = rows_.empty() ? 0 : rows_.front().at;
-    const double last_at = rows_.empty() ? 0 : rows_.back().at;
-    double time_used = 0;
-    {
-      Stmt q(db_, "SELECT value FROM meta WHERE key = 'time_used_s'");
-      if (sqlite3_step(q.s) == SQLITE_ROW) time_used = std::atof(q.Col(0).c_str());
-    }
-    json best = nullptr;
-    if (const Row* b = BestLocked()) {
-      Stmt q(db_, "SELECT result FROM candidates WHERE id = ?");
-      sqlite3_bind_int64(q.s, 1, b->id);
-      const json r =
-          sqlite3_step(q.s) == SQLITE_ROW ? ParseOr(q.Col(0), json::object()) : json::object();
-      json baselines = json::array();
-      baselines.push_back({{"name", r.value("baseline_name", "initial program")},
-                           {"time_ms", r.value("baseline_time_ms", 0.0)},
-                           {"speedup", b->speedup}});
-      for (const auto& base : r.value("baselines", json::array())) {
-        if (!base.is_object()) continue;
-        const bool timed = base.contains("time_ms") && base["time_ms"].is_object();
-        baselines.push_back({{"name", base.value("name", "")},
-                             {"time_ms", timed ? base["time_ms"].value("median", 0.0) : 0.0},
-                             {"speedup", base.value("speedup", 0.0)}});
-      }
-      best = {{"id", b->id},
-              {"speedup", b->speedup},
-              {"time_ms", b->time_ms},
-              {"island", b->island},
-              {"baselines", baselines}};
-    }
-    // State: a report newer than the last candidate means the run ended.
-    std::string state = "stopped";
-    struct stat st {};
-    if (::stat((dir_ / "report.json").c_str(), &st) == 0 &&
-        static_cast<double>(st.st_mtime) + 1 >= last_at) {
-      state = "finished";
-    } else if (total == 0 || static_cast<double>(std::time(nullptr)) - last_at < kRunningWindowS) {
-      state = "running";
-    }
-    std::string task = fs::path(options_.value("task_dir", "")).filename().string();
-    if (task.size() > 3 && task.ends_with(".py")) task = task.substr(0, task.size() - 3);
-    return json{{"run", dir_.filename().string()},
-                {"dir", dir_.string()},
-                {"task", task},
-                {"task_path", options_.value("task_dir", "")},
-                {"strategy", options_.value("strategy", "")},
-                {"models", options_.value("llm", json::array())},
-                {"state", state},
-                {"candidates", total},
-                {"verdicts", verdicts},
-                {"islands", static_cast<int64_t>(islands.size())},
-                {"best", best},
-                {"budget",
-                 {{"evals", options_.value("budget_evals", 0)},
-                  {"cost_usd", options_.value("budget_cost_usd", 0.0)},
-                  {"time_s", options_.value("budget_time_s", 0.0)}}},
-                {"spent",
-                 {{"evals", total},
-                  {"cost_usd", cost_usd_},
-                  {"time_s", time_used},
-                  {"prompt_tokens", prompt_tokens_},
-                  {"completion_tokens", completion_tokens_},
-                  {"llm_calls", llm_calls_},
-                  {"llm_errors", llm_errors_}}},
-                {"first_at", first_at},
-                {"last_at", last_at}};
-  });
+Result<json> RunView::Summary() {
+  return Cached("summary", [&] { return SummaryLocked(); });
 }
 
-json RunView::Progress() {
+Result<json> RunView::SummaryLocked() {
+  std::map<std::string, int64_t> counts;
+  std::set<int> islands;
+  for (const auto& r : rows_) {
+    ++counts[r.verdict];
+    islands.insert(r.island);
+  }
+  json verdicts = json::object();
+  for (const auto& [v, n] : counts) verdicts[v] = n;
+  const int64_t total = static_cast<int64_t>(rows_.size());
+  const double first_at = rows_.empty() ? 0 : rows_.front().at;
+  const double last_at = rows_.empty() ? 0 : rows_.back().at;
+  auto time_used = reader_->Meta("time_used_s");
+  if (!time_used.ok()) return time_used.status();
+  json best = nullptr;
+  if (const Row* b = BestLocked()) {
+    auto full = reader_->GetCandidate(b->id);
+    if (!full.ok()) return full.status();
+    const json r = *full ? (*full)->result : json::object();
+    json baselines = json::array();
+    baselines.push_back({{"name", r.value("baseline_name", "initial program")},
+                         {"time_ms", r.value("baseline_time_ms", 0.0)},
+                         {"speedup", b->speedup}});
+    for (const auto& base : r.value("baselines", json::array())) {
+      if (!base.is_object()) continue;
+      const bool timed = base.contains("time_ms") && base["time_ms"].is_object();
+      baselines.push_back({{"name", base.value("name", "")},
+                           {"time_ms", timed ? base["time_ms"].value("median", 0.0) : 0.0},
+                           {"speedup", base.value("speedup", 0.0)}});
+    }
+    best = {{"id", b->id},
+            {"speedup", b->speedup},
+            {"time_ms", b->time_ms},
+            {"island", b->island},
+            {"baselines", baselines}};
+  }
+  // State: a report newer than the last candidate means the run ended.
+  std::string state = "stopped";
+  struct stat st {};
+  if (::stat((dir_ / "report.json").c_str(), &st) == 0 &&
+      static_cast<double>(st.st_mtime) + 1 >= last_at) {
+    state = "finished";
+  } else if (total == 0 || static_cast<double>(std::time(nullptr)) - last_at < kRunningWindowS) {
+    state = "running";
+  }
+  std::string task = fs::path(options_.value("task_dir", "")).filename().string();
+  if (task.size() > 3 && task.ends_with(".py")) task = task.substr(0, task.size() - 3);
+  return json{{"run", dir_.filename().string()},
+              {"dir", dir_.string()},
+              {"task", task},
+              {"task_path", options_.value("task_dir", "")},
+              {"strategy", options_.value("strategy", "")},
+              {"models", options_.value("llm", json::array())},
+              {"state", state},
+              {"candidates", total},
+              {"verdicts", verdicts},
+              {"islands", static_cast<int64_t>(islands.size())},
+              {"best", best},
+              {"budget",
+               {{"evals", options_.value("budget_evals", 0)},
+                {"cost_usd", options_.value("budget_cost_usd", 0.0)},
+                {"time_s", options_.value("budget_time_s", 0.0)}}},
+              {"spent",
+               {{"evals", total},
+                {"cost_usd", llm_.cost_usd},
+                {"time_s", std::atof(time_used->value_or("0").c_str())},
+                {"prompt_tokens", llm_.prompt_tokens},
+                {"completion_tokens", llm_.completion_tokens},
+                {"llm_calls", llm_.calls},
+                {"llm_errors", llm_.errors}}},
+              {"first_at", first_at},
+              {"last_at", last_at}};
+}
+
+Result<json> RunView::Progress() {
   return Cached("progress", [&] {
     json overall = json::array();
     std::map<int, json> per_island;
@@ -359,7 +219,7 @@ json RunView::Progress() {
   });
 }
 
-json RunView::Lineage(int64_t after, int limit) {
+Result<json> RunView::Lineage(int64_t after, int limit) {
   limit = std::clamp(limit, 1, 5000);
   return Cached("lineage/" + std::to_string(after) + "/" + std::to_string(limit), [&] {
     // Depths: a parent always precedes its child (ids grow), so one pass in id order.
@@ -402,54 +262,57 @@ json RunView::Lineage(int64_t after, int limit) {
   });
 }
 
-json RunView::Grid() {
-  return Cached("grid", [&] {
-    if (options_.value("strategy", "") != "evolve") {
-      return json{{"strategy", options_.value("strategy", "")},
-                  {"features", json::array()},
-                  {"cells", json::array()}};
-    }
-    const auto axes = search::EvolveFeatureAxes(options_.value("evolve", json::object()));
-    json features = json::array();
-    for (const auto& f : axes) {
-      features.push_back({{"metric", f.metric}, {"min", f.min}, {"max", f.max}, {"bins", f.bins}});
-    }
-    // Each correct candidate in its own island's grid and in the grids it migrated to.
-    std::unordered_map<int64_t, std::vector<int64_t>> moved_to;
-    for (const auto& m : migrations_) moved_to[m.candidate].push_back(m.to);
-    struct Elite {
-      int64_t id = 0;
-      double speedup = 0;
-      int64_t count = 0;
-    };
-    std::map<std::pair<int64_t, std::vector<int>>, Elite> cells;
-    for (const auto& r : rows_) {
-      if (r.verdict != "ok" || r.features.size() != axes.size()) continue;
-      std::vector<int> cell;
-      for (size_t k = 0; k < axes.size(); ++k) cell.push_back(Bin(r.features[k], axes[k]));
-      std::vector<int64_t> islands = {r.island};
-      if (auto it = moved_to.find(r.id); it != moved_to.end()) {
-        islands.insert(islands.end(), it->second.begin(), it->second.end());
-      }
-      for (int64_t island : islands) {
-        Elite& e = cells[{island, cell}];
-        ++e.count;
-        if (r.speedup > e.speedup) e = {r.id, r.speedup, e.count};
-      }
-    }
-    json out = json::array();
-    for (const auto& [key, e] : cells) {
-      out.push_back({{"island", key.first},
-                     {"cell", key.second},
-                     {"id", e.id},
-                     {"speedup", e.speedup},
-                     {"count", e.count}});
-    }
-    return json{{"strategy", "evolve"}, {"features", features}, {"cells", out}};
-  });
+Result<json> RunView::Grid() {
+  return Cached("grid", [&] { return GridLocked(); });
 }
 
-json RunView::Roofline() {
+json RunView::GridLocked() const {
+  if (options_.value("strategy", "") != "evolve") {
+    return json{{"strategy", options_.value("strategy", "")},
+                {"features", json::array()},
+                {"cells", json::array()}};
+  }
+  const auto axes = search::EvolveFeatureAxes(options_.value("evolve", json::object()));
+  json features = json::array();
+  for (const auto& f : axes) {
+    features.push_back({{"metric", f.metric}, {"min", f.min}, {"max", f.max}, {"bins", f.bins}});
+  }
+  // Each correct candidate in its own island's grid and in the grids it migrated to.
+  std::unordered_map<int64_t, std::vector<int64_t>> moved_to;
+  for (const auto& m : migrations_) moved_to[m.candidate].push_back(m.to);
+  struct Elite {
+    int64_t id = 0;
+    double speedup = 0;
+    int64_t count = 0;
+  };
+  std::map<std::pair<int64_t, std::vector<int>>, Elite> cells;
+  for (const auto& r : rows_) {
+    if (r.verdict != "ok" || r.features.size() != axes.size()) continue;
+    std::vector<int> cell;
+    for (size_t k = 0; k < axes.size(); ++k)
+      cell.push_back(search::FeatureBin(r.features[k], axes[k]));
+    std::vector<int64_t> islands = {r.island};
+    if (auto it = moved_to.find(r.id); it != moved_to.end()) {
+      islands.insert(islands.end(), it->second.begin(), it->second.end());
+    }
+    for (int64_t island : islands) {
+      Elite& e = cells[{island, cell}];
+      ++e.count;
+      if (r.speedup > e.speedup) e = {r.id, r.speedup, e.count};
+    }
+  }
+  json out = json::array();
+  for (const auto& [key, e] : cells) {
+    out.push_back({{"island", key.first},
+                   {"cell", key.second},
+                   {"id", e.id},
+                   {"speedup", e.speedup},
+                   {"count", e.count}});
+  }
+  return json{{"strategy", "evolve"}, {"features", features}, {"cells", out}};
+}
+
+Result<json> RunView::Roofline() {
   return Cached("roofline", [&] {
     json points = json::array();
     for (const auto& r : rows_) {
@@ -467,7 +330,7 @@ json RunView::Roofline() {
   });
 }
 
-json RunView::Candidates(const CandidateQuery& in) {
+Result<json> RunView::Candidates(const CandidateQuery& in) {
   CandidateQuery q = in;
   q.limit = std::clamp(q.limit, 1, 500);
   q.offset = std::max<int64_t>(0, q.offset);
@@ -510,79 +373,81 @@ json RunView::Candidates(const CandidateQuery& in) {
   });
 }
 
+namespace {
+
+json CandidateJson(const store::Candidate& c) {
+  return {{"id", c.id},
+          {"parent", c.parent_id},
+          {"origin", c.origin},
+          {"strategy", c.strategy},
+          {"round", c.round},
+          {"island", c.island},
+          {"code", c.code},
+          {"verdict", c.verdict},
+          {"speedup", c.speedup},
+          {"time_ms", c.time_ms},
+          {"feedback", c.feedback},
+          {"result", c.result},
+          {"params", c.params},
+          {"llm_call", c.llm_call},
+          {"eval_seconds", c.eval_seconds},
+          {"at", c.at}};
+}
+
+json CallJson(const store::CallDetail& call) {
+  const json request = ParseOr(call.request, json::object());
+  return {{"provider", call.provider},
+          {"model", call.model},
+          {"messages", request.value("messages", json::array())},
+          {"reply", call.reply},
+          {"finish_reason", call.finish_reason},
+          {"prompt_tokens", call.prompt_tokens},
+          {"completion_tokens", call.completion_tokens},
+          {"latency_s", call.latency_s},
+          {"cost_usd", call.cost_usd},
+          {"cached", call.cached},
+          {"error_kind", call.error_kind},
+          {"error", call.error}};
+}
+
+}  // namespace
+
 Result<json> RunView::Candidate(int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto row = [&](int64_t which, json* out) {
-    Stmt q(db_,
-           "SELECT id, coalesce(parent_id, 0), origin, strategy, round, island, code, verdict, "
-           "coalesce(speedup, 0), coalesce(time_ms, 0), feedback, result, params, "
-           "coalesce(llm_call, 0), coalesce(eval_seconds, 0), at FROM candidates WHERE id = ?");
-    sqlite3_bind_int64(q.s, 1, which);
-    if (sqlite3_step(q.s) != SQLITE_ROW) return false;
-    *out = {{"id", ColInt(q, 0)},
-            {"parent", ColInt(q, 1)},
-            {"origin", q.Col(2)},
-            {"strategy", q.Col(3)},
-            {"round", ColInt(q, 4)},
-            {"island", ColInt(q, 5)},
-            {"code", q.Col(6)},
-            {"verdict", q.Col(7)},
-            {"speedup", ColDouble(q, 8)},
-            {"time_ms", ColDouble(q, 9)},
-            {"feedback", q.Col(10)},
-            {"result", ParseOr(q.Col(11), json::object())},
-            {"params", ParseOr(q.Col(12), json::object())},
-            {"llm_call", ColInt(q, 13)},
-            {"eval_seconds", ColDouble(q, 14)},
-            {"at", ColDouble(q, 15)}};
-    return true;
-  };
-  json c;
-  if (!row(id, &c)) return Status::Error("no candidate " + std::to_string(id) + " in this run");
-  const std::string file = c["result"].value("candidate", "");
+  auto found = reader_->GetCandidate(id);
+  if (!found.ok()) return found.status();
+  if (!*found) return json(nullptr);
+  const store::Candidate& cand = **found;
+  json c = CandidateJson(cand);
   // The file's extension: .c, .cc, .cu, .py (the page picks its highlighting by it).
-  const std::string ext = fs::path(file).extension().string();
+  const std::string ext = fs::path(cand.result.value("candidate", "")).extension().string();
   c["language"] = ext.empty() ? ".c" : ext;
-  json parent = nullptr;
-  if (c["parent"].get<int64_t>() > 0 && row(c["parent"].get<int64_t>(), &parent)) {
-    const auto diff = LineDiff(parent["code"].get<std::string>(), c["code"].get<std::string>());
-    json lines = json::array();
-    for (const auto& d : diff) lines.push_back(json::array({std::string(1, d.op), d.text}));
-    const auto [added, removed] = DiffStat(diff);
-    c["parent_code"] = parent["code"];
-    c["parent_verdict"] = parent["verdict"];
-    c["parent_speedup"] = parent["speedup"];
-    c["diff"] = lines;
-    c["diff_stat"] = {{"added", added}, {"removed", removed}};
+  if (cand.parent_id > 0) {
+    auto parent = reader_->GetCandidate(cand.parent_id);
+    if (!parent.ok()) return parent.status();
+    if (*parent) {
+      const auto diff = LineDiff((*parent)->code, cand.code);
+      json lines = json::array();
+      for (const auto& d : diff) lines.push_back(json::array({std::string(1, d.op), d.text}));
+      const auto [added, removed] = DiffStat(diff);
+      c["parent_code"] = (*parent)->code;
+      c["parent_verdict"] = (*parent)->verdict;
+      c["parent_speedup"] = (*parent)->speedup;
+      c["diff"] = lines;
+      c["diff_stat"] = {{"added", added}, {"removed", removed}};
+    }
   }
+  if (auto synced = SyncLocked(); !synced.ok()) return synced.status();
   json children = json::array();
-  SyncLocked();
   for (const auto& r : rows_) {
     if (r.parent == id && children.size() < 200) children.push_back(r.id);
   }
   c["children"] = children;
   json call = nullptr;
-  if (c["llm_call"].get<int64_t>() > 0 && has_llm_calls_) {
-    Stmt q(db_,
-           "SELECT provider, model, request, reply, finish_reason, prompt_tokens, "
-           "completion_tokens, latency_s, cost_usd, cached, error_kind, error FROM llm_calls "
-           "WHERE id = ?");
-    sqlite3_bind_int64(q.s, 1, c["llm_call"].get<int64_t>());
-    if (sqlite3_step(q.s) == SQLITE_ROW) {
-      const json request = ParseOr(q.Col(2), json::object());
-      call = {{"provider", q.Col(0)},
-              {"model", q.Col(1)},
-              {"messages", request.value("messages", json::array())},
-              {"reply", q.Col(3)},
-              {"finish_reason", q.Col(4)},
-              {"prompt_tokens", ColInt(q, 5)},
-              {"completion_tokens", ColInt(q, 6)},
-              {"latency_s", ColDouble(q, 7)},
-              {"cost_usd", ColDouble(q, 8)},
-              {"cached", ColInt(q, 9) != 0},
-              {"error_kind", q.Col(10)},
-              {"error", q.Col(11)}};
-    }
+  if (cand.llm_call > 0) {
+    auto got = reader_->GetCall(cand.llm_call);
+    if (!got.ok()) return got.status();
+    if (*got) call = CallJson(**got);
   }
   c["llm"] = call;
   return c;

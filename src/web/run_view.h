@@ -1,8 +1,9 @@
 // A read-only view of one run directory (its run.sqlite, docs/dashboard.md), answering the
-// queries of the dashboard (kforge serve) and of kforge report as JSON. It opens the store
-// read-only, so it works while the run writes to it; each answer is built by an aggregated or
-// paginated query (a run of 10,000 candidates is never dumped whole) and cached until the
-// store grows. Thread-safe.
+// queries of the dashboard (kforge serve) and of kforge report as JSON. The store's queries are
+// store/run_reader.h's; this class shapes their records into the views. Each answer is built
+// from an in-memory index of the candidates that is synced incrementally (the store is
+// append-only; a run of 10,000 candidates is never read whole twice) and cached until the
+// store grows. A failed read of the store is returned as the view's error. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -11,13 +12,11 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "store/run_reader.h"
 #include "util/status.h"
-
-struct sqlite3;
 
 namespace kf::web {
 
@@ -35,72 +34,56 @@ class RunView {
   // Errors name the cause: not a directory, no run.sqlite (not a run), a store of another
   // schema version, a database that cannot be read.
   static Result<std::unique_ptr<RunView>> Open(const std::filesystem::path& run_dir);
-  ~RunView();
 
   const std::filesystem::path& dir() const { return dir_; }
 
   // Status: task, strategy, state (running | finished | stopped), budgets and what is spent
   // (evaluations, tokens, cost, time), verdict counts, the best candidate's speedup against each
   // baseline, islands.
-  nlohmann::json Summary();
+  Result<nlohmann::json> Summary();
   // Best speedup over evaluations and wall time: the steps where the best improved, overall
   // and per island.
-  nlohmann::json Progress();
+  Result<nlohmann::json> Progress();
   // The lineage: the `limit` most recent candidates (or those after `after` when it is >= 0),
   // plus every ancestor of the best, with depth, island and verdict; and the migrations.
-  nlohmann::json Lineage(int64_t after, int limit);
+  Result<nlohmann::json> Lineage(int64_t after, int limit);
   // Evolve's MAP-Elites grid per island: the elite (fastest correct) of each occupied cell.
-  nlohmann::json Grid();
+  Result<nlohmann::json> Grid();
   // Every correct candidate's arithmetic intensity and achieved rates, and the ceilings.
-  nlohmann::json Roofline();
+  Result<nlohmann::json> Roofline();
   // A page of candidates (no code), with the total matching count.
-  nlohmann::json Candidates(const CandidateQuery& q);
+  Result<nlohmann::json> Candidates(const CandidateQuery& q);
   // One candidate in full: code, the parent's code and a line diff against it, the prompt and
   // reply that produced it, the result (verdict detail, timings, roofline), its children.
-  // Error: no candidate with this id.
+  // Null when the run has no candidate with this id.
   Result<nlohmann::json> Candidate(int64_t id);
 
  private:
-  // What the views need of one candidate. Candidates and migrations are only ever appended to
-  // a store, so these are read once, incrementally (Sync), and every view is computed from
-  // memory: no query reads the whole table's code and results again.
-  struct Row {
-    int64_t id = 0, parent = 0;
-    int island = 0, round = 0;
-    std::string verdict, origin;
-    double speedup = 0, time_ms = 0, at = 0, eval_seconds = 0;
-    std::optional<double> speedup_ci_low;  // absent in results stored before it was recorded
-    bool has_roofline = false;
-    double flops = 0, bytes = 0, gflops = 0, gbps = 0, fraction = 0;
-    std::vector<double> features;  // evolve's feature metrics, in the axes' order
-    std::string params;            // tune's parameter values as JSON; empty when none
-  };
-  struct Migration {
-    int64_t step, candidate, from, to;
-  };
+  using Row = store::CandidateRow;
 
-  RunView(sqlite3* db, std::filesystem::path dir) : db_(db), dir_(std::move(dir)) {}
+  RunView(std::unique_ptr<store::RunReader> reader, std::filesystem::path dir)
+      : reader_(std::move(reader)), dir_(std::move(dir)) {}
   // Reads what was appended since the last call; returns the store's version (it changes
   // whenever a candidate, a migration, a model call or the run's state changes).
-  std::string SyncLocked();
+  Result<std::string> SyncLocked();
   template <typename F>
-  nlohmann::json Cached(const std::string& key, F build);
-  bool HasTable(const char* name);
+  Result<nlohmann::json> Cached(const std::string& key, F build);
+  Result<nlohmann::json> SummaryLocked();
+  nlohmann::json GridLocked() const;
   const Row* BestLocked() const;
   static bool BeatsLocked(const Row& r, const Row* best);
   const Row* FindLocked(int64_t id) const;
 
   std::mutex mu_;
-  sqlite3* db_;
+  std::unique_ptr<store::RunReader> reader_;
   std::filesystem::path dir_;
   nlohmann::json options_ = nlohmann::json::object();
-  bool has_llm_calls_ = false, has_migrations_ = false;
+  std::vector<std::string> features_;  // evolve's feature metrics, in the axes' order
+  store::RunCursor cursor_;
   std::vector<Row> rows_;  // in id order
-  std::vector<Migration> migrations_;
-  int64_t migrations_rowid_ = 0, llm_id_ = 0;
-  int64_t llm_calls_ = 0, llm_errors_ = 0, prompt_tokens_ = 0, completion_tokens_ = 0;
-  double cost_usd_ = 0, peak_gflops_ = 0, peak_gbps_ = 0;
-  std::vector<std::string> feature_sql_;  // SQL for each evolve feature metric
+  std::vector<store::MigrationRow> migrations_;
+  store::CallTotals llm_;  // every call so far (cache hits included)
+  double peak_gflops_ = 0, peak_gbps_ = 0;
   std::map<std::string, std::pair<std::string, nlohmann::json>> cache_;  // key -> {version, body}
 };
 

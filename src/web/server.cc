@@ -30,6 +30,12 @@ void SendJson(httplib::Response& res, const json& body, int status = 200) {
                   "application/json; charset=utf-8");
 }
 
+// A view's answer, or its failure to read the store as a 500 that says why.
+json Answer(Result<json> r) {
+  if (!r.ok()) throw ApiError{500, "cannot read the run: " + r.status().message()};
+  return std::move(*r);
+}
+
 int64_t IntParam(const httplib::Request& req, const char* name, int64_t fallback) {
   if (!req.has_param(name)) return fallback;
   const std::string v = req.get_param_value(name);
@@ -63,9 +69,14 @@ class Runs {
     for (const auto& [id, e] : entries_) {
       json item = {{"id", id}, {"dir", e.dir.string()}};
       if (e.view) {
-        const json s = e.view->Summary();
+        const auto s = e.view->Summary();
+        if (!s.ok()) {
+          item["error"] = s.status().message();
+          out.push_back(item);
+          continue;
+        }
         for (const char* k : {"task", "strategy", "state", "candidates", "best", "last_at"}) {
-          item[k] = s[k];
+          item[k] = (*s)[k];
         }
       } else {
         item["error"] = e.error;
@@ -196,18 +207,18 @@ bool Serve(const ServeOptions& options, const std::function<void(const std::stri
   };
   api("/api/runs", [runs](const httplib::Request&) { return json{{"runs", runs->List()}}; });
   api(R"(/api/runs/([^/]+)/summary)",
-      [run_of](const httplib::Request& req) { return run_of(req).Summary(); });
+      [run_of](const httplib::Request& req) { return Answer(run_of(req).Summary()); });
   api(R"(/api/runs/([^/]+)/progress)",
-      [run_of](const httplib::Request& req) { return run_of(req).Progress(); });
+      [run_of](const httplib::Request& req) { return Answer(run_of(req).Progress()); });
   api(R"(/api/runs/([^/]+)/lineage)", [run_of](const httplib::Request& req) {
     const int64_t limit = IntParam(req, "limit", 2000);
     if (limit < 1 || limit > 5000) throw ApiError{400, "limit: expected 1 to 5000"};
-    return run_of(req).Lineage(IntParam(req, "after", -1), static_cast<int>(limit));
+    return Answer(run_of(req).Lineage(IntParam(req, "after", -1), static_cast<int>(limit)));
   });
   api(R"(/api/runs/([^/]+)/grid)",
-      [run_of](const httplib::Request& req) { return run_of(req).Grid(); });
+      [run_of](const httplib::Request& req) { return Answer(run_of(req).Grid()); });
   api(R"(/api/runs/([^/]+)/roofline)",
-      [run_of](const httplib::Request& req) { return run_of(req).Roofline(); });
+      [run_of](const httplib::Request& req) { return Answer(run_of(req).Roofline()); });
   api(R"(/api/runs/([^/]+)/candidates)", [run_of](const httplib::Request& req) {
     CandidateQuery q;
     q.offset = IntParam(req, "offset", 0);
@@ -220,7 +231,7 @@ bool Serve(const ServeOptions& options, const std::function<void(const std::stri
     if (q.sort != "id" && q.sort != "speedup" && q.sort != "time") {
       throw ApiError{400, "sort: expected id, speedup or time"};
     }
-    return run_of(req).Candidates(q);
+    return Answer(run_of(req).Candidates(q));
   });
   api(R"(/api/runs/([^/]+)/candidates/([^/]+))", [run_of](const httplib::Request& req) {
     const std::string id = req.matches[2].str();
@@ -229,9 +240,9 @@ bool Serve(const ServeOptions& options, const std::function<void(const std::stri
     if (ec != std::errc() || p != id.data() + id.size()) {
       throw ApiError{400, "candidate id: expected an integer, got '" + id + "'"};
     }
-    auto c = run_of(req).Candidate(n);
-    if (!c.ok()) throw ApiError{404, c.status().message()};
-    return *c;
+    auto c = Answer(run_of(req).Candidate(n));
+    if (c.is_null()) throw ApiError{404, "no candidate " + std::to_string(n) + " in this run"};
+    return c;
   });
 
   server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "search/run_store.h"
+#include "store/run_store.h"
 #include "util/temp_dir_test.h"
 #include "web/report_page.h"
 #include "web/run_view.h"
@@ -132,9 +132,9 @@ TEST(Charts, OddOrEmptyAnswersGiveValidSvgs) {
 
 class ReportTest : public TempDirTest {};
 
-search::Candidate Make(int64_t parent, const std::string& code, const std::string& verdict,
-                       double speedup) {
-  search::Candidate c;
+store::Candidate Make(int64_t parent, const std::string& code, const std::string& verdict,
+                      double speedup) {
+  store::Candidate c;
   c.parent_id = parent;
   c.origin = parent ? "llm" : "initial";
   c.code = code;
@@ -151,12 +151,14 @@ search::Candidate Make(int64_t parent, const std::string& code, const std::strin
 }
 
 TEST_F(ReportTest, UntrustedTextIsEscapedEverywhere) {
-  auto store = search::RunStore::Open(dir_);
+  auto store = store::RunStore::Open(dir_);
   ASSERT_TRUE(store.ok());
-  (*store)->SetMeta(
-      "options",
-      json{{"strategy", "agent"}, {"task_dir", std::string("/t/") + kAttack}, {"llm", {kAttack}}}
-          .dump());
+  ASSERT_TRUE((*store)
+                  ->SetMeta("options", json{{"strategy", "agent"},
+                                            {"task_dir", std::string("/t/") + kAttack},
+                                            {"llm", {kAttack}}}
+                                           .dump())
+                  .ok());
   ASSERT_TRUE((*store)->Add(Make(0, "int f() { return 1; }\n", "ok", 1.0)).ok());
   const std::string code = std::string("int f() { return 2; }  /* ") + kAttack + " ```` */\n";
   ASSERT_TRUE((*store)->Add(Make(1, code, "ok", 2.0)).ok());
@@ -164,7 +166,9 @@ TEST_F(ReportTest, UntrustedTextIsEscapedEverywhere) {
 
   auto view = RunView::Open(dir_);
   ASSERT_TRUE(view.ok()) << view.status().message();
-  const ReportData data = GatherReport(**view);
+  const auto gathered = GatherReport(**view);
+  ASSERT_TRUE(gathered.ok()) << gathered.status().message();
+  const ReportData& data = *gathered;
   ASSERT_TRUE(data.winner.is_object());
   EXPECT_EQ(data.winner["id"], 2);
 
@@ -185,12 +189,15 @@ TEST_F(ReportTest, UntrustedTextIsEscapedEverywhere) {
 }
 
 TEST_F(ReportTest, AnEmptyRunGivesAWholeReport) {
-  auto store = search::RunStore::Open(dir_);
+  auto store = store::RunStore::Open(dir_);
   ASSERT_TRUE(store.ok());
-  (*store)->SetMeta("options", R"({"strategy": "evolve", "task_dir": "/t/softmax"})");
+  ASSERT_TRUE(
+      (*store)->SetMeta("options", R"({"strategy": "evolve", "task_dir": "/t/softmax"})").ok());
   auto view = RunView::Open(dir_);
   ASSERT_TRUE(view.ok()) << view.status().message();
-  const ReportData data = GatherReport(**view);
+  const auto gathered = GatherReport(**view);
+  ASSERT_TRUE(gathered.ok()) << gathered.status().message();
+  const ReportData& data = *gathered;
   EXPECT_TRUE(data.winner.is_null());
   EXPECT_FALSE(data.has_report_json);
 

@@ -728,7 +728,7 @@ TEST(ProviderFaults, KeysAreNeverStored) {
     EXPECT_EQ(KindOf(ensemble->Complete(Prompt("three"), {}, 0)), "server_error");
     EXPECT_TRUE(ensemble->Complete(Prompt("four"), {}, 1).ok());
     EXPECT_TRUE(ensemble->Complete(Prompt("one"), {}, 0).reply.cached);
-    EXPECT_EQ(log->Sum().calls, 5);
+    EXPECT_EQ(log->Sum()->calls, 5);
   }  // the log is closed: its WAL is folded into the database
   // The key did reach the servers...
   EXPECT_EQ(server.requests()[0].Header("authorization"), std::string("Bearer ") + kKey);

@@ -1,7 +1,8 @@
-// One optimisation run's store: an SQLite database in the run directory holding every
-// candidate (code, parent, origin, verdict, metrics, feedback) as it is judged, the run's
-// settings, and, in the same file, the LLM call log (llm/call_log.h). Written per candidate in
-// WAL mode, so a run killed at any moment resumes from what is here. Thread-safe.
+// One optimisation run's store: RUN_DIR/run.sqlite holding every candidate (code, parent,
+// origin, verdict, metrics, feedback) as it is judged, the run's settings, evolve's migrations
+// and, in the same file, the LLM call log (store/call_store.h). Written per candidate in WAL
+// mode, so a run killed at any moment resumes from what is here. Every write and read returns
+// its failure. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -12,13 +13,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "util/status.h"
 
-struct sqlite3;
+namespace kf::store {
 
-namespace kf::search {
+class Db;
 
 struct Candidate {
   int64_t id = 0;
@@ -37,6 +37,7 @@ struct Candidate {
   nlohmann::json params = nlohmann::json::object();  // tune: the parameter values
   int64_t llm_call = 0;                              // the llm_calls row that produced it
   double eval_seconds = 0;
+  double at = 0;  // unix time it was recorded (Add sets it; reads fill it)
 };
 
 struct VerdictCounts {
@@ -46,35 +47,32 @@ struct VerdictCounts {
 
 class RunStore {
  public:
-  static constexpr int kSchemaVersion = 1;
-  // Opens or creates RUN_DIR/run.sqlite.
+  // Opens or creates RUN_DIR/run.sqlite, migrating a store of an older kforge.
   static Result<std::unique_ptr<RunStore>> Open(const std::filesystem::path& run_dir);
   ~RunStore();
 
-  std::filesystem::path db_path() const { return path_; }
+  const std::filesystem::path& db_path() const { return path_; }
 
-  void SetMeta(const std::string& key, const std::string& value);
-  std::optional<std::string> GetMeta(const std::string& key);
+  [[nodiscard]] Status SetMeta(const std::string& key, const std::string& value);
+  Result<std::optional<std::string>> GetMeta(const std::string& key);
 
   // Records a judged candidate; returns its id.
-  Result<int64_t> Add(const Candidate& c);
-  std::optional<Candidate> Get(int64_t id);
+  [[nodiscard]] Result<int64_t> Add(const Candidate& c);
+  Result<std::optional<Candidate>> Get(int64_t id);
   // A candidate with this code already judged in this run (the first one).
-  std::optional<Candidate> FindByHash(const std::string& code_hash);
+  Result<std::optional<Candidate>> FindByHash(const std::string& code_hash);
   // The fastest `ok` candidate.
-  std::optional<Candidate> Best();
-  // Candidates in id order, without their code and result (for lineage and counts).
-  std::vector<Candidate> List(int64_t after_id = 0, int limit = 1 << 30);
-  VerdictCounts Counts();
-  int64_t Size();
-  // Evolve: `candidate` copied from island `from` to island `to` at step `step`.
-  void AddMigration(int64_t step, int64_t candidate, int from, int to);
+  Result<std::optional<Candidate>> Best();
+  Result<VerdictCounts> Counts();
+  Result<int64_t> Size();
+  // Evolve: `candidate` copied from island `from` to island `to` at step `step` (recorded once).
+  [[nodiscard]] Status AddMigration(int64_t step, int64_t candidate, int from, int to);
 
  private:
-  RunStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  RunStore(std::unique_ptr<Db> db, std::filesystem::path path);
   std::mutex mu_;
-  sqlite3* db_;
+  std::unique_ptr<Db> db_;
   std::filesystem::path path_;
 };
 
-}  // namespace kf::search
+}  // namespace kf::store
