@@ -209,7 +209,8 @@ Status Evaluator::Impl::PrepareTimedSets(const Layout& l, int sets, uint64_t see
       const json stage = {
           {"op", "stage"},
           {"sets",
-           {{{"inputs", TorchSpecs(l, 0, true)}, {"forward_inputs", task_.torch->forward_inputs}}}},
+           {{{"inputs", TorchSpecs(l, 0, true)}, {"forward_inputs", task_.torch->forward_inputs},
+                      {"scalars", json::parse(task_.torch->scalars)}}}},
           {"append", d > 0},
           {"repeat", repeat}};
       auto rw = ref_->Get();

@@ -65,7 +65,8 @@ Status Evaluator::Impl::MeasureReferenceCall(const Layout& l) {
   Reply r = (*rw)->Request({{"op", "reference"},
                             {"inputs", TorchSpecs(l, 0, true)},
                             {"outputs", outs},
-                            {"forward_inputs", task_.torch->forward_inputs}},
+                            {"forward_inputs", task_.torch->forward_inputs},
+                      {"scalars", json::parse(task_.torch->scalars)}},
                            30 * opt_.run_timeout_s);
   prof_.reference += r.seconds;
   if (!r.ok()) {

@@ -144,7 +144,8 @@ Result<json> Evaluator::Impl::CallRequest(const Loaded& p, const Layout& l, cons
     for (size_t b : set_bases) {
       sets.push_back({{"inputs", TorchSpecs(l, b, true)},
                       {"outputs", TorchSpecs(l, b, false)},
-                      {"forward_inputs", task_.torch->forward_inputs}});
+                      {"forward_inputs", task_.torch->forward_inputs},
+                      {"scalars", json::parse(task_.torch->scalars)}});
     }
     return json{{"op", "call"}, {"handle", p.torch_handle}, {"sets", sets}};
   }
@@ -302,7 +303,8 @@ Result<std::optional<Failure>> Evaluator::Impl::ReferenceCheck(
     Reply rr = (*rw)->Request({{"op", "reference"},
                                {"inputs", TorchSpecs(*lc, 0, true)},
                                {"outputs", outs},
-                               {"forward_inputs", task_.torch->forward_inputs}},
+                               {"forward_inputs", task_.torch->forward_inputs},
+                      {"scalars", json::parse(task_.torch->scalars)}},
                               30 * opt_.run_timeout_s);
     prof_.reference += rr.seconds;
     if (!rr.ok()) {

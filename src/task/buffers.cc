@@ -122,6 +122,8 @@ double ElementAsDouble(const void* p, DType dtype, int64_t i) {
       return static_cast<const int32_t*>(p)[i];
     case DType::kI64:
       return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case DType::kBool:
+      return static_cast<const uint8_t*>(p)[i];
   }
   return 0;
 }
@@ -148,6 +150,10 @@ void FillRandom(void* dst, DType dtype, int64_t n, const Distribution& dist, uin
         return FillTyped(reinterpret_cast<int32_t*>(p), count, d, rng);
       case DType::kI64:
         return FillTyped(reinterpret_cast<int64_t*>(p), count, d, rng);
+      case DType::kBool:
+        // Whatever the distribution: 0 or 1, evenly.
+        for (int64_t i = 0; i < count; ++i) p[i] = static_cast<unsigned char>(rng.Next() & 1);
+        return;
       case DType::kF16:
       case DType::kBF16: {
         // Drawn as float, then rounded.
@@ -189,6 +195,7 @@ void Poison(void* dst, DType dtype, int64_t n, int variant) {
     }
     case DType::kI32:
     case DType::kI64:
+    case DType::kBool:  // neither 0 nor 1: a bool left unwritten reads wrong
       std::memset(dst, variant ? 0xA5 : 0x5A, static_cast<size_t>(n) * DTypeSize(dtype));
       return;
     case DType::kF16:

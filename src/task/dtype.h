@@ -9,10 +9,13 @@
 namespace kf::task {
 
 // kF16 and kBF16 are IEEE half and bfloat16 (2 bytes): PyTorch tasks in half precision.
-enum class DType { kF32, kF64, kI32, kI64, kF16, kBF16 };
+// kBool: one byte per element, 0 or 1 (as C++, CUDA and torch.bool store it).
+enum class DType { kF32, kF64, kI32, kI64, kF16, kBF16, kBool };
 
 inline size_t DTypeSize(DType t) {
   switch (t) {
+    case DType::kBool:
+      return 1;
     case DType::kF16:
     case DType::kBF16:
       return 2;
@@ -43,6 +46,8 @@ inline std::string_view DTypeName(DType t) {
       return "f16";
     case DType::kBF16:
       return "bf16";
+    case DType::kBool:
+      return "bool";
   }
   return "?";
 }
@@ -54,6 +59,7 @@ inline std::optional<DType> ParseDType(std::string_view s) {
   if (s == "i64") return DType::kI64;
   if (s == "f16") return DType::kF16;
   if (s == "bf16") return DType::kBF16;
+  if (s == "bool") return DType::kBool;
   return std::nullopt;
 }
 
@@ -72,6 +78,8 @@ inline std::string CTypeName(DType t, bool cuda) {
       return cuda ? "__half" : "_Float16";
     case DType::kBF16:
       return cuda ? "__nv_bfloat16" : "__bf16";
+    case DType::kBool:
+      return cuda ? "bool" : "_Bool";
   }
   return "void";
 }

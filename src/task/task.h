@@ -59,6 +59,10 @@ struct TorchModule {
   std::string python;          // the interpreter with torch
   size_t forward_inputs = 0;   // task inputs [0, n) are forward's; the rest the module's parameters
   std::string init_inputs;     // get_init_inputs() as JSON
+  // get_inputs()'s values that are not tensors (a Python float or int), as JSON
+  // [{"index": i, "name": n, "value": v}]: forward gets them at their place in every call, fixed
+  // at the value the module gave when it was probed.
+  std::string scalars = "[]";
   std::vector<std::string> baselines;  // besides eager: "compile" or "compile:MODE"
   std::string source;                  // the module's text, for prompts
   Sizes sizes;        // constants overridden before the module is built (`--sizes`); empty: its own

@@ -294,6 +294,11 @@ Result<Task> TaskFromProbe(const fs::path& problem, const fs::path& file,
   t.description = settings.description.empty() ? probe.value("description", std::string())
                                                : settings.description;
   if (t.description.empty()) t.description = "PyTorch module " + file.filename().string();
+  // A native program sees tensors only: the scalars forward also takes are part of the task.
+  for (const auto& s : probe.value("scalars", json::array())) {
+    t.description += " (forward's " + s.value("name", std::string("input")) + " = " +
+                     s["value"].dump() + " in every call)";
+  }
   t.backend = settings.backend;
   if (t.backend.empty()) t.backend = fs::exists("/dev/nvidiactl", ec) ? "cuda" : "cpu";
   t.entry = "forward";
@@ -346,6 +351,7 @@ Result<Task> TaskFromProbe(const fs::path& problem, const fs::path& file,
   m.python = python;
   m.forward_inputs = probe["inputs"].size();
   m.init_inputs = probe["init_inputs"].dump();
+  m.scalars = probe.value("scalars", json::array()).dump();
   m.baselines = settings.baselines;
   m.source = ReadFile(file);
   m.sizes = settings.sizes;

@@ -51,8 +51,10 @@ BROKEN = {
                         "does not import"),
     "no_get_inputs": (MODEL + "\nbatch_size = 4\n\ndef get_init_inputs():\n    return []\n",
                       "no 'get_inputs'"),
-    "non_tensor_input": (MODEL + "\ndim = 8\n\ndef get_inputs():\n    return [dim]\n\n"
-                         "def get_init_inputs():\n    return []\n", "not a tensor"),
+    "non_tensor_input": (MODEL + "\ndim = 8\n\ndef get_inputs():\n    return ['x' * dim]\n\n"
+                         "def get_init_inputs():\n    return []\n", "is a str, not a tensor"),
+    "scalars_only": (MODEL + "\ndef get_inputs():\n    return [2.0]\n\n"
+                     "def get_init_inputs():\n    return []\n", "at least one tensor"),
     "forward_raises": ("import torch\nimport torch.nn as nn\n\nclass Model(nn.Module):\n"
                        "    def forward(self, x):\n        raise RuntimeError('boom')\n" + GOOD_TAIL,
                        "Model.forward raised RuntimeError: boom"),
@@ -162,11 +164,14 @@ class PyTorchTaskTest(unittest.TestCase):
         out = os.path.join(self.tmp, "kb")
         proc = kforge("import", self.kernelbench("level1"), "--out", out, timeout=300)
         self.assertEqual(proc.returncode, 0, describe(proc))
-        self.assertIn("88 of 90 problems imported", proc.stdout, describe(proc))
-        self.assertIn("skipped   5_Matrix_scalar_multiplication.py: ", proc.stdout)
-        self.assertIn("is a float, not a tensor", proc.stdout)
-        self.assertIn("skipped   93_masked_cumsum.py: ", proc.stdout)
-        self.assertIn("dtype torch.bool", proc.stdout)
+        self.assertIn("90 of 90 problems imported", proc.stdout, describe(proc))
+        # A float among the inputs is part of the task; a bool tensor is a buffer of _Bool.
+        with open(os.path.join(out, "5_matrix_scalar_multiplication", "task.yaml")) as f:
+            text = f.read()
+            self.assertIn("void forward(const float* A, float* out, int64_t M, int64_t N)", text)
+            self.assertIn("forward's s = 3.14 in every call", text)
+        with open(os.path.join(out, "93_masked_cumsum", "task.yaml")) as f:
+            self.assertIn("const _Bool* mask", f.read())
         with open(os.path.join(out, "19_relu", "task.yaml")) as f:
             self.assertIn("void forward(const float* x, float* out, int64_t batch_size, "
                           "int64_t dim)", f.read())
@@ -187,6 +192,27 @@ class PyTorchTaskTest(unittest.TestCase):
         self.assertGreater(r["speedup"], 0.8, describe(proc))
         self.assertLess(r["speedup"], 1.25, describe(proc))
         self.assertEqual(r["detail"]["memory"]["problem_bytes"], 2 * 16 * 16384 * 4)
+
+    def test_scalar_and_bool_inputs_are_judged(self):
+        # 5_Matrix_scalar_multiplication takes a float beside its tensor; 93_masked_cumsum a
+        # bool mask: each problem's own code is ok, and a candidate that ignores the mask fails.
+        level1 = self.kernelbench("level1")
+        scale = os.path.join(level1, "5_Matrix_scalar_multiplication.py")
+        proc = kforge("eval", scale, self.identity(scale), "--sizes", "M=256,N=128", "--json",
+                      "--timing-seconds", "0.3")
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        self.assertEqual(json_lines(proc)[0]["verdict"], "ok", describe(proc))
+        cumsum = os.path.join(level1, "93_masked_cumsum.py")
+        unmasked = self.write("unmasked.py", "import torch\nimport torch.nn as nn\n\n\n"
+                              "class ModelNew(nn.Module):\n    def __init__(self, dim):\n"
+                              "        super().__init__()\n        self.dim = dim\n\n"
+                              "    def forward(self, x, mask):\n"
+                              "        return torch.cumsum(x, dim=self.dim)\n")
+        proc = kforge("eval", cumsum, self.identity(cumsum), unmasked, "--sizes",
+                      "batch_size=16", "--json", "--timing-seconds", "0.3")
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        verdicts = [r["verdict"] for r in json_lines(proc)]
+        self.assertEqual(verdicts, ["ok", "wrong_answer"], describe(proc))
 
     def test_unknown_size_name_is_refused(self):
         relu = os.path.join(self.kernelbench("level1"), "19_ReLU.py")

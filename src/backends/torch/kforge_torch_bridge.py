@@ -32,10 +32,23 @@ _now_ns = time.perf_counter_ns  # bound before any candidate code runs
 _write = os.write
 
 DTYPES = {"f32": "float32", "f64": "float64", "i32": "int32", "i64": "int64", "f16": "float16",
-          "bf16": "bfloat16"}
+          "bf16": "bfloat16", "bool": "bool"}
 HALF = ("f16", "bf16")
-SUPPORTED = ("supported: float32, float64, int32, int64; half precision with --dtype float16 "
-             "or bfloat16")
+SUPPORTED = ("supported: float32, float64, int32, int64, bool; half precision with --dtype "
+             "float16 or bfloat16")
+
+
+def is_scalar(x):
+    """A get_inputs value forward takes as a plain number (a scale factor, a dimension)."""
+    return isinstance(x, (bool, int, float))
+
+
+def with_scalars(tensors, spec):
+    """forward's arguments: the tensors, with the task's scalars put back at their places."""
+    args = list(tensors)
+    for s in sorted(spec.get("scalars", []), key=lambda s: s["index"]):
+        args.insert(int(s["index"]), s["value"])
+    return args
 
 
 def half_dtype(torch, name):
@@ -150,10 +163,11 @@ def run_forward(torch, mod, init, device, half=None):
             xs = mod.get_inputs()
         except Exception as e:  # noqa: BLE001
             raise ProbeError(f"get_inputs raised {type(e).__name__}: {e}")
-        if not isinstance(xs, (list, tuple)) or not xs:
-            raise ProbeError("get_inputs must return a non-empty list of tensors")
-        describe_tensors(torch, xs, [], "get_inputs()", half is not None)  # supported dtypes only
-        xs = cast_floats([x.to(device) for x in xs], half)
+        if not isinstance(xs, (list, tuple)) or all(is_scalar(x) for x in xs):
+            raise ProbeError("get_inputs must return a list with at least one tensor")
+        describe_tensors(torch, [x for x in xs if not is_scalar(x)], [], "get_inputs()",
+                         half is not None)  # supported dtypes only
+        xs = cast_floats([x if is_scalar(x) else x.to(device) for x in xs], half)
         if half is not None:
             model = model.to(half)
         try:
@@ -220,7 +234,12 @@ def probe(path, sizes=None, lenient=False, dtype=None):
     except (TypeError, ValueError):
         names = []
     try:
-        inputs = describe_tensors(torch, xs, names, "get_inputs()", half is not None)
+        at = [i for i, x in enumerate(xs) if not is_scalar(x)]
+        inputs = describe_tensors(torch, [xs[i] for i in at],
+                                  [names[i] if i < len(names) else f"input{i}" for i in at],
+                                  "get_inputs()", half is not None)
+        scalars = [{"index": i, "name": names[i] if i < len(names) else f"input{i}", "value": x}
+                   for i, x in enumerate(xs) if is_scalar(x)]
         params = []
         for pname, p in list(model.named_parameters()) + list(model.named_buffers()):
             dt = dtype_name(p.dtype)
@@ -241,7 +260,7 @@ def probe(path, sizes=None, lenient=False, dtype=None):
             constants.append({"name": name, "value": v})
     doc = (mod.__doc__ or "").strip() or (mod.Model.__doc__ or "").strip()
     return {"inputs": inputs, "params": params, "outputs": outputs, "constants": constants,
-            "init_inputs": init, "flops": flops, "description": doc.split("\n")[0][:200],
+            "init_inputs": init, "scalars": scalars, "flops": flops, "description": doc.split("\n")[0][:200],
             "torch": torch.__version__, "probed_on": ran_on, "sizes": applied,
             "dtype": dtype_name(half) if half is not None else ""}
 
@@ -362,6 +381,7 @@ class Bridge:
         else:
             xs = self.problem.get_inputs()
         specs = req["tensors"]
+        xs = [x for x in xs if not is_scalar(x)]  # forward gets the task's fixed scalars
         params = [p for _, p in list(self.model.named_parameters()) +
                   list(self.model.named_buffers())]
         values = list(xs) + params
@@ -398,7 +418,8 @@ class Bridge:
     def reference(self, req):
         ins = self.device_inputs(req, 0)
         with self.torch.no_grad():
-            outs = self.ref_model(*cast_floats(ins, self.torch.float32 if self.half else None))
+            outs = self.ref_model(*with_scalars(
+                cast_floats(ins, self.torch.float32 if self.half else None), req))
         outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
         self.write_outputs(outs, req["outputs"], 0)
         return {"ok": True}
@@ -453,7 +474,7 @@ class Bridge:
             spec = req["sets"][0]
             ins = self.device_inputs(spec, base)
             t0 = _now_ns()
-            outs = self.run(req["handle"], ins)
+            outs = self.run(req["handle"], with_scalars(ins, spec))
             if self.device.type == "cuda":
                 self.torch.cuda.synchronize()
             ns = _now_ns() - t0
@@ -476,12 +497,12 @@ class Bridge:
         for spec in req["sets"]:
             ins = self.device_inputs(spec, 0)
             for _ in range(int(req.get("repeat", 1))):
-                self.staged.append([t.clone() for t in ins])
+                self.staged.append(with_scalars([t.clone() for t in ins], spec))
         return {"ok": True, "staged": len(self.staged)}
 
     def fetch(self, req):
         """Copies staged set `set` back into the arena, for kforge to see it unchanged."""
-        ins = self.staged[int(req["set"])]
+        ins = [t for t in self.staged[int(req["set"])] if isinstance(t, self.torch.Tensor)]
         for spec, t in zip(req["inputs"], ins):
             self.view(spec, 0).copy_(t)
         return {"ok": True}
