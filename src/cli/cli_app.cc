@@ -1,11 +1,13 @@
 #include "cli/cli_app.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <climits>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <sstream>
 
 namespace kf::cli {

@@ -178,6 +178,16 @@ TEST_F(OptimizeArgsTest, FlagsGivenBeatConfig) {
   EXPECT_EQ(o.budget_time_s, 1800);
 }
 
+TEST_F(OptimizeArgsTest, RunFlagsWithoutConfig) {
+  const search::OptimizeOptions o =
+      ValueOf(ParseOptimizeArgs({"softmax_rows", "--budget-evals", "2", "--tune-after", "3",
+                                 "--out", (dir_ / "run").string()}));
+  EXPECT_EQ(o.budget_evals, 2);
+  EXPECT_EQ(o.tune_after, 3);
+  EXPECT_EQ(o.seed, 1u);
+  EXPECT_EQ(o.budget_time_s, -1);  // not given: the run's default
+}
+
 TEST_F(OptimizeArgsTest, RepeatedLlmFlagsAroundTheTask) {
   const search::OptimizeOptions o =
       ValueOf(ParseOptimizeArgs({"--llm", "command:sh model.sh --fast", "softmax_rows", "--llm",
