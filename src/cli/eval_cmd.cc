@@ -1,8 +1,9 @@
+// `kforge eval TASK CANDIDATE...`: one evaluator per device, candidates judged in turn, results
+// printed in the order given.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -10,7 +11,9 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <variant>
 
+#include "cli/cli_app.h"
 #include "cli/commands.h"
 #include "eval/evaluator.h"
 #include "eval/machine.h"
@@ -21,130 +24,84 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool ParsePositive(const std::string& flag, const std::string& v, double* out) {
-  try {
-    size_t used = 0;
-    *out = std::stod(v, &used);
-    if (used == v.size() && *out > 0) return true;
-  } catch (const std::exception&) {
-  }
-  std::fprintf(stderr, "kforge eval: %s expects a positive number, got '%s'\n", flag.c_str(),
-               v.c_str());
-  return false;
+// "0,1,3": GPU ordinals.
+CLI::Validator GpuOrdinals() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        bool ok = !text.empty() && text.back() != ',';
+        std::stringstream ss(text);
+        for (std::string d; ok && std::getline(ss, d, ',');) {
+          ok =
+              !d.empty() && d.size() <= 3 && d.find_first_not_of("0123456789") == std::string::npos;
+        }
+        return ok ? "" : "expects GPU ordinals like 0,1, got '" + text + "'";
+      },
+      "");
 }
 
 }  // namespace
 
-int RunEval(const std::vector<std::string>& args) {
-  eval::EvalOptions opt;
-  bool json = false;
+Parsed<EvalArgs> ParseEvalArgs(const std::vector<std::string>& args) {
+  EvalArgs a;
   // Candidates after the first compile ahead on the host's cores while earlier ones run.
-  int compile_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<int> devices;  // CUDA: one evaluator (and worker) per GPU; default every visible one
-  std::vector<std::string> positional;
-  task::Sizes sizes;
-  std::string dtype;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= args.size()) {
-        std::fprintf(stderr, "kforge eval: %s needs a value\n", a.c_str());
-        return false;
-      }
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
-    if (a == "--json") {
-      json = true;
-    } else if (a == "--no-sandbox") {
-      opt.sandbox = false;
-    } else if (a == "--devices") {
-      if (!value(&v)) return 2;
-      devices.clear();
-      std::stringstream ss(v);
-      std::string d;
-      while (std::getline(ss, d, ',')) {
-        if (d.empty() || d.size() > 3 || d.find_first_not_of("0123456789") != std::string::npos) {
-          std::fprintf(stderr, "kforge eval: --devices expects GPU ordinals like 0,1, got '%s'\n",
-                       v.c_str());
-          return 2;
-        }
-        devices.push_back(std::stoi(d));
-      }
-    } else if (a == "--ncu") {
-      opt.ncu = true;
-    } else if (a == "--no-seccomp") {
-      opt.seccomp = false;
-    } else if (a == "--seed") {
-      if (!value(&v)) return 2;
-      try {
-        size_t used = 0;
-        opt.seed = std::stoull(v, &used);
-        if (used != v.size()) throw std::invalid_argument(v);
-      } catch (const std::exception&) {
-        std::fprintf(stderr, "kforge eval: --seed expects a non-negative integer, got '%s'\n",
-                     v.c_str());
-        return 2;
-      }
-    } else if (a == "--run-timeout") {
-      if (!value(&v) || !ParsePositive(a, v, &opt.run_timeout_s)) return 2;
-    } else if (a == "--compile-timeout") {
-      if (!value(&v) || !ParsePositive(a, v, &opt.compile_timeout_s)) return 2;
-    } else if (a == "--worker-memory") {
-      double mib = 0;
-      if (!value(&v) || !ParsePositive(a, v, &mib)) return 2;
-      opt.worker_memory_bytes = static_cast<unsigned long long>(mib * 1024 * 1024);
-    } else if (a == "--compile-jobs") {
-      if (!value(&v)) return 2;
-      if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos) {
-        std::fprintf(stderr,
-                     "kforge eval: --compile-jobs expects a count (0: no compiling "
-                     "ahead), got '%s'\n",
-                     v.c_str());
-        return 2;
-      }
-      compile_jobs = std::stoi(v);
-    } else if (a == "--timing-seconds") {
-      if (!value(&v) || !ParsePositive(a, v, &opt.timing_seconds)) return 2;
-    } else if (a == "--dtype") {
-      if (!value(&dtype)) return 2;
-    } else if (a == "--sizes") {
-      if (!value(&v)) return 2;
-      auto parsed = task::ParseSizesArg(v);
-      if (!parsed.ok()) {
-        std::fprintf(stderr, "kforge eval: %s\n", parsed.status().message().c_str());
-        return 2;
-      }
-      sizes = *parsed;
-    } else if (a.rfind("--", 0) == 0) {
-      std::fprintf(stderr, "kforge eval: unknown option '%s' (see kforge help)\n", a.c_str());
-      return 2;
-    } else {
-      positional.push_back(a);
-    }
-  }
-  if (positional.size() < 2) {
-    std::fprintf(stderr, "usage: kforge eval TASK CANDIDATE [CANDIDATE...] [--json]\n");
-    return 2;
-  }
-  auto dir = ResolveTask(positional[0]);
+  a.compile_jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto app = NewCommandApp(
+      "eval",
+      "Judge candidates for a task: static checks, compile, correctness, timing against the "
+      "task's baseline, roofline. TASK is a task directory, a built-in name (softmax_rows) or a "
+      "PyTorch module file (problem.py).");
+  app->add_option("TASK", a.task, "a task directory, a built-in task's name, or problem.py")
+      ->type_name("")
+      ->required();
+  app->add_option("CANDIDATE", a.candidates, "the programs to judge, in this order")
+      ->type_name("")
+      ->required()
+      ->take_all();
+  app->add_flag("--json", a.json, "one JSON object per candidate (JSON Lines)");
+  app->add_option("--compile-jobs", a.compile_jobs,
+                  "compile later candidates ahead, N at a time (default: cores; 0: no)")
+      ->type_name("N")
+      ->check(IntegerAtMost(9999));
+  app->add_option_function<std::string>(
+         "--devices",
+         [&a](const std::string& text) {
+           a.devices.clear();
+           std::stringstream ss(text);
+           for (std::string d; std::getline(ss, d, ',');) a.devices.push_back(std::stoi(d));
+         },
+         "CUDA: GPU ordinals to use, one evaluator each (default: all visible)")
+      ->type_name("LIST")
+      ->check(GpuOrdinals());
+  AddSizeOptions(app.get(), &a.sizes, &a.dtype);
+  AddEvalSeedOption(app.get(), &a.options);
+  AddEvalOptions(app.get(), &a.options);
+  if (auto stop = ParseArgs(app.get(), args)) return *stop;
+  return a;
+}
+
+int RunEval(const std::vector<std::string>& args) {
+  auto parsed = ParseEvalArgs(args);
+  if (const auto* stop = std::get_if<ParseStop>(&parsed)) return Finish(*stop);
+  EvalArgs& a = std::get<EvalArgs>(parsed);
+  const eval::EvalOptions& opt = a.options;
+  std::vector<int>& devices = a.devices;
+  auto dir = ResolveTask(a.task);
   if (!dir.ok()) {
     std::fprintf(stderr, "kforge eval: %s\n", dir.status().message().c_str());
     return 2;
   }
-  auto task = task::LoadTask(*dir, sizes, dtype);
+  auto task = task::LoadTask(*dir, a.sizes, a.dtype);
   if (!task.ok()) {
     std::fprintf(stderr, "kforge eval: %s\n", task.status().message().c_str());
     return 2;
   }
-  for (size_t i = 1; i < positional.size(); ++i) {
-    if (!fs::is_regular_file(positional[i])) {
-      std::fprintf(stderr, "kforge eval: %s: no such file\n", positional[i].c_str());
+  for (const auto& candidate : a.candidates) {
+    if (!fs::is_regular_file(candidate)) {
+      std::fprintf(stderr, "kforge eval: %s: no such file\n", candidate.c_str());
       return 2;
     }
   }
-  std::vector<fs::path> candidates(positional.begin() + 1, positional.end());
+  const std::vector<fs::path> candidates(a.candidates.begin(), a.candidates.end());
   if (task->backend != "cuda") {
     devices = {0};
   } else if (devices.empty()) {
@@ -165,8 +122,8 @@ int RunEval(const std::vector<std::string>& args) {
     o.prestart = candidates.size() > devices.size();
     evaluators.push_back(std::make_unique<eval::Evaluator>(*task, o));
   }
-  if (candidates.size() > 1 && compile_jobs > 0) {
-    evaluators[0]->Precompile({candidates.begin() + 1, candidates.end()}, compile_jobs);
+  if (candidates.size() > 1 && a.compile_jobs > 0) {
+    evaluators[0]->Precompile({candidates.begin() + 1, candidates.end()}, a.compile_jobs);
   }
   std::vector<std::optional<Result<eval::EvalResult>>> results(candidates.size());
   std::mutex mu;
@@ -203,7 +160,7 @@ int RunEval(const std::vector<std::string>& args) {
       status = 2;
       break;
     }
-    if (json) {
+    if (a.json) {
       std::cout << r->ToJson().dump() << std::endl;
     } else {
       std::cout << r->Summary() << std::flush;

@@ -4,8 +4,11 @@
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
+#include <memory>
+#include <optional>
 #include <string>
 
+#include "cli/cli_app.h"
 #include "cli/commands.h"
 #include "eval/compiler.h"
 #include "llm/call_log.h"
@@ -18,27 +21,68 @@ namespace {
 using llm::Completion;
 using llm::Error;
 
-const char* kLlmUsage = R"(usage:
-  kforge llm ping SPEC [--config FILE]
-      Can kforge reach this model? Lists the server's models (where its API has a list) and asks
-      for a tiny completion.
-  kforge llm ask SPEC PROMPT [options]
-      One completion, streamed to the terminal. PROMPT '-' reads standard input.
-      --system TEXT          a system message first
-      --max-tokens N         reply limit (default: the config's llm.max_tokens, else 8192)
-      --temperature T        sampling temperature (ignored by reasoning models)
-      --reasoning-effort E   low, medium or high (reasoning models)
-      --no-cache             ask even if the same request was answered before
-      --config FILE          read the llm: section (timeouts, retries, prices) from FILE
-      --json                 print one JSON object (reply, usage, cost, latency) instead
+const char* kSpecHelp =
+    "SPEC: openai:MODEL, anthropic:MODEL, openai-compatible:BASE_URL#MODEL, command:PROGRAM ARGS, "
+    "exchange:DIR (docs/llm.md). Calls are recorded in $KFORGE_CACHE/llm.sqlite.\n";
 
-SPEC: openai:MODEL, anthropic:MODEL, openai-compatible:BASE_URL#MODEL, command:PROGRAM ARGS,
-exchange:DIR (docs/llm.md). Calls are recorded in $KFORGE_CACHE/llm.sqlite.
-)";
-
+// A failure before any request (a bad config, a provider that cannot be made): exit 2.
 int Usage(const std::string& why) {
-  std::fprintf(stderr, "kforge llm: %s\n\n%s", why.c_str(), kLlmUsage);
+  std::fprintf(stderr, "kforge llm: %s\n", why.c_str());
   return 2;
+}
+
+struct PingArgs {
+  std::string spec, config;
+};
+
+std::unique_ptr<CLI::App> NewPingApp(PingArgs* a) {
+  auto app = NewCommandApp("llm ping",
+                           "Can kforge reach this model? Lists the server's models (where its API "
+                           "has a list) and asks for a tiny completion.");
+  app->add_option("SPEC", a->spec, "the model")->type_name("")->required();
+  app->add_option("--config", a->config, "read the llm: section (timeouts, retries, prices)")
+      ->type_name("FILE");
+  app->footer(kSpecHelp);
+  return app;
+}
+
+struct AskArgs {
+  std::string spec, prompt, config, system, effort;
+  int max_tokens = -1;  // -1: the config's llm.max_tokens
+  std::optional<double> temperature;
+  bool no_cache = false, json = false;
+};
+
+std::unique_ptr<CLI::App> NewAskApp(AskArgs* a) {
+  auto app = NewCommandApp("llm ask", "One completion, streamed to the terminal.");
+  app->add_option("SPEC", a->spec, "the model")->type_name("")->required();
+  app->add_option("PROMPT", a->prompt, "the request; '-' reads standard input")
+      ->type_name("")
+      ->required();
+  app->add_option("--system", a->system, "a system message first")->type_name("TEXT");
+  app->add_option("--max-tokens", a->max_tokens,
+                  "reply limit (default: the config's llm.max_tokens, else 8192)")
+      ->type_name("N")
+      ->check(PositiveInteger());
+  app->add_option("--temperature", a->temperature,
+                  "sampling temperature (ignored by reasoning models)")
+      ->type_name("T")
+      ->check(NonNegativeNumber());
+  app->add_option("--reasoning-effort", a->effort, "low, medium or high (reasoning models)")
+      ->type_name("E");
+  app->add_flag("--no-cache", a->no_cache, "ask even if the same request was answered before");
+  app->add_option("--config", a->config, "read the llm: section (timeouts, retries, prices)")
+      ->type_name("FILE");
+  app->add_flag("--json", a->json, "print one JSON object (reply, usage, cost, latency) instead");
+  app->footer(kSpecHelp);
+  return app;
+}
+
+// Both subcommands' help.
+std::string LlmHelp() {
+  PingArgs ping;
+  AskArgs ask;
+  return NewPingApp(&ping)->help() + "\n" + NewAskApp(&ask)->help();
 }
 
 int Failed(const Error& e) {
@@ -88,18 +132,10 @@ void PrintSummary(const Completion& c) {
 }
 
 int Ping(const std::vector<std::string>& args) {
-  std::string spec_text, config;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--config" && i + 1 < args.size()) {
-      config = args[++i];
-    } else if (spec_text.empty() && args[i].rfind("--", 0) != 0) {
-      spec_text = args[i];
-    } else {
-      return Usage("unexpected argument '" + args[i] + "'");
-    }
-  }
-  if (spec_text.empty()) return Usage("ping needs a SPEC");
-  auto cfg = llm::LoadEnsembleConfig(config, {spec_text});
+  PingArgs a;
+  auto app = NewPingApp(&a);
+  if (auto stop = ParseArgs(app.get(), args)) return Finish(*stop);
+  auto cfg = llm::LoadEnsembleConfig(a.config, {a.spec});
   if (!cfg.ok()) return Usage(cfg.status().message());
   cfg->cache = false;
   cfg->retry.max_attempts = 2;
@@ -150,48 +186,16 @@ int Ping(const std::vector<std::string>& args) {
 }
 
 int Ask(const std::vector<std::string>& args) {
-  std::vector<std::string> positional;
-  std::string config, system, effort;
-  int max_tokens = -1;
-  std::optional<double> temperature;
-  bool no_cache = false, json = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> std::optional<std::string> {
-      if (i + 1 >= args.size()) return std::nullopt;
-      return args[++i];
-    };
-    if (a == "--config" || a == "--system" || a == "--max-tokens" || a == "--temperature" ||
-        a == "--reasoning-effort") {
-      auto v = value();
-      if (!v) return Usage(a + " needs a value");
-      try {
-        if (a == "--config") config = *v;
-        if (a == "--system") system = *v;
-        if (a == "--max-tokens") max_tokens = std::stoi(*v);
-        if (a == "--temperature") temperature = std::stod(*v);
-        if (a == "--reasoning-effort") effort = *v;
-      } catch (const std::exception&) {
-        return Usage(a + ": '" + *v + "' is not a number");
-      }
-    } else if (a == "--no-cache") {
-      no_cache = true;
-    } else if (a == "--json") {
-      json = true;
-    } else if (a.rfind("--", 0) == 0) {
-      return Usage("unknown option '" + a + "'");
-    } else {
-      positional.push_back(a);
-    }
-  }
-  if (positional.size() != 2) return Usage("ask needs a SPEC and a PROMPT");
-  std::string prompt = positional[1];
+  AskArgs a;
+  auto app = NewAskApp(&a);
+  if (auto stop = ParseArgs(app.get(), args)) return Finish(*stop);
+  std::string prompt = a.prompt;
   if (prompt == "-") {
     prompt.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
-  auto cfg = llm::LoadEnsembleConfig(config, {positional[0]});
+  auto cfg = llm::LoadEnsembleConfig(a.config, {a.spec});
   if (!cfg.ok()) return Usage(cfg.status().message());
-  if (no_cache) cfg->cache = false;
+  if (a.no_cache) cfg->cache = false;
   auto log = OpenLog();
   if (!log.ok())
     std::fprintf(stderr, "kforge llm: %s (going on without)\n", log.status().message().c_str());
@@ -202,20 +206,20 @@ int Ask(const std::vector<std::string>& args) {
                  std::string(llm::KindName(e.kind)).c_str(), e.message.c_str(), pause);
   });
   llm::Request req;
-  if (!system.empty()) req.messages.push_back({"system", system});
+  if (!a.system.empty()) req.messages.push_back({"system", a.system});
   req.messages.push_back({"user", prompt});
-  req.max_tokens = max_tokens > 0 ? max_tokens : cfg->max_tokens;
-  req.temperature = temperature ? temperature : cfg->temperature;
-  req.reasoning_effort = effort.empty() ? cfg->reasoning_effort : effort;
+  req.max_tokens = a.max_tokens > 0 ? a.max_tokens : cfg->max_tokens;
+  req.temperature = a.temperature ? a.temperature : cfg->temperature;
+  req.reasoning_effort = a.effort.empty() ? cfg->reasoning_effort : a.effort;
   llm::TextSink sink;
-  if (!json) {
+  if (!a.json) {
     sink = [](std::string_view text) {
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
     };
   }
   const Completion c = (*ensemble)->Complete(req, sink);
-  if (json) {
+  if (a.json) {
     std::printf("%s\n", ReplyJson(c).dump().c_str());
     return c.ok() ? 0 : 1;
   }
@@ -229,15 +233,12 @@ int Ask(const std::vector<std::string>& args) {
 }  // namespace
 
 int RunLlm(const std::vector<std::string>& args) {
-  if (args.empty()) return Usage("expected ping or ask");
+  if (args.empty()) return Finish({2, "kforge llm: expected ping or ask\n\n" + LlmHelp()});
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "ping") return Ping(rest);
   if (args[0] == "ask") return Ask(rest);
-  if (args[0] == "help" || args[0] == "--help") {
-    std::fputs(kLlmUsage, stdout);
-    return 0;
-  }
-  return Usage("unknown subcommand '" + args[0] + "'");
+  if (args[0] == "help" || args[0] == "--help" || args[0] == "-h") return Finish({0, LlmHelp()});
+  return Finish({2, "kforge llm: unknown subcommand '" + args[0] + "'\n\n" + LlmHelp()});
 }
 
 }  // namespace kf::cli

@@ -1,4 +1,5 @@
-// The kforge command. Thin: parses arguments and calls the libraries. Exceptions stop here.
+// The kforge command. Thin: picks the command by its name; each command parses its own arguments
+// (cli_app.h) and calls the libraries. Exceptions stop here.
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -18,27 +19,31 @@ usage:
       or a PyTorch module file (problem.py).
       --json                one JSON object per candidate (JSON Lines)
       --seed N              reproduce an evaluation (default: a fresh secret seed)
+      --compile-jobs N      compile later candidates ahead, N at a time (default: cores; 0: no)
+      --devices LIST        CUDA: GPU ordinals to use, one evaluator each (default: all visible)
+      --sizes N=V,...       other sizes: a PyTorch module's integer constants, a task's sizes
+      --dtype float16|bfloat16  a PyTorch module and its floating inputs in half precision
+    Evaluation options, the same for eval, optimize and bench:
       --run-timeout SEC     deadline per call of the candidate (default 10)
       --compile-timeout SEC deadline per compile (default 60)
       --timing-seconds SEC  cap on timed runs per program (default 1)
       --worker-memory MIB   address-space limit per worker (default 4096)
-      --compile-jobs N      compile later candidates ahead, N at a time (default: cores; 0: no)
-      --devices LIST        CUDA: GPU ordinals to use, one evaluator each (default: all visible)
-      --ncu                 CUDA: Nsight Compute summary of each correct candidate
       --no-sandbox          run workers without bubblewrap (the system-call filter stays)
-      --sizes N=V,...       other sizes: a PyTorch module's integer constants, a task's sizes
-      --dtype float16|bfloat16  a PyTorch module and its floating inputs in half precision
+      --no-seccomp          run workers without the system-call filter (bubblewrap stays)
+      --ncu                 CUDA: Nsight Compute summary of each correct candidate
   kforge optimize TASK [--strategy agent|swarm|evolve|tune] [--llm SPEC ...] [--config FILE]
                   [--budget-evals N] [--budget-cost USD] [--budget-time DUR] [--seed N]
                   [--out RUN_DIR] | kforge optimize --resume RUN_DIR
       Search for a faster program: models propose, kforge judges, records every candidate in
       RUN_DIR/run.sqlite, and writes RUN_DIR/best.* and report.md (`kforge optimize --help`).
+      Its --seed is the run's (model picks, tune sampling); evaluations keep fresh secret seeds.
   kforge import PROBLEMS_DIR|PROBLEM.py --out TASKS_DIR [--backend cpu|cuda] [--sizes N=V,...]
                 [--dtype float16|bfloat16] [--jobs N]
       Turn PyTorch modules in KernelBench format (Model, get_inputs, get_init_inputs) into task
       directories, probing them in parallel; a module file also works directly as TASK
       (docs/pytorch.md).
-  kforge bench PROBLEMS_DIR --candidates DIR [--out DIR] | kforge bench --from-run RUN_DIR...
+  kforge bench PROBLEMS_DIR --candidates DIR [--out DIR] [--seed N]
+               | kforge bench --from-run RUN_DIR... [--out DIR] [--seed N]
       Judge each PyTorch problem's candidate against eager and torch.compile; per-problem
       table, fast_p (p = 0, 1, 1.5, 2) and geometric means, as bench.md and bench.json.
   kforge serve [RUN_DIR|DIR ...] [--port N] [--host ADDR]
@@ -54,6 +59,7 @@ usage:
       Reach a model: SPEC is openai:MODEL, anthropic:MODEL, openai-compatible:BASE_URL#MODEL,
       command:PROGRAM ARGS or exchange:DIR (`kforge llm help`, docs/llm.md).
   kforge help
+      This overview; `kforge COMMAND --help` lists every option of a command.
 
 Exit status: 0 when every evaluation completed, whatever its verdict; 1 when a model request
 failed (`kforge llm`); 2 when kforge could not run (bad arguments, a bad task file).

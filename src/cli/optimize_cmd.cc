@@ -3,10 +3,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <climits>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 #include <string>
+#include <variant>
 
+#include "cli/cli_app.h"
 #include "cli/commands.h"
 #include "search/optimize.h"
 
@@ -22,141 +26,140 @@ void OnInterrupt(int) {
   (void)!write(2, msg, sizeof(msg) - 1);
 }
 
-const char* kUsage = R"(usage: kforge optimize TASK [options]
-       kforge optimize --resume RUN_DIR [--budget-evals N] [--budget-cost USD] [--budget-time DUR]
-  --strategy S          agent (default), swarm, evolve, or tune (no model: searches the values
-                        a program declares with // kforge-tune:)
-  --llm SPEC            a model (repeatable): openai:MODEL, anthropic:MODEL,
-                        openai-compatible:BASE_URL#MODEL, command:PROGRAM ARGS, exchange:DIR
-  --config FILE         YAML with llm: and optimize: sections (docs/optimize.md, docs/llm.md)
-  --budget-evals N      candidates to judge, the starting program included (default 20)
-  --budget-cost USD     stop asking models once this much is spent
-  --budget-time DUR     stop after this long: 90s, 30m, 2h
-  --seed N              the run's seed: model picks, tune sampling (default 1)
-  --out RUN_DIR         where the store, best program and report go (default runs/TASK-TIME)
-  --attempts N          agent: attempts per round before restarting from the best (default 5)
-  --samples N           swarm: requests per round (default: one per model)
-  --start FILE          start from this program instead of the task's initial one
-  --tune-after N        then tune the best program's // kforge-tune: parameters, N more evals
-  --timing-seconds SEC, --run-timeout SEC, --no-sandbox: as for kforge eval
-)";
-
-int Usage(const std::string& why) {
-  std::fprintf(stderr, "kforge optimize: %s\n\n%s", why.c_str(), kUsage);
-  return 2;
+// The settings a config file's optimize: section may also give, by their flags: a flag given on
+// the command line beats the file, the file beats a default.
+Status ApplyConfigUnderFlags(const CLI::App& app, const std::string& config,
+                             search::OptimizeOptions* o) {
+  o->config_file = config;
+  const search::OptimizeOptions flags = *o;
+  if (auto s = search::ApplyOptimizeConfig(config, o); !s.ok()) return s;
+  const auto given = [&app](const char* flag) { return app.count(flag) > 0; };
+  if (given("--strategy")) o->strategy = flags.strategy;
+  if (given("--budget-evals")) o->budget_evals = flags.budget_evals;
+  if (given("--budget-cost")) o->budget_cost_usd = flags.budget_cost_usd;
+  if (given("--budget-time")) o->budget_time_s = flags.budget_time_s;
+  if (given("--seed")) o->seed = flags.seed;
+  if (given("--attempts")) o->attempts_per_round = flags.attempts_per_round;
+  if (given("--samples")) o->samples_per_round = flags.samples_per_round;
+  if (given("--tune-after")) o->tune_after = flags.tune_after;
+  return Status::Ok();
 }
 
-// "90", "90s", "30m", "2h" as seconds; -1 when unreadable.
-double ParseDuration(const std::string& s) {
-  try {
-    size_t used = 0;
-    double v = std::stod(s, &used);
-    const std::string unit = s.substr(used);
-    if (unit.empty() || unit == "s") return v;
-    if (unit == "m") return v * 60;
-    if (unit == "h") return v * 3600;
-  } catch (const std::exception&) {
+// The options of a run, on `app`; `o` must outlive it.
+void AddRunOptions(CLI::App* app, search::OptimizeOptions* o) {
+  app->add_option("--strategy", o->strategy,
+                  "agent (default), swarm, evolve, or tune (no model: searches the values a "
+                  "program declares with // kforge-tune:)")
+      ->type_name("S");
+  app->add_option("--llm", o->llm_specs,
+                  "a model (repeatable): openai:MODEL, anthropic:MODEL, "
+                  "openai-compatible:BASE_URL#MODEL, command:PROGRAM ARGS, exchange:DIR")
+      ->type_name("SPEC")
+      ->take_all()
+      ->allow_extra_args(false);
+  app->add_option("--budget-evals", o->budget_evals,
+                  "candidates to judge, the starting program included (default 20)")
+      ->type_name("N")
+      ->check(NonNegativeInteger());
+  app->add_option("--budget-cost", o->budget_cost_usd, "stop asking models once this much is spent")
+      ->type_name("USD")
+      ->check(NonNegativeNumber());
+  app->add_option("--budget-time", o->budget_time_s, "stop after this long: 90s, 30m, 2h")
+      ->type_name("DUR")
+      ->transform(Duration());
+  app->add_option("--seed", o->seed,
+                  "the run's seed: model picks, tune sampling (default " + std::to_string(o->seed) +
+                      "; evaluations keep fresh secret seeds)")
+      ->type_name("N")
+      ->check(NonNegativeInteger());
+  app->add_option("--out", o->run_dir,
+                  "where the store, best program and report go (default runs/TASK-TIME)")
+      ->type_name("RUN_DIR");
+  app->add_option("--attempts", o->attempts_per_round,
+                  "agent: attempts per round before restarting from the best (default " +
+                      std::to_string(o->attempts_per_round) + ")")
+      ->type_name("N")
+      ->check(PositiveInteger());
+  app->add_option("--samples", o->samples_per_round,
+                  "swarm: requests per round (default: one per model)")
+      ->type_name("N")
+      ->check(IntegerAtMost(INT_MAX));
+  app->add_option("--start", o->start_program,
+                  "start from this program instead of the task's initial one")
+      ->type_name("FILE");
+  app->add_option("--tune-after", o->tune_after,
+                  "then tune the best program's // kforge-tune: parameters, N more evals")
+      ->type_name("N")
+      ->check(NonNegativeInteger());
+}
+
+// Checks the task or the run to resume, applies the config and picks the run directory.
+std::optional<ParseStop> FinishRunOptions(const CLI::App& app, const std::string& task_arg,
+                                          const std::string& resume_dir, const std::string& config,
+                                          search::OptimizeOptions* o) {
+  if (!resume_dir.empty()) {
+    if (!task_arg.empty()) {
+      return UsageError(app, "--resume takes the run's own task; drop '" + task_arg + "'");
+    }
+    o->resume = true;
+    o->run_dir = resume_dir;
+    if (!std::filesystem::exists(std::filesystem::path(resume_dir) / "run.sqlite")) {
+      return UsageError(app, resume_dir + " is not a run directory (no run.sqlite)");
+    }
+    return std::nullopt;
   }
-  return -1;
+  if (task_arg.empty()) return UsageError(app, "expected a TASK (a directory or a built-in name)");
+  auto dir = ResolveTask(task_arg);
+  if (!dir.ok()) return UsageError(app, dir.status().message());
+  o->task_dir = *dir;
+  if (!config.empty()) {
+    if (auto s = ApplyConfigUnderFlags(app, config, o); !s.ok()) {
+      return UsageError(app, s.message());
+    }
+  }
+  if (o->run_dir.empty()) {
+    char stamp[32];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
+    o->run_dir = std::filesystem::path("runs") / (o->task_dir.filename().string() + "-" + stamp);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
-int RunOptimizeCommand(const std::vector<std::string>& args) {
+Parsed<search::OptimizeOptions> ParseOptimizeArgs(const std::vector<std::string>& args) {
   search::OptimizeOptions o;
   o.budget_evals = -1;  // -1: not given (the default, or the resumed run's own)
   o.budget_cost_usd = -1;
   o.budget_time_s = -1;
-  std::string task_arg, resume_dir;
-  std::string config;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> const std::string* { return i + 1 < args.size() ? &args[++i] : nullptr; };
-    try {
-      if (a == "--help" || a == "-h") {
-        std::fputs(kUsage, stdout);
-        return 0;
-      } else if (a == "--no-sandbox") {
-        o.eval.sandbox = false;
-      } else if (a.rfind("--", 0) == 0) {
-        const std::string* v = value();
-        if (!v) return Usage(a + " needs a value");
-        if (a == "--strategy") {
-          o.strategy = *v;
-        } else if (a == "--llm") {
-          o.llm_specs.push_back(*v);
-        } else if (a == "--config") {
-          config = *v;
-        } else if (a == "--budget-evals") {
-          o.budget_evals = std::stoll(*v);
-        } else if (a == "--budget-cost") {
-          o.budget_cost_usd = std::stod(*v);
-        } else if (a == "--budget-time") {
-          o.budget_time_s = ParseDuration(*v);
-          if (o.budget_time_s < 0) return Usage("--budget-time: '" + *v + "' (e.g. 90s, 30m, 2h)");
-        } else if (a == "--seed") {
-          o.seed = std::stoull(*v);
-        } else if (a == "--out") {
-          o.run_dir = *v;
-        } else if (a == "--resume") {
-          resume_dir = *v;
-        } else if (a == "--attempts") {
-          o.attempts_per_round = std::stoi(*v);
-        } else if (a == "--samples") {
-          o.samples_per_round = std::stoi(*v);
-        } else if (a == "--tune-after") {
-          o.tune_after = std::stoll(*v);
-        } else if (a == "--start") {
-          o.start_program = *v;
-        } else if (a == "--timing-seconds") {
-          o.eval.timing_seconds = std::stod(*v);
-        } else if (a == "--run-timeout") {
-          o.eval.run_timeout_s = std::stod(*v);
-        } else {
-          return Usage("unknown option '" + a + "'");
-        }
-      } else if (task_arg.empty()) {
-        task_arg = a;
-      } else {
-        return Usage("unexpected argument '" + a + "'");
-      }
-    } catch (const std::exception&) {
-      return Usage(a + ": not a number");
-    }
-  }
-  if (!resume_dir.empty()) {
-    if (!task_arg.empty())
-      return Usage("--resume takes the run's own task; drop '" + task_arg + "'");
-    o.resume = true;
-    o.run_dir = resume_dir;
-    if (!std::filesystem::exists(std::filesystem::path(resume_dir) / "run.sqlite")) {
-      return Usage(resume_dir + " is not a run directory (no run.sqlite)");
-    }
-  } else {
-    if (task_arg.empty()) return Usage("expected a TASK (a directory or a built-in name)");
-    auto dir = ResolveTask(task_arg);
-    if (!dir.ok()) return Usage(dir.status().message());
-    o.task_dir = *dir;
-    if (!config.empty()) {
-      o.config_file = config;
-      // Config first, then the flags given again on top.
-      search::OptimizeOptions flags = o;
-      if (auto s = search::ApplyOptimizeConfig(config, &o); !s.ok()) return Usage(s.message());
-      if (flags.budget_evals >= 0) o.budget_evals = flags.budget_evals;
-      if (flags.budget_cost_usd >= 0) o.budget_cost_usd = flags.budget_cost_usd;
-      if (flags.budget_time_s >= 0) o.budget_time_s = flags.budget_time_s;
-      for (size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--strategy") o.strategy = flags.strategy;
-        if (args[i] == "--seed") o.seed = flags.seed;
-      }
-    }
-    if (o.run_dir.empty()) {
-      char stamp[32];
-      const std::time_t now = std::time(nullptr);
-      std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
-      o.run_dir = std::filesystem::path("runs") / (o.task_dir.filename().string() + "-" + stamp);
-    }
-  }
+  std::string task_arg, resume_dir, config;
+  auto app = NewCommandApp(
+      "optimize",
+      "Search for a faster program: models propose, kforge judges, records every candidate in "
+      "RUN_DIR/run.sqlite, and writes RUN_DIR/best.* and report.md (docs/optimize.md).\n"
+      "  kforge optimize TASK [options]\n"
+      "  kforge optimize --resume RUN_DIR [--budget-evals N] [--budget-cost USD] "
+      "[--budget-time DUR]");
+  app->add_option("TASK", task_arg, "a task directory, a built-in task's name, or problem.py")
+      ->type_name("");
+  app->add_option("--resume", resume_dir, "go on with this run (its own task and settings)")
+      ->type_name("RUN_DIR");
+  app->add_option("--config", config,
+                  "YAML with llm: and optimize: sections; flags given beat it (docs/optimize.md, "
+                  "docs/llm.md)")
+      ->type_name("FILE");
+  AddRunOptions(app.get(), &o);
+  AddEvalOptions(app.get(), &o.eval);
+  if (auto stop = ParseArgs(app.get(), args)) return *stop;
+  if (auto stop = FinishRunOptions(*app, task_arg, resume_dir, config, &o)) return *stop;
+  return o;
+}
+
+int RunOptimizeCommand(const std::vector<std::string>& args) {
+  auto parsed = ParseOptimizeArgs(args);
+  if (const auto* stop = std::get_if<ParseStop>(&parsed)) return Finish(*stop);
+  search::OptimizeOptions& o = std::get<search::OptimizeOptions>(parsed);
   o.progress_tty = isatty(2);
   o.interrupt = &g_interrupted;
   struct sigaction sa {};

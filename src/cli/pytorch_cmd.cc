@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <variant>
 
+#include "cli/cli_app.h"
 #include "cli/commands.h"
 #include "eval/evaluator.h"
 #include "task/task.h"
@@ -41,56 +43,29 @@ std::string Fmt(const char* format, double v) {
 }  // namespace
 
 int RunImport(const std::vector<std::string>& args) {
-  std::string out_dir, backend, sizes_arg, dtype;
-  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::string> positional;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const bool has_value = i + 1 < args.size();
-    if ((args[i] == "--out" || args[i] == "--backend" || args[i] == "--sizes" ||
-         args[i] == "--dtype") &&
-        has_value) {
-      const std::string& flag = args[i];
-      (flag == "--out"       ? out_dir
-       : flag == "--backend" ? backend
-       : flag == "--sizes"   ? sizes_arg
-                             : dtype) = args[i + 1];
-      ++i;
-    } else if (args[i] == "--jobs" && has_value) {
-      jobs = std::atoi(args[++i].c_str());
-      if (jobs < 1) {
-        std::fprintf(stderr, "kforge import: --jobs expects a positive count\n");
-        return 2;
-      }
-    } else if (args[i].rfind("--", 0) == 0) {
-      std::fprintf(stderr, "kforge import: unknown option '%s'\n", args[i].c_str());
-      return 2;
-    } else {
-      positional.push_back(args[i]);
-    }
-  }
-  if (positional.size() != 1 || out_dir.empty()) {
-    std::fprintf(stderr,
-                 "usage: kforge import PROBLEMS_DIR|PROBLEM.py --out TASKS_DIR [--backend "
-                 "cpu|cuda] [--sizes NAME=VALUE,...] [--dtype float16|bfloat16] [--jobs N]\n");
-    return 2;
-  }
-  if (!backend.empty() && backend != "cpu" && backend != "cuda") {
-    std::fprintf(stderr, "kforge import: --backend expects cpu or cuda, got '%s'\n",
-                 backend.c_str());
-    return 2;
-  }
+  std::string source, out_dir;
   task::TorchSettings settings;
-  settings.backend = backend;
-  settings.dtype = dtype;
-  if (!sizes_arg.empty()) {
-    auto sizes = task::ParseSizesArg(sizes_arg);
-    if (!sizes.ok()) {
-      std::fprintf(stderr, "kforge import: %s\n", sizes.status().message().c_str());
-      return 2;
-    }
-    settings.sizes = *sizes;
-  }
-  const fs::path src = positional[0];
+  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto app = NewCommandApp(
+      "import",
+      "Turn PyTorch modules in KernelBench format (Model, get_inputs, get_init_inputs) into task "
+      "directories, probing them in parallel; a module file also works directly as TASK "
+      "(docs/pytorch.md).");
+  app->add_option("SOURCE", source, "PROBLEMS_DIR (its .py files) or one PROBLEM.py")
+      ->type_name("")
+      ->required();
+  app->add_option("--out", out_dir, "where the task directories go")
+      ->type_name("TASKS_DIR")
+      ->required();
+  app->add_option("--backend", settings.backend, "where the tasks run (default: cuda on a GPU)")
+      ->type_name("cpu|cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}).description(""));
+  AddSizeOptions(app.get(), &settings.sizes, &settings.dtype);
+  app->add_option("--jobs", jobs, "modules probed at a time (default: cores)")
+      ->type_name("N")
+      ->check(PositiveInteger());
+  if (auto stop = ParseArgs(app.get(), args)) return Finish(*stop);
+  const fs::path src = source;
   std::error_code ec;
   const auto files = fs::is_regular_file(src, ec) ? std::vector<fs::path>{src} : PythonFiles(src);
   if (files.empty()) {
@@ -190,35 +165,82 @@ std::pair<double, double> Geomeans(const std::vector<BenchRow>& rows, double Ben
   return {rows.empty() ? 0 : std::exp(all / rows.size()), nc ? std::exp(correct / nc) : 0};
 }
 
-}  // namespace
-
-int RunBench(const std::vector<std::string>& args) {
-  std::string cand_dir, out_dir = "kforge-bench";
-  std::vector<std::string> positional, runs;
-  eval::EvalOptions opt;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--candidates" && i + 1 < args.size()) {
-      cand_dir = args[++i];
-    } else if (a == "--out" && i + 1 < args.size()) {
-      out_dir = args[++i];
-    } else if (a == "--timing-seconds" && i + 1 < args.size()) {
-      opt.timing_seconds = std::atof(args[++i].c_str());
-      if (opt.timing_seconds <= 0) {
-        std::fprintf(stderr, "kforge bench: --timing-seconds expects a positive number\n");
-        return 2;
-      }
-    } else if (a == "--seed" && i + 1 < args.size()) {
-      opt.seed = std::strtoull(args[++i].c_str(), nullptr, 10);
-    } else if (a == "--from-run") {
-      while (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) runs.push_back(args[++i]);
-    } else if (a.rfind("--", 0) == 0) {
-      std::fprintf(stderr, "kforge bench: unknown option or missing value '%s'\n", a.c_str());
-      return 2;
+// One problem's row: its candidate judged (or why it was not).
+BenchRow JudgeProblem(const fs::path& problem, const fs::path& candidate,
+                      const eval::EvalOptions& opt) {
+  BenchRow row;
+  row.problem =
+      problem.extension() == ".py" ? problem.stem().string() : problem.filename().string();
+  row.candidate = candidate.filename().string();
+  std::fprintf(stderr, "kforge bench: %s ...\n", row.problem.c_str());
+  auto t = task::LoadTask(problem);
+  if (!t.ok()) {
+    row.verdict = "bad_task";
+    row.message = t.status().message();
+  } else if (candidate.empty()) {
+    row.verdict = "no_candidate";
+    row.message = "no candidate file for this problem";
+  } else {
+    eval::Evaluator ev(*t, opt);
+    auto r = ev.Evaluate(candidate);
+    if (!r.ok()) {
+      row.verdict = "harness_error";
+      row.message = r.status().message();
     } else {
-      positional.push_back(a);
+      row.verdict = std::string(eval::VerdictName(r->verdict));
+      row.message = r->detail.value("message", "");
+      if (r->time) row.time_ms = r->time->median_ms;
+      if (r->baseline) row.eager_ms = r->baseline->median_ms;
+      for (const auto& b : r->baselines) {
+        if (b.value("name", "") == "torch.compile")
+          row.compile_ms = b["time_ms"].value("median", 0.0);
+      }
+      if (r->verdict == eval::Verdict::kOk && row.time_ms > 0) {
+        row.vs_eager = row.eager_ms / row.time_ms;
+        if (row.compile_ms > 0) row.vs_compile = row.compile_ms / row.time_ms;
+      }
     }
   }
+  if (row.message.size() > 300) row.message = row.message.substr(0, 300) + "...";
+  return row;
+}
+
+}  // namespace
+
+Parsed<BenchArgs> ParseBenchArgs(const std::vector<std::string>& args) {
+  BenchArgs a;
+  auto app = NewCommandApp(
+      "bench",
+      "Judge each PyTorch problem's candidate against eager and torch.compile; per-problem "
+      "table, fast_p (p = 0, 1, 1.5, 2) and geometric means, as bench.md and bench.json.\n"
+      "  kforge bench PROBLEMS_DIR --candidates DIR [options]\n"
+      "  kforge bench --from-run RUN_DIR... [options]");
+  app->add_option("PROBLEMS_DIR", a.problems_dir, "the problems: .py files and task directories")
+      ->type_name("");
+  app->add_option("--candidates", a.candidates_dir,
+                  "a candidate per problem: NAME.cu, .cc, .cpp, .c, .py or NAME_modelnew.py")
+      ->type_name("DIR");
+  app->add_option("--from-run", a.runs, "the runs' tasks and best programs instead")
+      ->type_name("RUN_DIR")
+      ->take_all();
+  app->add_option("--out", a.out_dir, "where bench.md and bench.json go (default kforge-bench)")
+      ->type_name("DIR");
+  AddEvalSeedOption(app.get(), &a.options);
+  AddEvalOptions(app.get(), &a.options);
+  if (auto stop = ParseArgs(app.get(), args)) return *stop;
+  if (a.runs.empty() && (a.problems_dir.empty() || a.candidates_dir.empty())) {
+    return UsageError(*app, "expected PROBLEMS_DIR --candidates DIR, or --from-run RUN_DIR...");
+  }
+  return a;
+}
+
+int RunBench(const std::vector<std::string>& args) {
+  auto parsed = ParseBenchArgs(args);
+  if (const auto* stop = std::get_if<ParseStop>(&parsed)) return Finish(*stop);
+  const BenchArgs& a = std::get<BenchArgs>(parsed);
+  const std::vector<std::string>& runs = a.runs;
+  const eval::EvalOptions& opt = a.options;
+  const std::string& out_dir = a.out_dir;
   // Problems and their candidates: PROBLEMS_DIR with --candidates DIR, or the runs' bests.
   std::vector<std::pair<fs::path, fs::path>> work;  // {task (file or dir), candidate}
   if (!runs.empty()) {
@@ -239,63 +261,22 @@ int RunBench(const std::vector<std::string>& args) {
       work.push_back({task, best});
     }
   } else {
-    if (positional.size() != 1 || cand_dir.empty()) {
-      std::fprintf(stderr,
-                   "usage: kforge bench PROBLEMS_DIR --candidates DIR [--out DIR] "
-                   "[--timing-seconds S] [--seed N]\n       kforge bench --from-run RUN_DIR...\n");
-      return 2;
-    }
-    std::vector<fs::path> problems = PythonFiles(positional[0]);
-    for (const auto& dir : task::FindTaskDirs(positional[0])) problems.push_back(dir);
+    std::vector<fs::path> problems = PythonFiles(a.problems_dir);
+    for (const auto& dir : task::FindTaskDirs(a.problems_dir)) problems.push_back(dir);
     if (problems.empty()) {
       std::fprintf(stderr, "kforge bench: no problems (.py files or task dirs) in %s\n",
-                   positional[0].c_str());
+                   a.problems_dir.c_str());
       return 2;
     }
     for (const auto& p : problems) {
       const std::string stem = p.extension() == ".py" ? p.stem().string() : p.filename().string();
-      work.push_back({p, FindCandidate(cand_dir, stem)});
+      work.push_back({p, FindCandidate(a.candidates_dir, stem)});
     }
   }
 
   std::vector<BenchRow> rows;
-  for (const auto& [problem, candidate] : work) {
-    BenchRow row;
-    row.problem =
-        problem.extension() == ".py" ? problem.stem().string() : problem.filename().string();
-    row.candidate = candidate.filename().string();
-    std::fprintf(stderr, "kforge bench: %s ...\n", row.problem.c_str());
-    auto t = task::LoadTask(problem);
-    if (!t.ok()) {
-      row.verdict = "bad_task";
-      row.message = t.status().message();
-    } else if (candidate.empty()) {
-      row.verdict = "no_candidate";
-      row.message = "no candidate file for this problem";
-    } else {
-      eval::Evaluator ev(*t, opt);
-      auto r = ev.Evaluate(candidate);
-      if (!r.ok()) {
-        row.verdict = "harness_error";
-        row.message = r.status().message();
-      } else {
-        row.verdict = std::string(eval::VerdictName(r->verdict));
-        row.message = r->detail.value("message", "");
-        if (r->time) row.time_ms = r->time->median_ms;
-        if (r->baseline) row.eager_ms = r->baseline->median_ms;
-        for (const auto& b : r->baselines) {
-          if (b.value("name", "") == "torch.compile")
-            row.compile_ms = b["time_ms"].value("median", 0.0);
-        }
-        if (r->verdict == eval::Verdict::kOk && row.time_ms > 0) {
-          row.vs_eager = row.eager_ms / row.time_ms;
-          if (row.compile_ms > 0) row.vs_compile = row.compile_ms / row.time_ms;
-        }
-      }
-    }
-    if (row.message.size() > 300) row.message = row.message.substr(0, 300) + "...";
-    rows.push_back(row);
-  }
+  for (const auto& [problem, candidate] : work)
+    rows.push_back(JudgeProblem(problem, candidate, opt));
 
   // Markdown and JSON.
   std::ostringstream md;

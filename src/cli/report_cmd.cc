@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli/cli_app.h"
 #include "cli/commands.h"
 #include "web/report_page.h"
 #include "web/run_view.h"
@@ -14,8 +15,6 @@ namespace kf::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr const char* kUsage = "usage: kforge report RUN_DIR [--html|--md] [--out PATH]\n";
 
 // Writes `text` to `path` whole (through a temporary file, so a reader never sees half a
 // report); false with a message on failure.
@@ -45,41 +44,31 @@ bool WriteWhole(const fs::path& path, const std::string& text) {
 }  // namespace
 
 int RunReport(const std::vector<std::string>& args) {
-  std::string format, out;
   std::vector<std::string> positional;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--html" || a == "--md") {
-      if (!format.empty() && format != a) {
-        std::fprintf(stderr, "kforge report: choose one of --html and --md\n%s", kUsage);
-        return 2;
-      }
-      format = a;
-    } else if (a == "--out") {
-      if (i + 1 >= args.size() || args[i + 1].empty()) {
-        std::fprintf(stderr, "kforge report: --out expects a file path\n%s", kUsage);
-        return 2;
-      }
-      out = args[++i];
-    } else if (a == "-h" || a == "--help") {
-      std::printf("%s", kUsage);
-      return 0;
-    } else if (a.rfind("-", 0) == 0 && a.size() > 1) {
-      std::fprintf(stderr, "kforge report: unknown option '%s'\n%s", a.c_str(), kUsage);
-      return 2;
-    } else {
-      positional.push_back(a);
-    }
-  }
+  bool html = false, md = false;
+  std::string out;
+  auto app = NewCommandApp(
+      "report",
+      "A self-contained report of a run: one HTML file with inline SVG charts (default: "
+      "RUN_DIR/report.html), or markdown with SVG plots beside it (default: "
+      "RUN_DIR/report/report.md). docs/dashboard.md.");
+  app->add_option("RUN_DIR", positional, "the run")->type_name("")->take_all();
+  app->add_flag("--html", html, "one HTML file (the default)");
+  app->add_flag("--md", md, "markdown, its charts as SVG files beside it");
+  app->add_option("--out", out, "where the report goes")
+      ->type_name("PATH")
+      ->check(CLI::Validator(
+          [](std::string& path) -> std::string {
+            return path.empty() ? "expects a file path" : "";
+          },
+          ""));
+  if (auto stop = ParseArgs(app.get(), args)) return Finish(*stop);
+  if (html && md) return Finish(UsageError(*app, "choose one of --html and --md"));
   if (positional.size() != 1) {
-    std::fprintf(stderr, "kforge report: %s\n%s",
-                 positional.empty() ? "no RUN_DIR given" : "more than one RUN_DIR given", kUsage);
-    return 2;
+    return Finish(
+        UsageError(*app, positional.empty() ? "no RUN_DIR given" : "more than one RUN_DIR given"));
   }
-  if (positional[0].empty()) {
-    std::fprintf(stderr, "kforge report: RUN_DIR is an empty string\n%s", kUsage);
-    return 2;
-  }
+  if (positional[0].empty()) return Finish(UsageError(*app, "RUN_DIR is an empty string"));
   // Absolute and without a trailing separator, so "." or "runs/x/" still give the run its name.
   std::error_code ec;
   fs::path run_dir = fs::absolute(positional[0], ec).lexically_normal();
@@ -96,7 +85,7 @@ int RunReport(const std::vector<std::string>& args) {
     return 2;
   }
   const web::ReportData& data = *gathered;
-  if (format == "--md") {
+  if (md) {
     const fs::path md_path = out.empty() ? run_dir / "report" / "report.md" : fs::path(out);
     const web::MarkdownReport report = web::ReportMarkdown(data);
     // The charts go beside the markdown, which links them by their bare names.

@@ -1,7 +1,8 @@
+// `kforge serve [RUN_DIR|DIR ...]`: the live dashboard of runs (docs/dashboard.md).
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 
+#include "cli/cli_app.h"
 #include "cli/commands.h"
 #ifdef KFORGE_HAVE_HTTPLIB
 #include "web/server.h"
@@ -10,47 +11,31 @@
 namespace kf::cli {
 namespace fs = std::filesystem;
 
-namespace {
-const char* kServeUsage =
-    "usage: kforge serve [RUN_DIR|DIR ...] [--port N] [--host ADDR]\n"
-    "  Serves a dashboard of the runs (a DIR's subdirectories that are runs count too; default\n"
-    "  ./runs) on http://127.0.0.1:8321/ (--port 0: any free port). docs/dashboard.md\n";
-}
-
 int RunServe(const std::vector<std::string>& args) {
 #ifndef KFORGE_HAVE_HTTPLIB
   (void)args;
-  (void)kServeUsage;
   std::fprintf(stderr,
                "kforge serve: this kforge was built without cpp-httplib (scripts/setup installs "
                "libcpp-httplib-dev); `kforge report RUN_DIR` works without it\n");
   return 2;
 #else
   web::ServeOptions opt;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--port" && i + 1 < args.size()) {
-      char* end = nullptr;
-      const long port = std::strtol(args[++i].c_str(), &end, 10);
-      if (*end || port < 0 || port > 65535) {
-        std::fprintf(stderr, "kforge serve: --port expects 0 to 65535, got '%s'\n",
-                     args[i].c_str());
-        return 2;
-      }
-      opt.port = static_cast<int>(port);
-    } else if (a == "--host" && i + 1 < args.size()) {
-      opt.host = args[++i];
-    } else if (a == "--help" || a == "-h") {
-      std::fputs(kServeUsage, stdout);
-      return 0;
-    } else if (a.rfind("--", 0) == 0) {
-      std::fprintf(stderr, "kforge serve: unknown option or missing value '%s'\n%s", a.c_str(),
-                   kServeUsage);
-      return 2;
-    } else {
-      opt.paths.push_back(a);
-    }
-  }
+  std::vector<std::string> paths;
+  auto app = NewCommandApp(
+      "serve",
+      "Serves a read-only dashboard of the runs (a DIR's subdirectories that are runs count "
+      "too; default ./runs) on http://127.0.0.1:8321/. docs/dashboard.md.");
+  app->add_option("PATHS", paths, "run directories, or directories of runs")
+      ->type_name("RUN_DIR|DIR")
+      ->take_all();
+  app->add_option("--port", opt.port,
+                  "the port (default " + std::to_string(opt.port) + "; 0: any free port)")
+      ->type_name("N")
+      ->check(IntegerAtMost(65535));
+  app->add_option("--host", opt.host, "the address to listen on (default " + opt.host + ")")
+      ->type_name("ADDR");
+  if (auto stop = ParseArgs(app.get(), args)) return Finish(*stop);
+  opt.paths.assign(paths.begin(), paths.end());
   if (opt.paths.empty()) opt.paths.push_back("runs");
   for (const auto& p : opt.paths) {
     std::error_code ec;

@@ -1,6 +1,9 @@
+// `kforge tasks [DIR]`, and how a TASK argument is found: a directory, a PyTorch module file or a
+// built-in task's name.
 #include <cstdio>
 #include <cstdlib>
 
+#include "cli/cli_app.h"
 #include "cli/commands.h"
 #include "task/task.h"
 
@@ -33,11 +36,14 @@ Result<fs::path> ResolveTask(const std::string& name_or_path) {
 }
 
 int RunTasks(const std::vector<std::string>& args) {
-  if (args.size() > 1) {
-    std::fprintf(stderr, "kforge tasks: expected at most one directory\n");
-    return 2;
-  }
-  const fs::path root = args.empty() ? BuiltinTasksDir() : fs::path(args[0]);
+  std::vector<std::string> dirs_given;
+  auto app = NewCommandApp("tasks", "List the built-in tasks, or the tasks under DIR.");
+  app->add_option("DIR", dirs_given, "a directory of tasks (default: the built-in ones)")
+      ->type_name("")
+      ->take_all();
+  if (auto stop = ParseArgs(app.get(), args)) return Finish(*stop);
+  if (dirs_given.size() > 1) return Finish(UsageError(*app, "expected at most one directory"));
+  const fs::path root = dirs_given.empty() ? BuiltinTasksDir() : fs::path(dirs_given[0]);
   if (!fs::is_directory(root)) {
     std::fprintf(stderr, "kforge tasks: %s is not a directory\n", root.c_str());
     return 2;
