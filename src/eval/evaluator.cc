@@ -308,8 +308,18 @@ Result<EvalResult> Evaluator::Impl::Evaluate(const fs::path& candidate) {
   if (!layout.ok()) return layout.status();
   // The cache to defeat is the worker's: the CPU's last level, or the GPU's L2.
   const size_t llc = (*w)->hello().value("cache_bytes", size_t{32} << 20);
-  int sets = static_cast<int>(
-      std::clamp<size_t>((2 * llc + layout->set_bytes - 1) / layout->set_bytes, 2, kMaxSets));
+  // What one call brings in from memory: a native program's whole set; for a PyTorch task, the
+  // forward inputs alone (the bridges rotate those; outputs are torch's own allocations, which
+  // its caching allocator hands back warm).
+  size_t rotated = layout->set_bytes;
+  if (torch_) {
+    rotated = 0;
+    for (size_t i = 0; i < task_.torch->forward_inputs; ++i) {
+      rotated += static_cast<size_t>(layout->elements[i]) * task::DTypeSize(layout->dtype[i]);
+    }
+    rotated = std::max<size_t>(rotated, 1);
+  }
+  int sets = static_cast<int>(std::clamp<size_t>((2 * llc + rotated - 1) / rotated, 2, kMaxSets));
   while (sets > 2 && static_cast<size_t>(sets) * layout->set_bytes > (2ull << 30)) --sets;
   json memory;
   if (auto s = CheckMemory(*layout, sets, !cand.torch_handle.empty(), &memory); !s.ok()) return s;

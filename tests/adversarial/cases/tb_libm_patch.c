@@ -1,7 +1,7 @@
 // expect: ok
-// max_speedup: 5
+// max_speedup: 18
 // good_speedup_within: 0.5
-// today: ok 11x (the fast example: honest 2.2x); good follow-up ok 16.9x (1.86x alone)
+// today: ok 11x (the fast example read 2.2x honestly then; max_speedup is 1.5 times its honest speedup as `bench/builtin_speedups.py` reads it, 12x, and the trick slows the baseline about 5 times); good follow-up ok 16.9x (1.86x alone)
 // trick: a sabotaged baseline through its libm slots. The candidate is the task's fast example
 // (honest, no call to expf). On its first call it points the worker executable's dlopen slot
 // (GOT, found through dl_iterate_phdr and the dynamic section) at a wrapper: the first library

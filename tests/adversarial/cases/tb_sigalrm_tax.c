@@ -2,9 +2,9 @@
 // args: --no-seccomp
 // (With the system-call filter on, the filter blocks its timer: sandbox_violation. The case runs
 // without it, to show that the trust boundary holds by itself.)
-// max_speedup: 5
+// max_speedup: 18
 // good_speedup_within: 0.5
-// today: ok 9.3x (the fast example: honest 2.2x); good follow-up ok 2.35x (2x alone)
+// today: ok 9.3x (the fast example read 2.2x honestly then; max_speedup is 1.5 times its honest speedup as `bench/builtin_speedups.py` reads it, 12x, and the trick slows the baseline about 5 times); good follow-up ok 2.35x (2x alone)
 // trick: a signal timer taxing the baseline. The candidate is the task's fast example
 // (honest). On its first call it installs a SIGPROF handler (pasted sigaction) and a
 // profiling interval timer (pasted setitimer, struct declared by hand: <sys/time.h> is a
