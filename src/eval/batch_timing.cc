@@ -43,6 +43,11 @@ std::optional<Reply> Batch(Worker& worker, json request, size_t calls, const Bat
   return std::nullopt;
 }
 
+size_t CallsPerBatch(double per_call_ns) {
+  return static_cast<size_t>(
+      std::clamp(std::ceil(kBatchTargetSeconds * 1e9 / std::max(per_call_ns, 1.0)), 1.0, 1e6));
+}
+
 double MedianRelCi(const std::vector<double>& samples) {
   return SummariseSamples(samples).ci95_rel;
 }
@@ -60,9 +65,18 @@ std::optional<Reply> TimeRound(Worker& worker, const json& run, const BatchTimin
       std::clamp(std::floor(kWarmupSeconds * 1e9 / per_call), 1.0, static_cast<double>(o.sets)));
   if (auto f = Batch(worker, run, more, o, t, &wall)) return f;
   if (t->calls_per_batch == 0) {
-    const double warm_per_call = std::max(wall / static_cast<double>(more), 1.0);
-    t->calls_per_batch = static_cast<size_t>(
-        std::clamp(std::ceil(kBatchTargetSeconds * 1e9 / warm_per_call), 1.0, 1e6));
+    // A warm-up call slowed by lazy initialisation or a descheduled worker would leave batches
+    // so short that the round trip weighs in the time: batches are sized by the fastest
+    // per-call time seen (a slow batch is the machine's), measured again until that settles.
+    double fastest = std::min(per_call, wall / static_cast<double>(more));
+    size_t calls = CallsPerBatch(fastest);
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      if (auto f = Batch(worker, run, calls, o, t, &wall)) return f;
+      fastest = std::min(fastest, wall / static_cast<double>(calls));
+      if (CallsPerBatch(fastest) <= calls) break;
+      calls = CallsPerBatch(fastest);
+    }
+    t->calls_per_batch = calls;
   }
   const size_t first_sample = t->samples_ns.size();
   const double start = MonotonicSeconds();

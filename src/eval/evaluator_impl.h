@@ -197,6 +197,38 @@ class Evaluator::Impl {
                                                 const std::string& where,
                                                 const task::Distribution& dist, const Sizes& sizes,
                                                 const std::string& stage);
+  // One evaluation in flight: what its stages share.
+  struct Evaluation {
+    fs::path candidate;
+    bool python = false;  // a ModelNew file
+    uint64_t seed = 0;
+    EvalResult res;
+    std::string source;
+    Loaded cand;
+    double compile_wall = 0;
+    std::optional<Layout> layout;  // at the bench sizes
+    int sets = 0;                  // timed buffer sets
+    double bench_call_ns = 0;      // the slowest checked call at the bench size
+    std::vector<std::string> first_bench_output;
+    uint64_t first_bench_seed = 0;
+    BatchTiming cand_timing, base_timing;
+    std::vector<BatchTiming> vendor_timing;
+    TimeStats cand_time, base_time;
+    // Wall seconds per stage, for the profile: each mark closes the stage since the last one.
+    double start = 0, stage_start = 0;
+    json stages = json::object();
+    void Mark(const char* stage);
+  };
+  Result<std::optional<Failure>> CompileCandidate(Evaluation& e);
+  Result<std::optional<Failure>> SetUpWorkers(Evaluation& e);
+  Result<std::optional<Failure>> CheckCorrectness(Evaluation& e);
+  Result<std::optional<Failure>> TimeCandidate(Evaluation& e);
+  Result<std::optional<Failure>> Summarise(Evaluation& e);
+  EvalResult Finish(Evaluation& e, std::optional<Failure> f);
+
+  // The candidate's median against the roofline: its position, and `suspicious` below the floor
+  // (after the ceilings are measured again, up to three times, in the clean worker).
+  Result<std::pair<Roofline, std::optional<Failure>>> JudgeRoofline(double median_ms, bool python);
   void PauseAllBut(WorkerSlot* running);
   void ResumeAll();
   // The deadline of one call: --run-timeout, or 50 times the reference's call where that is

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -17,11 +18,13 @@ namespace kf::eval {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int index,
-                                              std::optional<Arena> arena) {
+Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int index, int arena_fd) {
   std::unique_ptr<Worker> w(new Worker());
   std::error_code ec;
-  w->scratch_ = config.scratch_root / ("worker-" + std::to_string(index));
+  // A name of its own: the worker before it may still be ending, and removing its directory.
+  static std::atomic<uint64_t> started{0};
+  w->scratch_ = config.scratch_root /
+                ("worker-" + std::to_string(index) + "-" + std::to_string(started.fetch_add(1)));
   fs::remove_all(w->scratch_, ec);
   fs::create_directories(w->scratch_, ec);
   if (ec)
@@ -33,14 +36,8 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
   }
   w->request_fd_ = req[1];
   w->reply_fd_ = rep[0];
-  if (arena) {
-    // Owned by the new worker from here: its destructor releases it if the start fails.
-    w->arena_fd_ = arena->fd;
-    w->arena_ = arena->data;
-    w->arena_size_ = arena->size;
-  } else {
-    w->arena_fd_ = memfd_create("kforge-arena", MFD_CLOEXEC);
-  }
+  w->arena_fd_ = arena_fd >= 0 ? fcntl(arena_fd, F_DUPFD_CLOEXEC, 0)
+                               : memfd_create("kforge-arena", MFD_CLOEXEC);
   const std::string log = (w->scratch_ / "output.log").string();
   w->output_fd_ = open(log.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (w->arena_fd_ < 0 || w->output_fd_ < 0) {
@@ -95,11 +92,6 @@ Result<std::unique_ptr<Worker>> Worker::Start(const WorkerConfig& config, int in
                          " " + w->TakeOutput());
   }
   w->hello_ = hello.body;
-  if (w->arena_size_ > 0) {
-    const bool populate = w->arena_size_ <= kKeepPagesLimit;
-    Reply r = w->Request({{"op", "map"}, {"size", w->arena_size_}, {"populate", populate}}, 10);
-    if (!r.ok()) return Status::Error("worker could not map the arena: " + r.message);
-  }
   const bool filtered = hello.body.value("seccomp", false);
   w->sandbox_ =
       plan.bwrap ? (filtered ? "bwrap+seccomp" : "bwrap") : (filtered ? "seccomp" : "none");
@@ -150,14 +142,36 @@ void Worker::Resume() {
   paused_ = false;
 }
 
-std::optional<Worker::Arena> Worker::Reclaim() {
-  Kill();
+std::optional<Worker::Arena> Worker::Detach() {
+  if (pid_ > 0) {
+    kill(-pid_, SIGKILL);
+    kill(pid_, SIGKILL);
+  }
   if (!bwrap_ || arena_fd_ < 0) return std::nullopt;
   Arena a{arena_fd_, arena_, arena_size_};
   arena_fd_ = -1;
   arena_ = nullptr;
   arena_size_ = 0;
   return a;
+}
+
+Status Worker::Adopt(Arena arena) {
+  // This worker was started on a duplicate of the arena's file: the mapping here becomes its.
+  if (arena_) munmap(arena_, arena_size_);
+  close(arena.fd);
+  arena_ = arena.data;
+  arena_size_ = arena.size;
+  if (arena_size_ == 0) return Status::Ok();
+  Reply r = Request(
+      {{"op", "map"}, {"size", arena_size_}, {"populate", arena_size_ <= kKeepPagesLimit}}, 10);
+  if (!r.ok()) return Status::Error("worker could not map the arena: " + r.message);
+  return Status::Ok();
+}
+
+void Worker::Release(Arena& arena) {
+  if (arena.data) munmap(arena.data, arena.size);
+  if (arena.fd >= 0) close(arena.fd);
+  arena = Arena{};
 }
 
 void Worker::Wipe(Arena& arena) {

@@ -9,8 +9,8 @@
 
 #include <filesystem>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,10 +62,10 @@ class Worker {
     size_t size = 0;
   };
 
-  // Starts a worker; with `arena`, one left by an ended worker (see Reclaim), which the new
-  // worker maps (every page at once) instead of a new memory file.
+  // Starts a worker; with `arena_fd`, on (a duplicate of) the memory file of an arena that an
+  // ended worker left (Detach), which it maps once Adopt gives it over.
   static Result<std::unique_ptr<Worker>> Start(const WorkerConfig& config, int index,
-                                               std::optional<Arena> arena = std::nullopt);
+                                               int arena_fd = -1);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -95,11 +95,16 @@ class Worker {
   void Pause();
   void Resume();
 
-  // Ends the worker and hands over its arena, where it can be trusted not to outlive the worker:
-  // a worker in its own PID namespace (bubblewrap) takes every process it started with it. The
-  // caller wipes it before another worker gets it. Otherwise nothing: the arena goes with the
-  // worker.
-  std::optional<Arena> Reclaim();
+  // Kills the worker (SIGKILL; the destructor reaps it) and hands over its arena, where it can
+  // be trusted not to outlive the worker: a worker in its own PID namespace (bubblewrap) takes
+  // every process it started with it, and is gone once reaped. The caller wipes the arena after
+  // that, before another worker maps it. Otherwise nothing: the arena goes with the worker.
+  std::optional<Arena> Detach();
+  // Makes `arena` (wiped; this worker was started on its file) this worker's, mapped on both
+  // sides, every page at once up to kKeepPagesLimit.
+  Status Adopt(Arena arena);
+  // Unmaps and closes an arena nobody adopted.
+  static void Release(Arena& arena);
   // Zeros an arena: written over up to kKeepPagesLimit (its pages stay in place), given back to
   // the system beyond (a large arena is not kept resident between candidates).
   static void Wipe(Arena& arena);

@@ -1,5 +1,7 @@
 #include "eval/worker_slot.h"
 
+#include <thread>
+
 #include "util/subprocess.h"
 
 namespace kf::eval {
@@ -27,15 +29,25 @@ void WorkerSlot::StarterLoop() {
     starting_ = true;
     std::unique_ptr<Worker> old = std::move(retiring_);
     lock.unlock();
-    std::optional<Worker::Arena> arena;
-    if (old) {
-      // The ended worker's arena, wiped: nothing it wrote reaches the next one. Pages already
-      // in place spare the next candidate a fault per page (tens of ms per 64 MiB).
-      arena = old->Reclaim();
-      old.reset();  // its scratch directory goes before the next worker makes it again
+    // The old worker ends beside the new one's start (each a CUDA context to tear down or make:
+    // hundreds of ms): killed now, reaped on a thread of its own. Its arena, wiped once it is
+    // reaped, becomes the new worker's: pages already in place spare the next candidate a fault
+    // per page (tens of ms per 64 MiB).
+    std::optional<Worker::Arena> arena = old ? old->Detach() : std::nullopt;
+    std::thread ender([&] {
+      old.reset();
       if (arena) Worker::Wipe(*arena);
+    });
+    auto w = Worker::Start(config_, index_, arena ? arena->fd : -1);
+    ender.join();
+    if (arena) {
+      if (w.ok()) {
+        // A worker that cannot map it is no worker: Get starts another.
+        if (auto s = (*w)->Adopt(*arena); !s.ok()) w = s;
+      } else {
+        Worker::Release(*arena);
+      }
     }
-    auto w = Worker::Start(config_, index_, arena);
     lock.lock();
     starting_ = false;
     spare_.emplace(std::move(w));
