@@ -12,6 +12,7 @@
 #include "llm/code.h"
 #include "search/report.h"
 #include "search/run_context.h"
+#include "search/strategy.h"
 #include "search/tune.h"
 #include "task/torch_task.h"
 #include "util/files.h"
@@ -134,7 +135,7 @@ Result<Candidate> RunContext::Judge(const std::string& code, Candidate extra,
     out << code;
   }
   const double t0 = MonotonicSeconds();
-  auto r = evaluator->Evaluate(file);
+  auto r = judge->Evaluate(file);
   eval_seconds += MonotonicSeconds() - t0;
   if (!r.ok()) return r.status();
   ++new_evals;
@@ -381,20 +382,54 @@ Status SettleOptions(RunStore* store, OptimizeOptions* options) {
     if (options->budget_cost_usd < 0) options->budget_cost_usd = 0;
     if (options->budget_time_s < 0) options->budget_time_s = 0;
   }
-  if (options->strategy != "agent" && options->strategy != "swarm" &&
-      options->strategy != "evolve" && options->strategy != "tune") {
-    return Status::Error("unknown strategy '" + options->strategy +
-                         "' (agent, swarm, evolve, tune)");
+  if (FindStrategy(options->strategy) == nullptr) {
+    return Status::Error("unknown strategy '" + options->strategy + "' (" + StrategyNames() + ")");
   }
   return store->SetMeta("options", OptionsJson(*options).dump());
+}
+
+// The run's models: the configured ensemble, answering a resumed run's replay from its call log
+// and counting what earlier sessions of the run spent.
+[[nodiscard]] Status OpenModels(const OptimizeOptions& options, RunContext* ctx) {
+  auto cfg = llm::LoadEnsembleConfig(options.config_file, options.llm_specs);
+  if (!cfg.ok()) return cfg.status();
+  if (cfg->members.empty()) {
+    return Status::Error(
+        "no model configured for strategy '" + options.strategy +
+        "': pass --llm SPEC (openai:MODEL, anthropic:MODEL, "
+        "openai-compatible:BASE_URL#MODEL, command:PROGRAM, exchange:DIR) or list llm.models "
+        "in --config (docs/llm.md). --strategy tune needs no model: it searches the "
+        "parameters a program declares with // kforge-tune: (docs/optimize.md).");
+  }
+  if (options.budget_cost_usd > 0) cfg->budget_usd = options.budget_cost_usd;
+  cfg->seed = options.seed;
+  cfg->cache = true;  // replies recorded in this run answer its replay on resume
+  auto log = llm::CallLog::Open(ctx->store->db_path());
+  if (!log.ok()) return log.status();
+  std::shared_ptr<llm::CallLog> shared(std::move(*log));
+  // What earlier sessions of this run spent counts against its budget.
+  const auto before = shared->Sum();
+  if (!before.ok()) return before.status();
+  auto ensemble = llm::Ensemble::Create(*cfg, shared);
+  if (!ensemble.ok()) return ensemble.status();
+  ctx->models = std::move(*ensemble);
+  ctx->models->AddSpent(before->cost_usd, before->prompt_tokens + before->completion_tokens);
+  return Status::Ok();
 }
 
 }  // namespace
 
 Result<json> RunOptimize(OptimizeOptions options) {
+  return RunOptimize(std::move(options), [](const task::Task& task, const eval::EvalOptions& o) {
+    return std::make_unique<EvaluatorJudge>(task, o);
+  });
+}
+
+Result<json> RunOptimize(OptimizeOptions options, const JudgeFactory& make_judge) {
   auto store = RunStore::Open(options.run_dir);
   if (!store.ok()) return store.status();
   if (Status st = SettleOptions(store->get(), &options); !st.ok()) return st;
+  const Strategy& strategy = *FindStrategy(options.strategy);
 
   RunContext ctx;
   ctx.options = options;
@@ -412,34 +447,12 @@ Result<json> RunOptimize(OptimizeOptions options) {
   if (!prompts.ok()) return prompts.status();
   ctx.prompts = *prompts;
 
-  if (options.strategy != "tune") {
-    auto cfg = llm::LoadEnsembleConfig(options.config_file, options.llm_specs);
-    if (!cfg.ok()) return cfg.status();
-    if (cfg->members.empty()) {
-      return Status::Error(
-          "no model configured for strategy '" + options.strategy +
-          "': pass --llm SPEC (openai:MODEL, anthropic:MODEL, "
-          "openai-compatible:BASE_URL#MODEL, command:PROGRAM, exchange:DIR) or list llm.models "
-          "in --config (docs/llm.md). --strategy tune needs no model: it searches the "
-          "parameters a program declares with // kforge-tune: (docs/optimize.md).");
-    }
-    if (options.budget_cost_usd > 0) cfg->budget_usd = options.budget_cost_usd;
-    cfg->seed = options.seed;
-    cfg->cache = true;  // replies recorded in this run answer its replay on resume
-    auto log = llm::CallLog::Open(ctx.store->db_path());
-    if (!log.ok()) return log.status();
-    std::shared_ptr<llm::CallLog> shared(std::move(*log));
-    // What earlier sessions of this run spent counts against its budget.
-    const auto before = shared->Sum();
-    if (!before.ok()) return before.status();
-    auto ensemble = llm::Ensemble::Create(*cfg, shared);
-    if (!ensemble.ok()) return ensemble.status();
-    ctx.models = std::move(*ensemble);
-    ctx.models->AddSpent(before->cost_usd, before->prompt_tokens + before->completion_tokens);
+  if (strategy.uses_models) {
+    if (Status st = OpenModels(options, &ctx); !st.ok()) return st;
   }
 
-  eval::EvalOptions eval_options = options.eval;
-  ctx.evaluator = std::make_unique<eval::Evaluator>(ctx.task, eval_options);
+  ctx.judge = make_judge(ctx.task, options.eval);
+  if (!ctx.judge) return Status::Error("no judge for task " + ctx.task.name);
   ctx.interrupted = options.interrupt;
   ctx.start_time = MonotonicSeconds();
   auto used = ctx.store->GetMeta("time_used_s");
@@ -470,11 +483,8 @@ Result<json> RunOptimize(OptimizeOptions options) {
   ctx.initial = *judged;
   ctx.best = *judged;
 
-  Status st = options.strategy == "agent"    ? RunAgent(ctx)
-              : options.strategy == "swarm"  ? RunSwarm(ctx)
-              : options.strategy == "evolve" ? RunEvolve(ctx)
-                                             : RunTune(ctx);
-  if (st.ok() && options.tune_after > 0 && options.strategy != "tune" &&
+  Status st = strategy.run(ctx);
+  if (st.ok() && options.tune_after > 0 && strategy.run != RunTune &&
       (ctx.stop_reason.empty() || ctx.stop_reason.rfind("evaluation budget", 0) == 0)) {
     const Candidate best = ctx.Best();
     auto params = ParseTuneParams(best.code);

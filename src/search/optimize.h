@@ -13,13 +13,14 @@
 #include <vector>
 
 #include "eval/evaluator.h"
+#include "search/judge.h"
 #include "util/status.h"
 
 namespace kf::search {
 
 struct OptimizeOptions {
   std::filesystem::path task_dir;
-  std::string strategy = "agent";  // agent | swarm | evolve | tune
+  std::string strategy = "agent";  // a name from Strategies() (search/strategy.h)
   std::vector<std::string> llm_specs;
   std::filesystem::path config_file;
   int64_t budget_evals = 20;   // candidates judged, the initial program included
@@ -44,7 +45,10 @@ struct OptimizeOptions {
 
 // Runs (or resumes) a run; prints progress on stderr and the summary on stdout. The report is
 // written to RUN_DIR/report.md and report.json, the best program to RUN_DIR/best.EXT.
+// Every program is judged by an EvaluatorJudge with options.eval.
 Result<nlohmann::json> RunOptimize(OptimizeOptions options);
+// The same with the judge `make_judge` returns for the run's task (tests give a fake).
+Result<nlohmann::json> RunOptimize(OptimizeOptions options, const JudgeFactory& make_judge);
 
 // Reads the optimize settings of a config file (the `optimize:` section), flags applied after.
 Status ApplyOptimizeConfig(const std::filesystem::path& config_file, OptimizeOptions* options);

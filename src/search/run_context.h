@@ -1,5 +1,6 @@
-// What the strategies share during a run: the task, the evaluator, the models, the store, the
-// budgets, and the one way to judge a program (Judge), which records it.
+// What the strategies share during a run: the task, the judge (search/judge.h: the evaluator, or
+// a fake in tests), the models, the store, the budgets, and the one way to judge a program
+// (RunContext::Judge), which records it.
 #pragma once
 
 #include <atomic>
@@ -9,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "eval/evaluator.h"
 #include "llm/ensemble.h"
 #include "search/candidate.h"
+#include "search/judge.h"
 #include "search/optimize.h"
 #include "search/prompts.h"
 #include "task/task.h"
@@ -21,7 +22,8 @@ namespace kf::search {
 struct RunContext {
   OptimizeOptions options;
   task::Task task;
-  std::unique_ptr<eval::Evaluator> evaluator;
+  // Qualified: the member function Judge below hides the class's name in here.
+  std::unique_ptr<search::Judge> judge;
   std::unique_ptr<llm::Ensemble> models;  // null for tune
   std::unique_ptr<RunStore> store;
   Prompts prompts;
@@ -39,7 +41,8 @@ struct RunContext {
   bool ShouldStop();
   // Judges `code` (or finds it already judged in this run) and records it. `extra` fills the
   // record's origin, parent, round, params and llm_call. Never fails for a bad candidate: its
-  // verdict says what went wrong. A Status error means kforge could not judge at all.
+  // verdict says what went wrong. A Status error means kforge could not judge at all. The
+  // program is written to RUN_DIR/candidates/ and judged from there by `judge`.
   // `extension` overrides the task's (a CPU reply tagged ```cpp is compiled as C++).
   Result<Candidate> Judge(const std::string& code, Candidate extra,
                           const std::string& extension = "");

@@ -1,0 +1,44 @@
+// The seam between the search and the evaluation: the strategies and the optimize driver ask a
+// Judge for a program's verdict and never see how it is reached. The real one is the evaluator
+// (EvaluatorJudge: static checks, compile, workers, timing, by EVAL_PROTOCOL.md); a test gives
+// the search a fake that returns scripted verdicts and times, so a strategy's promises can be
+// checked without a compiler or a worker.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "eval/evaluator.h"
+#include "eval/verdict.h"
+#include "task/task.h"
+#include "util/status.h"
+
+namespace kf::search {
+
+class Judge {
+ public:
+  virtual ~Judge() = default;
+  // The verdict on the program in the file `candidate` (its extension says its language). As
+  // for eval::Evaluator::Evaluate: every failure of the candidate itself is a verdict in the
+  // EvalResult; a Result error means the candidate could not be judged at all, which stops the
+  // run.
+  virtual Result<eval::EvalResult> Evaluate(const std::filesystem::path& candidate) = 0;
+};
+
+// The real judge: one eval::Evaluator for the run's task.
+class EvaluatorJudge final : public Judge {
+ public:
+  EvaluatorJudge(task::Task task, eval::EvalOptions options);
+  Result<eval::EvalResult> Evaluate(const std::filesystem::path& candidate) override;
+
+ private:
+  eval::Evaluator evaluator_;
+};
+
+// Makes the judge of a run once its task is loaded; RunOptimize's default makes an
+// EvaluatorJudge.
+using JudgeFactory =
+    std::function<std::unique_ptr<Judge>(const task::Task& task, const eval::EvalOptions& options)>;
+
+}  // namespace kf::search
