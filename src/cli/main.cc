@@ -53,6 +53,9 @@ usage:
   kforge report RUN_DIR [--html|--md] [--out PATH]
       A self-contained report of a run: one HTML file with inline SVG charts, or markdown with
       SVG plots beside it (docs/dashboard.md).
+  kforge export RUN_DIR|PROGRAM --task TASK --torch-op NAMESPACE::NAME --out DIR
+      Write a Python package that registers the program (a run's best.*) as a PyTorch custom
+      op, compiled on first use; it needs no kforge at run time (docs/export.md).
   kforge tasks [DIR]
       List built-in tasks, or the tasks under DIR.
   kforge llm ping SPEC | kforge llm ask SPEC PROMPT [options]
@@ -84,6 +87,7 @@ int main(int argc, char** argv) {
     if (command == "bench") return kf::cli::RunBench(args);
     if (command == "serve") return kf::cli::RunServe(args);
     if (command == "report") return kf::cli::RunReport(args);
+    if (command == "export") return kf::cli::RunExport(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kforge: internal error: %s\n", e.what());
     return 3;

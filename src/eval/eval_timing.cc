@@ -63,7 +63,7 @@ json Evaluator::Impl::NsightSummary(const Loaded& cand, uint64_t seed) {
   for (size_t i = 0; i < task_.inputs.size(); ++i) {
     const auto& spec = task_.inputs[i];
     task::FillRandom(w->arena() + layout->offset[i], spec.dtype, layout->elements[i],
-                     spec.distribution ? *spec.distribution : task_.distributions[0],
+                     task_.InputDistribution(spec, task_.distributions[0], task_.bench_sizes),
                      Mix(seed ^ 0x6E6375ULL ^ i));
   }
   auto call = CallRequest(program, *layout, task_.bench_sizes, {0}, 0, layout->set_bytes);
@@ -246,7 +246,7 @@ Status Evaluator::Impl::PrepareTimedSets(const Layout& l, int sets, uint64_t see
     for (size_t i = 0; i < nin; ++i) {
       const auto& spec = task_.inputs[i];
       task::FillRandom(arena + l.offset[i], spec.dtype, l.elements[i],
-                       spec.distribution ? *spec.distribution : task_.distributions[0],
+                       task_.InputDistribution(spec, task_.distributions[0], task_.bench_sizes),
                        Mix(seed ^ 0x7157ULL ^ i));
       const size_t width = task::DTypeSize(l.dtype[i]);
       for (int s = 1; s < sets; ++s) {

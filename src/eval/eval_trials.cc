@@ -197,7 +197,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Trial(Loaded& cand, const Sizes&
       const auto& spec = task_.inputs[i];
       originals[i].resize(static_cast<size_t>(lc->elements[i]) * task::DTypeSize(spec.dtype));
       task::FillRandom(originals[i].data(), spec.dtype, lc->elements[i],
-                       spec.distribution ? *spec.distribution : dist, Mix(seed ^ (i + 1)));
+                       task_.InputDistribution(spec, dist, sizes), Mix(seed ^ (i + 1)));
     }
   }
 

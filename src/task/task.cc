@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "task/expr.h"
 #include "task/torch_task.h"
@@ -178,6 +180,15 @@ Result<Distribution> ParseDistribution(const Reader& r, const YAML::Node& n,
       if (!args.IsMap() || !args[key].IsDefined()) return def;
       return ParseNumber(r, args[key], field + "." + kind + "." + key);
     };
+    // A uniform bound that is not a number is an expression over the params (integer inputs
+    // only; ParseTensor checks both).
+    auto bound_expr = [&](const char* key) -> std::string {
+      if (kind != "uniform" || !args.IsMap() || !args[key].IsScalar()) return "";
+      const std::string text = args[key].Scalar();
+      char* end = nullptr;
+      std::strtod(text.c_str(), &end);
+      return end != text.c_str() && *end == '\0' ? "" : text;
+    };
     if (kind == "normal") {
       auto mean = arg("mean", 0), std = arg("std", 1);
       if (!mean.ok()) return mean.status();
@@ -186,6 +197,20 @@ Result<Distribution> ParseDistribution(const Reader& r, const YAML::Node& n,
       std::ostringstream name;
       name << "normal(mean=" << *mean << ",std=" << *std << ")";
       return Distribution{name.str(), Distribution::Kind::kNormal, *mean, *std, std::nullopt};
+    }
+    if (kind == "uniform" && (!bound_expr("low").empty() || !bound_expr("high").empty())) {
+      Distribution d{"", Distribution::Kind::kUniform, 0, 0, std::nullopt};
+      for (auto [key, expr, value] :
+           {std::tuple{"low", &d.low_expr, &d.a}, std::tuple{"high", &d.high_expr, &d.b}}) {
+        *expr = bound_expr(key);
+        if (!expr->empty()) continue;
+        auto v = arg(key, 0);
+        if (!v.ok()) return v.status();
+        *expr = args[key].IsDefined() ? args[key].Scalar() : "0";
+        *value = *v;
+      }
+      d.name = "uniform(low=" + d.low_expr + ",high=" + d.high_expr + ")";
+      return d;
     }
     if (kind == "uniform") {
       auto lo = arg("low", -1), hi = arg("high", 1);
@@ -205,7 +230,7 @@ Result<TensorSpec> ParseTensor(const Reader& r, const YAML::Node& n, const std::
                                const std::vector<std::string>& params, bool is_input) {
   if (!n.IsMap())
     return r.Fail(field, "expected a mapping {name, dtype, shape}, got " + Describe(n));
-  if (auto s = CheckKeys(r, n, field, {"name", "dtype", "shape", "distribution"}); !s.ok())
+  if (auto s = CheckKeys(r, n, field, {"name", "dtype", "shape", "distribution", "range"}); !s.ok())
     return s;
   TensorSpec t;
   auto name = GetString(r, n, "name", field + ".name");
@@ -244,7 +269,48 @@ Result<TensorSpec> ParseTensor(const Reader& r, const YAML::Node& n, const std::
     if (!is_input) return r.Fail(field + ".distribution", "only inputs have distributions");
     auto d = ParseDistribution(r, n["distribution"], field + ".distribution");
     if (!d.ok()) return d.status();
+    if (!d->low_expr.empty()) {
+      if (t.dtype != DType::kI32 && t.dtype != DType::kI64) {
+        return r.Fail(field + ".distribution",
+                      "a range given by expressions is for integer inputs (i32, i64)");
+      }
+      Sizes probe;
+      for (const auto& p : params) probe[p] = 7;
+      for (const std::string& expr : {d->low_expr, d->high_expr}) {
+        for (const auto& sym : ExprSymbols(expr)) {
+          if (!known.count(sym)) {
+            return r.Fail(field + ".distribution", "unknown param '" + sym + "' in '" + expr + "'");
+          }
+        }
+        if (auto v = EvalIntExpr(expr, probe); !v.ok()) {
+          return r.Fail(field + ".distribution", v.status().message());
+        }
+      }
+    }
     t.distribution = *d;
+  }
+  if (const YAML::Node range = n["range"]; range.IsDefined()) {
+    const std::string range_field = field + ".range";
+    if (!is_input || (t.dtype != DType::kI32 && t.dtype != DType::kI64)) {
+      return r.Fail(range_field, "only integer inputs (i32, i64) have a range");
+    }
+    if (!range.IsSequence() || range.size() != 2) {
+      return r.Fail(range_field, "expected [low, high], got " + Describe(range));
+    }
+    Sizes probe;
+    for (const auto& p : params) probe[p] = 7;
+    for (size_t i = 0; i < 2; ++i) {
+      if (!range[i].IsScalar()) return r.Fail(range_field, "expected [low, high] expressions");
+      const std::string expr = range[i].Scalar();
+      for (const auto& sym : ExprSymbols(expr)) {
+        if (!known.count(sym)) {
+          return r.Fail(range_field, "unknown param '" + sym + "' in '" + expr + "'");
+        }
+      }
+      if (auto v = EvalIntExpr(expr, probe); !v.ok())
+        return r.Fail(range_field, v.status().message());
+      t.range.push_back(expr);
+    }
   }
   return t;
 }
@@ -530,6 +596,18 @@ Result<double> Task::Flops(const Sizes& sizes) const {
 }
 Result<double> Task::Bytes(const Sizes& sizes) const {
   return EvalExpr(bytes_expr, AsDoubles(sizes));
+}
+
+Distribution Task::InputDistribution(const TensorSpec& input, const Distribution& trial,
+                                     const Sizes& sizes) const {
+  if (!input.distribution) return trial;
+  Distribution d = *input.distribution;
+  if (d.low_expr.empty()) return d;
+  // Validated at load time over every param; a bound that fails here keeps its probe-free value.
+  if (auto v = EvalIntExpr(d.low_expr, sizes); v.ok()) d.a = static_cast<double>(*v);
+  if (auto v = EvalIntExpr(d.high_expr, sizes); v.ok()) d.b = static_cast<double>(*v);
+  d.b = std::max(d.a, d.b);
+  return d;
 }
 
 Tolerance Task::ToleranceFor(const TensorSpec& output) const {

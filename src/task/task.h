@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eval/static_check.h"
@@ -27,6 +28,10 @@ struct Tolerance {
 
 struct Distribution {
   enum class Kind { kNormal, kUniform };
+  Distribution() = default;
+  Distribution(std::string name_, Kind kind_, double a_, double b_,
+               std::optional<Tolerance> tolerance_)
+      : name(std::move(name_)), kind(kind_), a(a_), b(b_), tolerance(tolerance_) {}
   std::string name;  // as written: "normal", "large", or "normal(mean=0,std=5)"
   Kind kind = Kind::kNormal;
   double a = 0;  // mean or low
@@ -34,6 +39,10 @@ struct Distribution {
   // Inputs from some distributions are harder to compute on in the task's precision (a large
   // mean makes a norm ill-conditioned): such a distribution may carry its own tolerance.
   std::optional<Tolerance> tolerance;
+  // An integer input's uniform range given by expressions over the params ({uniform: {low: 1,
+  // high: ctx}}: lengths that fit the buffers at every size); empty when a and b are constants.
+  // Task::InputDistribution resolves them at a trial's sizes.
+  std::string low_expr, high_expr;
 };
 
 struct TensorSpec {
@@ -41,6 +50,10 @@ struct TensorSpec {
   DType dtype = DType::kF32;
   std::vector<std::string> shape;            // expressions over params
   std::optional<Distribution> distribution;  // fixed distribution for this input, if any
+  // Integer inputs: the values the entry accepts, [low, high] as expressions over the params
+  // (`range: [1, ctx]`); empty when any value goes. An exported op refuses values outside it
+  // (docs/export.md); trials draw from `distribution`, which should lie inside it.
+  std::vector<std::string> range;
 };
 
 // A program users would deploy instead of writing a kernel (a vendor library call), timed
@@ -98,6 +111,10 @@ struct Task {
   Result<double> Flops(const Sizes& sizes) const;
   Result<double> Bytes(const Sizes& sizes) const;
   Tolerance ToleranceFor(const TensorSpec& output) const;
+  // The distribution an input is drawn from in a trial of distribution `trial` at `sizes`: its
+  // own fixed one if it has one, with a range given by expressions evaluated at `sizes`.
+  Distribution InputDistribution(const TensorSpec& input, const Distribution& trial,
+                                 const Sizes& sizes) const;
 };
 
 // `sizes` (from `--sizes`) replaces the bench sizes of a native task (each name one of its

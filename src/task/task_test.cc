@@ -285,6 +285,35 @@ TEST_F(MalformedTaskTest, DuplicateParamIsRejected) {
 namespace kf::task {
 namespace {
 
+TEST_F(MalformedTaskTest, IntegerRangeByExpressionResolvesAtEachSize) {
+  Write("task.yaml", Edit("outputs:",
+                          "  - {name: n, dtype: i32, shape: [rows], distribution: {uniform: {low: "
+                          "\"cols - cols/4\", high: cols}}, range: [1, cols]}\noutputs:"));
+  Result<Task> t = LoadTask(dir_);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  const Distribution d =
+      t->InputDistribution(t->inputs[1], t->distributions[0], {{"rows", 3}, {"cols", 100}});
+  EXPECT_EQ(d.a, 75);
+  EXPECT_EQ(d.b, 100);
+  EXPECT_EQ(t->inputs[1].range, (std::vector<std::string>{"1", "cols"}));
+  EXPECT_EQ(t->InputDistribution(t->inputs[0], t->distributions[1], {}).name, "uniform");
+}
+
+TEST_F(MalformedTaskTest, IntegerRangeByExpressionIsChecked) {
+  EXPECT_TRUE(HasSubstr(ErrorFor(Edit("outputs:",
+                                      "  - {name: n, dtype: i32, shape: [rows], distribution: "
+                                      "{uniform: {low: 1, high: depth}}}\noutputs:")),
+                        "unknown param 'depth'"));
+  EXPECT_TRUE(HasSubstr(ErrorFor(Edit("outputs:",
+                                      "  - {name: n, dtype: f32, shape: [rows], distribution: "
+                                      "{uniform: {low: 1, high: cols}}}\noutputs:")),
+                        "for integer inputs"));
+  EXPECT_TRUE(HasSubstr(ErrorFor(Edit("  - {name: x, dtype: f32, shape: [rows, cols]}",
+                                      "  - {name: x, dtype: f32, shape: [rows, cols], range: "
+                                      "[1, cols]}")),
+                        "only integer inputs"));
+}
+
 TEST(SizesArgTest, ParsesNamesAndPositiveIntegers) {
   auto s = ParseSizesArg("rows=8,cols=1024");
   ASSERT_TRUE(s.ok()) << s.status().message();
