@@ -176,8 +176,8 @@ class ExportTest(unittest.TestCase):
              "identifier"),
         ]
         for args, words in cases:
-            if args[4] == "tasks/cpu/softmax_rows":
-                args[4] = os.path.join(REPO, args[4])
+            if args[3] == "tasks/cpu/softmax_rows":
+                args[3] = os.path.join(REPO, args[3])
             proc = self.kforge(*args, ok=False)
             self.assertEqual(proc.returncode, 2, proc.stderr)
             self.assertIn(words, proc.stderr)
