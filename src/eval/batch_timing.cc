@@ -52,31 +52,43 @@ double MedianRelCi(const std::vector<double>& samples) {
   return SummariseSamples(samples).ci95_rel;
 }
 
-}  // namespace
-
-std::optional<Reply> TimeRound(Worker& worker, const json& run, const BatchTimingOptions& o,
-                               BatchTiming* t) {
-  // Warm-up (lazy initialisation, autotuning, first touch of the sets): one call, then as many
-  // more, up to every set, as fit in kWarmupSeconds. A slow program warms up in a call or two.
+// The first round's warm-up (lazy initialisation, autotuning, first touch of the sets): one
+// call, then as many more, up to every set, as fit in kWarmupSeconds (a slow program warms up in
+// a call or two); then the batch size. A warm-up call slowed by lazy initialisation or a
+// descheduled worker would leave batches so short that the round trip weighs in the time:
+// batches are sized by the fastest per-call time seen (a slow batch is the machine's), measured
+// again until that settles.
+std::optional<Reply> WarmUpAndSizeBatches(Worker& worker, const json& run,
+                                          const BatchTimingOptions& o, BatchTiming* t) {
   double wall = 0;
   if (auto f = Batch(worker, run, 1, o, t, &wall)) return f;
   const double per_call = std::max(wall, 1.0);
   const size_t more = static_cast<size_t>(
       std::clamp(std::floor(kWarmupSeconds * 1e9 / per_call), 1.0, static_cast<double>(o.sets)));
   if (auto f = Batch(worker, run, more, o, t, &wall)) return f;
-  if (t->calls_per_batch == 0) {
-    // A warm-up call slowed by lazy initialisation or a descheduled worker would leave batches
-    // so short that the round trip weighs in the time: batches are sized by the fastest
-    // per-call time seen (a slow batch is the machine's), measured again until that settles.
-    double fastest = std::min(per_call, wall / static_cast<double>(more));
-    size_t calls = CallsPerBatch(fastest);
-    for (int attempt = 0; attempt < 4; ++attempt) {
-      if (auto f = Batch(worker, run, calls, o, t, &wall)) return f;
-      fastest = std::min(fastest, wall / static_cast<double>(calls));
-      if (CallsPerBatch(fastest) <= calls) break;
-      calls = CallsPerBatch(fastest);
-    }
-    t->calls_per_batch = calls;
+  double fastest = std::min(per_call, wall / static_cast<double>(more));
+  size_t calls = CallsPerBatch(fastest);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (auto f = Batch(worker, run, calls, o, t, &wall)) return f;
+    fastest = std::min(fastest, wall / static_cast<double>(calls));
+    if (CallsPerBatch(fastest) <= calls) break;
+    calls = CallsPerBatch(fastest);
+  }
+  t->calls_per_batch = calls;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Reply> TimeRound(Worker& worker, const json& run, const BatchTimingOptions& o,
+                               BatchTiming* t) {
+  double wall = 0;
+  if (t->calls_per_batch != 0) {
+    // A later round: the program is warm; one untimed batch brings its data back into the
+    // caches the other programs' rounds used.
+    if (auto f = Batch(worker, run, t->calls_per_batch, o, t, &wall)) return f;
+  } else if (auto f = WarmUpAndSizeBatches(worker, run, o, t)) {
+    return f;
   }
   const size_t first_sample = t->samples_ns.size();
   const double start = MonotonicSeconds();

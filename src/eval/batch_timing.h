@@ -38,8 +38,9 @@ struct BatchTiming {
   double seconds = 0;          // wall time of the requests
 };
 
-// Runs one round: a warm-up batch over every set, then timed batches until the median is stable
-// or the round's time is spent. `run` is the worker's run request without calls/first. Returns
+// Runs one round: a warm-up (in the first round, over every set and until the batch size is
+// known; later, one batch), then timed batches until the median is stable or the round's time is
+// spent. `run` is the worker's run request without calls/first. Returns
 // the failing reply, if any; a forged report is a failure too (kind kError, body "forged").
 std::optional<Reply> TimeRound(Worker& worker, const nlohmann::json& run,
                                const BatchTimingOptions& options, BatchTiming* timing);
