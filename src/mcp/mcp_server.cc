@@ -10,6 +10,7 @@
 #include "task/task.h"
 #include "util/files.h"
 #include "util/sha256.h"
+#include "util/subprocess.h"
 
 namespace kf::mcp {
 namespace fs = std::filesystem;
@@ -205,6 +206,7 @@ Result<Server::TaskSession*> Server::Session(const std::string& name) {
   ctx.extension = cuda ? ".cu" : (initial_ext == ".c" ? ".c" : ".cc");
   ctx.lang = cuda ? "cuda" : (ctx.extension == ".c" ? "c" : "cpp");
   ctx.judge = std::make_unique<search::EvaluatorJudge>(ctx.task, options_.eval);
+  ctx.start_time = MonotonicSeconds();
   TaskSession* raw = s.get();
   sessions_[name] = std::move(s);
   return raw;
@@ -263,7 +265,8 @@ Result<json> Server::Eval(const json& args, bool profile) {
   std::string text = "candidate #" + std::to_string(c->id) + ": " + search::SummaryText(*c) +
                      "\n\n" + c->feedback;
   if (profile) {
-    for (const char* key : {"time", "baseline", "baselines", "roofline", "profile"}) {
+    structured["time"] = c->result.value("time_ms", json());  // median, p10, p90, runs, CI
+    for (const char* key : {"baseline", "baselines", "roofline", "profile"}) {
       if (c->result.contains(key)) structured[key] = c->result[key];
     }
     const json detail = c->result.value("detail", json::object());
