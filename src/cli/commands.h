@@ -18,6 +18,7 @@ int RunBench(const std::vector<std::string>& args);
 int RunServe(const std::vector<std::string>& args);
 int RunReport(const std::vector<std::string>& args);
 int RunExport(const std::vector<std::string>& args);
+int RunMcp(const std::vector<std::string>& args);
 
 // The built-in tasks directory: $KFORGE_TASKS, else tasks/ beside the build, else the source's.
 std::filesystem::path BuiltinTasksDir();

@@ -37,6 +37,11 @@ usage:
       Search for a faster program: models propose, kforge judges, records every candidate in
       RUN_DIR/run.sqlite, and writes RUN_DIR/best.* and report.md (`kforge optimize --help`).
       Its --seed is the run's (model picks, tune sampling); evaluations keep fresh secret seeds.
+  kforge optimize DIR|LIST ... [--jobs N] [--devices LIST] [--out SUITE_DIR] [run options]
+      A suite: every problem (task directories, problem files, LIST files naming them) in a
+      run of its own under SUITE_DIR, several at once; SUITE_DIR/report.md adds them up (per
+      problem, per model within k attempts, fast_p, geometric means, cost). Run it again to
+      go on: finished problems are skipped.
   kforge import PROBLEMS_DIR|PROBLEM.py --out TASKS_DIR [--backend cpu|cuda] [--sizes N=V,...]
                 [--dtype float16|bfloat16] [--jobs N]
       Turn PyTorch modules in KernelBench format (Model, get_inputs, get_init_inputs) into task
@@ -50,12 +55,15 @@ usage:
       A live web dashboard of runs (default: the runs under ./runs) at http://127.0.0.1:8321/:
       status, best speedup over time, lineage, MAP-Elites grid, roofline, candidate pages, and
       its JSON API under /api/ (docs/dashboard.md).
-  kforge report RUN_DIR [--html|--md] [--out PATH]
-      A self-contained report of a run: one HTML file with inline SVG charts, or markdown with
+  kforge report RUN_DIR|SUITE_DIR [--html|--md] [--out PATH]
+      A self-contained report of a run (or of a suite, with each run's own): one HTML file with inline SVG charts, or markdown with
       SVG plots beside it (docs/dashboard.md).
   kforge export RUN_DIR|PROGRAM --task TASK --torch-op NAMESPACE::NAME --out DIR
       Write a Python package that registers the program (a run's best.*) as a PyTorch custom
       op, compiled on first use; it needs no kforge at run time (docs/export.md).
+  kforge mcp [--tasks DIR ...] [--runs DIR]
+      A Model Context Protocol server on stdio: tasks, eval, profile and history as tools
+      for a coding agent (docs/mcp.md).
   kforge tasks [DIR]
       List built-in tasks, or the tasks under DIR.
   kforge llm ping SPEC | kforge llm ask SPEC PROMPT [options]
@@ -88,6 +96,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return kf::cli::RunServe(args);
     if (command == "report") return kf::cli::RunReport(args);
     if (command == "export") return kf::cli::RunExport(args);
+    if (command == "mcp") return kf::cli::RunMcp(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kforge: internal error: %s\n", e.what());
     return 3;

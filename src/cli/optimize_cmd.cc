@@ -12,7 +12,10 @@
 
 #include "cli/cli_app.h"
 #include "cli/commands.h"
+#include "cli/suite_args.h"
 #include "search/optimize.h"
+#include "search/suite.h"
+#include "search/suite_summary.h"
 
 namespace kf::cli {
 namespace {
@@ -128,44 +131,99 @@ std::optional<ParseStop> FinishRunOptions(const CLI::App& app, const std::string
 
 }  // namespace
 
-Parsed<search::OptimizeOptions> ParseOptimizeArgs(const std::vector<std::string>& args) {
-  search::OptimizeOptions o;
+namespace {
+
+// The app of `kforge optimize`, writing into `a`, which must outlive it.
+std::unique_ptr<CLI::App> OptimizeApp(OptimizeArgs* a, std::string* resume_dir,
+                                      std::string* config) {
+  search::OptimizeOptions& o = a->run;
   o.budget_evals = -1;  // -1: not given (the default, or the resumed run's own)
   o.budget_cost_usd = -1;
   o.budget_time_s = -1;
-  std::string task_arg, resume_dir, config;
   auto app = NewCommandApp(
       "optimize",
       "Search for a faster program: models propose, kforge judges, records every candidate in "
-      "RUN_DIR/run.sqlite, and writes RUN_DIR/best.* and report.md (docs/optimize.md).\n"
+      "RUN_DIR/run.sqlite, and writes RUN_DIR/best.* and report.md (docs/optimize.md). Several "
+      "problems (a directory of tasks or problem files, a LIST file naming them) make a suite: "
+      "one run per problem under SUITE_DIR and one suite report.\n"
       "  kforge optimize TASK [options]\n"
+      "  kforge optimize DIR|LIST ... [--jobs N] [--devices LIST] [options]\n"
       "  kforge optimize --resume RUN_DIR [--budget-evals N] [--budget-cost USD] "
       "[--budget-time DUR]");
-  app->add_option("TASK", task_arg, "a task directory, a built-in task's name, or problem.py")
+  app->add_option("TASK", a->tasks,
+                  "a task directory, a built-in task's name, or problem.py; for a suite, "
+                  "directories of them or LIST files (one PROBLEM [START] a line)")
       ->type_name("");
-  app->add_option("--resume", resume_dir, "go on with this run (its own task and settings)")
+  app->add_option("--resume", *resume_dir, "go on with this run (its own task and settings)")
       ->type_name("RUN_DIR");
-  app->add_option("--config", config,
+  app->add_option("--config", *config,
                   "YAML with llm: and optimize: sections; flags given beat it (docs/optimize.md, "
                   "docs/llm.md)")
       ->type_name("FILE");
   AddRunOptions(app.get(), &o);
+  app->add_option("--eval-lock", o.eval_lock,
+                  "judge one candidate at a time among the runs sharing this lock file")
+      ->type_name("FILE");
+  app->add_option("--jobs", a->jobs, "suite: problems in flight (default: two per device)")
+      ->type_name("N")
+      ->check(PositiveInteger());
+  app->add_option("--devices", a->devices,
+                  "suite: GPU ordinals to spread the problems over, one candidate judged at a "
+                  "time on each (default: the machine as one device)")
+      ->type_name("LIST")
+      ->delimiter(',');
   AddEvalOptions(app.get(), &o.eval);
+  return app;
+}
+
+}  // namespace
+
+Parsed<OptimizeArgs> ParseOptimizeCommandArgs(const std::vector<std::string>& args) {
+  OptimizeArgs a;
+  std::string resume_dir, config;
+  auto app = OptimizeApp(&a, &resume_dir, &config);
   if (auto stop = ParseArgs(app.get(), args)) return *stop;
-  if (auto stop = FinishRunOptions(*app, task_arg, resume_dir, config, &o)) return *stop;
-  return o;
+  if (resume_dir.empty() && IsSuiteInput(a.tasks)) {
+    if (auto stop = FinishSuiteOptions(*app, &a)) return *stop;
+    return a;
+  }
+  if (a.tasks.size() > 1) return UsageError(*app, "expected one TASK");
+  const std::string task = a.tasks.empty() ? "" : a.tasks.front();
+  if (auto stop = FinishRunOptions(*app, task, resume_dir, config, &a.run)) return *stop;
+  return a;
+}
+
+Parsed<search::OptimizeOptions> ParseOptimizeArgs(const std::vector<std::string>& args) {
+  auto parsed = ParseOptimizeCommandArgs(args);
+  if (const auto* stop = std::get_if<ParseStop>(&parsed)) return *stop;
+  OptimizeArgs& a = std::get<OptimizeArgs>(parsed);
+  if (a.suite) return ParseStop{2, "kforge optimize: expected one TASK, not a suite"};
+  return a.run;
 }
 
 int RunOptimizeCommand(const std::vector<std::string>& args) {
-  auto parsed = ParseOptimizeArgs(args);
+  auto parsed = ParseOptimizeCommandArgs(args);
   if (const auto* stop = std::get_if<ParseStop>(&parsed)) return Finish(*stop);
-  search::OptimizeOptions& o = std::get<search::OptimizeOptions>(parsed);
-  o.progress_tty = isatty(2);
-  o.interrupt = &g_interrupted;
+  OptimizeArgs& a = std::get<OptimizeArgs>(parsed);
   struct sigaction sa {};
   sa.sa_handler = OnInterrupt;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  if (a.suite) {
+    a.suite->interrupt = &g_interrupted;
+    a.suite->progress_tty = isatty(2);
+    auto r = search::RunSuite(*a.suite);
+    if (!r.ok()) {
+      std::fprintf(stderr, "kforge optimize: %s\n", r.status().message().c_str());
+      return 2;
+    }
+    std::fputs(search::SuiteMarkdown(*r).c_str(), stdout);
+    std::printf("\nreport: %s\n", (a.suite->dir / "report.md").c_str());
+    return 0;
+  }
+  search::OptimizeOptions& o = a.run;
+  o.progress_tty = isatty(2);
+  o.interrupt = &g_interrupted;
   auto r = search::RunOptimize(o);
   if (!r.ok()) {
     std::fprintf(stderr, "kforge optimize: %s\n", r.status().message().c_str());

@@ -2,12 +2,14 @@
 // command (so the parsing is testable on its own: parsed_args_test.cc). cli_app.h has the parser.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "eval/evaluator.h"
 #include "search/optimize.h"
+#include "search/suite.h"
 #include "task/task.h"
 
 namespace kf::cli {
@@ -43,6 +45,18 @@ Parsed<EvalArgs> ParseEvalArgs(const std::vector<std::string>& args);
 // the task resolved, the config file's settings applied under the flags given (a flag on the
 // command line beats the file; the file beats a default), the run directory chosen.
 Parsed<search::OptimizeOptions> ParseOptimizeArgs(const std::vector<std::string>& args);
+
+// `kforge optimize` as a whole: one run, or a suite (several problems: directories of tasks or
+// problem files, LIST files). For a suite, `suite` holds the problems listed, the flags each run
+// gets (those given, less the suite's own) and the suite's directory.
+struct OptimizeArgs {
+  search::OptimizeOptions run;
+  std::vector<std::string> tasks;    // the TASK words as given
+  int jobs = 0;                      // --jobs
+  std::vector<std::string> devices;  // --devices
+  std::optional<search::SuiteOptions> suite;
+};
+Parsed<OptimizeArgs> ParseOptimizeCommandArgs(const std::vector<std::string>& args);
 
 // `kforge bench PROBLEMS_DIR --candidates DIR [options]` or `kforge bench --from-run RUN_DIR...`.
 struct BenchArgs {

@@ -8,7 +8,10 @@
 
 #include "cli/cli_app.h"
 #include "cli/commands.h"
+#include "search/suite.h"
+#include "search/suite_summary.h"
 #include "web/report_page.h"
+#include "web/report_suite.h"
 #include "web/run_view.h"
 
 namespace kf::cli {
@@ -41,6 +44,62 @@ bool WriteWhole(const fs::path& path, const std::string& text) {
   return true;
 }
 
+// The report of one run, as `kforge report RUN_DIR` writes it; 0, or 2 with the reason said.
+int ReportRun(const fs::path& run_dir, bool md, const std::string& out, bool quiet) {
+  auto view = web::RunView::Open(run_dir);
+  if (!view.ok()) {
+    std::fprintf(stderr, "kforge report: %s\n", view.status().message().c_str());
+    return 2;
+  }
+  const auto gathered = web::GatherReport(**view);
+  if (!gathered.ok()) {
+    std::fprintf(stderr, "kforge report: %s\n", gathered.status().message().c_str());
+    return 2;
+  }
+  const web::ReportData& data = *gathered;
+  if (md) {
+    const fs::path md_path = out.empty() ? run_dir / "report" / "report.md" : fs::path(out);
+    const web::MarkdownReport report = web::ReportMarkdown(data);
+    // The charts go beside the markdown, which links them by their bare names.
+    for (const auto& [name, svg] : report.images) {
+      if (!WriteWhole(md_path.parent_path() / name, svg)) return 2;
+    }
+    if (!WriteWhole(md_path, report.markdown)) return 2;
+    if (!quiet) std::printf("%s\n", md_path.c_str());
+    return 0;
+  }
+  const fs::path html_path = out.empty() ? run_dir / "report.html" : fs::path(out);
+  if (!WriteWhole(html_path, web::ReportHtml(data))) return 2;
+  if (!quiet) std::printf("%s\n", html_path.c_str());
+  return 0;
+}
+
+// A suite's report: its summary, and each problem's run report beside its store (the suite's
+// page links them).
+int ReportSuite(const fs::path& dir, bool md, const std::string& out) {
+  auto summary = search::ReadSuite(dir);
+  if (!summary.ok()) {
+    std::fprintf(stderr, "kforge report: %s\n", summary.status().message().c_str());
+    return 2;
+  }
+  bool runs = true;
+  for (const auto& p : (*summary)["problems"]) {
+    const fs::path run = dir / p["name"].get<std::string>();
+    std::error_code ec;
+    if (!fs::exists(run / "run.sqlite", ec)) continue;
+    runs = ReportRun(run, md, "", true) == 0 && runs;
+  }
+  if (!runs) std::fprintf(stderr, "kforge report: some runs of the suite have no report\n");
+  const fs::path path = !out.empty() ? fs::path(out)
+                        : md         ? dir / "report" / "report.md"
+                                     : dir / "report.html";
+  const std::string text =
+      md ? search::SuiteMarkdown(*summary) : web::SuiteReportHtml(*summary, out.empty());
+  if (!WriteWhole(path, text)) return 2;
+  std::printf("%s\n", path.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int RunReport(const std::vector<std::string>& args) {
@@ -49,7 +108,7 @@ int RunReport(const std::vector<std::string>& args) {
   std::string out;
   auto app = NewCommandApp(
       "report",
-      "A self-contained report of a run: one HTML file with inline SVG charts (default: "
+      "A self-contained report of a run (or of a suite, with each of its runs' own): one HTML file with inline SVG charts (default: "
       "RUN_DIR/report.html), or markdown with SVG plots beside it (default: "
       "RUN_DIR/report/report.md). docs/dashboard.md.");
   app->add_option("RUN_DIR", positional, "the run")->type_name("")->take_all();
@@ -74,32 +133,8 @@ int RunReport(const std::vector<std::string>& args) {
   fs::path run_dir = fs::absolute(positional[0], ec).lexically_normal();
   if (ec) run_dir = positional[0];
   if (run_dir.filename().empty() && run_dir.has_parent_path()) run_dir = run_dir.parent_path();
-  auto view = web::RunView::Open(run_dir);
-  if (!view.ok()) {
-    std::fprintf(stderr, "kforge report: %s\n", view.status().message().c_str());
-    return 2;
-  }
-  const auto gathered = web::GatherReport(**view);
-  if (!gathered.ok()) {
-    std::fprintf(stderr, "kforge report: %s\n", gathered.status().message().c_str());
-    return 2;
-  }
-  const web::ReportData& data = *gathered;
-  if (md) {
-    const fs::path md_path = out.empty() ? run_dir / "report" / "report.md" : fs::path(out);
-    const web::MarkdownReport report = web::ReportMarkdown(data);
-    // The charts go beside the markdown, which links them by their bare names.
-    for (const auto& [name, svg] : report.images) {
-      if (!WriteWhole(md_path.parent_path() / name, svg)) return 2;
-    }
-    if (!WriteWhole(md_path, report.markdown)) return 2;
-    std::printf("%s\n", md_path.c_str());
-    return 0;
-  }
-  const fs::path html_path = out.empty() ? run_dir / "report.html" : fs::path(out);
-  if (!WriteWhole(html_path, web::ReportHtml(data))) return 2;
-  std::printf("%s\n", html_path.c_str());
-  return 0;
+  if (search::IsSuiteDir(run_dir)) return ReportSuite(run_dir, md, out);
+  return ReportRun(run_dir, md, out, false);
 }
 
 }  // namespace kf::cli

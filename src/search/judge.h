@@ -36,6 +36,21 @@ class EvaluatorJudge final : public Judge {
   eval::Evaluator evaluator_;
 };
 
+// A judge that holds an exclusive lock on a file (flock) while `inner` judges, so that runs
+// sharing the file (a suite's runs on one device) never judge two candidates at once: a timing
+// is never taken under another evaluation's load, while the runs' model calls go on.
+class LockedJudge final : public Judge {
+ public:
+  LockedJudge(std::unique_ptr<Judge> inner, std::filesystem::path lock_file);
+  ~LockedJudge() override;
+  Result<eval::EvalResult> Evaluate(const std::filesystem::path& candidate) override;
+
+ private:
+  std::unique_ptr<Judge> inner_;
+  std::filesystem::path lock_file_;
+  int fd_ = -1;
+};
+
 // Makes the judge of a run once its task is loaded; RunOptimize's default makes an
 // EvaluatorJudge.
 using JudgeFactory =

@@ -453,6 +453,9 @@ Result<json> RunOptimize(OptimizeOptions options, const JudgeFactory& make_judge
 
   ctx.judge = make_judge(ctx.task, options.eval);
   if (!ctx.judge) return Status::Error("no judge for task " + ctx.task.name);
+  if (!options.eval_lock.empty()) {
+    ctx.judge = std::make_unique<LockedJudge>(std::move(ctx.judge), options.eval_lock);
+  }
   ctx.interrupted = options.interrupt;
   ctx.start_time = MonotonicSeconds();
   auto used = ctx.store->GetMeta("time_used_s");

@@ -38,6 +38,9 @@ struct OptimizeOptions {
   std::filesystem::path prompts_dir;    // override the built-in prompt templates
   nlohmann::json evolve = nlohmann::json::object();  // the optimize.evolve config section
   eval::EvalOptions eval;
+  // Judge one candidate at a time among the processes that share this lock file (a suite's
+  // runs on one device); empty: no lock.
+  std::filesystem::path eval_lock;
   bool progress_tty = false;  // a live status line instead of plain lines
   // Set (by a signal handler) to stop cleanly after the current step; may be null.
   std::atomic<bool>* interrupt = nullptr;

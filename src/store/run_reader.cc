@@ -239,4 +239,38 @@ Result<std::optional<CallDetail>> RunReader::GetCall(int64_t id) {
   return std::optional<CallDetail>(std::move(c));
 }
 
+Result<std::vector<AttemptRow>> RunReader::Attempts() {
+  const std::string sql =
+      has_llm_calls_
+          ? "SELECT c.id, c.origin, c.verdict, coalesce(l.provider, ''), coalesce(c.speedup, 0), "
+            "coalesce(c.time_ms, 0) FROM candidates c LEFT JOIN llm_calls l ON l.id = c.llm_call "
+            "ORDER BY c.id"
+          : "SELECT id, origin, verdict, '', coalesce(speedup, 0), coalesce(time_ms, 0) FROM "
+            "candidates ORDER BY id";
+  Stmt q(*db_, sql);
+  std::vector<AttemptRow> out;
+  for (;;) {
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back({q.Int(0), q.Text(1), q.Text(2), q.Text(3), q.Double(4), q.Double(5)});
+  }
+}
+
+Result<std::vector<ModelSpend>> RunReader::SpendByModel() {
+  std::vector<ModelSpend> out;
+  if (!has_llm_calls_) return out;
+  Stmt q(*db_,
+         "SELECT provider, count(*), coalesce(sum(error_kind IS NOT NULL AND error_kind != ''), "
+         "0), coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), "
+         "coalesce(sum(cost_usd), 0) FROM llm_calls WHERE cached = 0 GROUP BY provider "
+         "ORDER BY min(id)");
+  for (;;) {
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back({q.Text(0), q.Int(1), q.Int(2), q.Int(3), q.Int(4), q.Double(5)});
+  }
+}
+
 }  // namespace kf::store

@@ -67,6 +67,21 @@ struct CallDetail {
   std::string error_kind, error;
 };
 
+// A candidate as a suite counts it: which model's reply produced it (the spec as written; ""
+// for the starting program and tune's variants), its verdict and time.
+struct AttemptRow {
+  int64_t id = 0;
+  std::string origin, verdict, model;
+  double speedup = 0, time_ms = 0;
+};
+
+// What one model cost a run: calls paid for (answers from the run's log not counted again).
+struct ModelSpend {
+  std::string model;
+  int64_t calls = 0, errors = 0, prompt_tokens = 0, completion_tokens = 0;
+  double cost_usd = 0;
+};
+
 class RunReader {
  public:
   // Opens RUN_DIR/run.sqlite read-only. Errors name the cause: not a directory, no run.sqlite
@@ -83,6 +98,10 @@ class RunReader {
   Result<std::optional<Candidate>> GetCandidate(int64_t id);
   // One model call; none in a store without a call log.
   Result<std::optional<CallDetail>> GetCall(int64_t id);
+  // Every candidate in id order, with the model whose reply produced it.
+  Result<std::vector<AttemptRow>> Attempts();
+  // The model calls by model, in the order each model was first asked.
+  Result<std::vector<ModelSpend>> SpendByModel();
 
  private:
   explicit RunReader(std::unique_ptr<Db> db);

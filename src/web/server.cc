@@ -9,6 +9,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "search/suite.h"
 #include "web/assets.h"
 #include "web/run_view.h"
 
@@ -86,6 +87,17 @@ class Runs {
     return out;
   }
 
+  // The id of the run in `dir`, "" when it is not listed.
+  std::string IdOf(const fs::path& dir) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::error_code ec;
+    const fs::path abs = fs::absolute(dir, ec).lexically_normal();
+    for (const auto& [id, e] : entries_) {
+      if (e.dir == abs) return id;
+    }
+    return "";
+  }
+
   RunView& Get(const std::string& id) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(id);
@@ -117,6 +129,11 @@ class Runs {
       std::vector<fs::path> found;
       for (const auto& child : fs::directory_iterator(p, ec)) {
         if (fs::exists(child.path() / "run.sqlite", ec)) found.push_back(child.path());
+        if (!search::IsSuiteDir(child.path())) continue;
+        // A suite's runs are one level further down.
+        for (const auto& run : fs::directory_iterator(child.path(), ec)) {
+          if (fs::exists(run.path() / "run.sqlite", ec)) found.push_back(run.path());
+        }
       }
       std::sort(found.begin(), found.end());
       if (found.empty()) dirs.push_back(p);  // listed with its reason
@@ -160,6 +177,31 @@ class Runs {
   std::vector<fs::path> paths_;
   std::map<std::string, Entry> entries_;
 };
+
+// The suites under the given paths: a path that is a suite, or its subdirectories that are.
+std::map<std::string, fs::path> FindSuites(const std::vector<fs::path>& paths) {
+  std::map<std::string, fs::path> out;
+  auto add = [&out](const fs::path& dir) {
+    std::error_code ec;
+    const fs::path abs = fs::absolute(dir, ec).lexically_normal();
+    std::string id = abs.filename().string();
+    const std::string base = id;
+    for (int n = 2; out.count(id) && out[id] != abs; ++n) id = base + "-" + std::to_string(n);
+    out[id] = abs;
+  };
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (search::IsSuiteDir(p)) {
+      add(p);
+      continue;
+    }
+    if (!fs::is_directory(p, ec)) continue;
+    for (const auto& child : fs::directory_iterator(p, ec)) {
+      if (search::IsSuiteDir(child.path())) add(child.path());
+    }
+  }
+  return out;
+}
 
 const char* kNotFoundPage = R"(<!doctype html><meta charset="utf-8"><title>kforge: not found</title>
 <p>No such page. <a href="/">The dashboard</a> lists the runs.</p>)";
@@ -206,6 +248,32 @@ bool Serve(const ServeOptions& options, const std::function<void(const std::stri
     return runs->Get(req.matches[1].str());
   };
   api("/api/runs", [runs](const httplib::Request&) { return json{{"runs", runs->List()}}; });
+  const std::vector<fs::path> paths = options.paths;
+  api("/api/suites", [paths](const httplib::Request&) {
+    json out = json::array();
+    for (const auto& [id, dir] : FindSuites(paths)) {
+      json item = {{"id", id}, {"dir", dir.string()}};
+      auto s = search::ReadSuite(dir);
+      if (!s.ok()) {
+        item["error"] = s.status().message();
+      } else {
+        item["name"] = (*s)["suite"];
+        item["problems"] = (*s)["problems"].size();
+        item["states"] = (*s)["states"];
+      }
+      out.push_back(item);
+    }
+    return json{{"suites", out}};
+  });
+  api(R"(/api/suites/([^/]+))", [paths, runs](const httplib::Request& req) {
+    const auto suites = FindSuites(paths);
+    auto it = suites.find(req.matches[1].str());
+    if (it == suites.end()) throw ApiError{404, "no suite '" + req.matches[1].str() + "'"};
+    runs->List();  // a rescan, so that the suite's newest runs have ids
+    json s = Answer(search::ReadSuite(it->second));
+    for (auto& p : s["problems"]) p["run"] = runs->IdOf(it->second / p["name"].get<std::string>());
+    return s;
+  });
   api(R"(/api/runs/([^/]+)/summary)",
       [run_of](const httplib::Request& req) { return Answer(run_of(req).Summary()); });
   api(R"(/api/runs/([^/]+)/progress)",

@@ -315,6 +315,54 @@ async function viewRuns(main) {
            el("td", { class: "num", text: r.best ? fmtX(r.best.speedup) : "–" })));
   }
   main.append(el("div", { class: "panel" }, t));
+  const { suites } = await api("suites");
+  if (!suites.length) return;
+  main.append(el("h1", { text: "Suites" }));
+  const st = el("table", { id: "suites" }, el("tr", {}, ...["suite", "problems", "state"].map((h) => el("th", { text: h }))));
+  for (const x of suites) {
+    const states = x.states ? Object.entries(x.states).map(([k, n]) => `${n} ${k}`).join(", ") : "";
+    st.append(x.error
+      ? el("tr", {}, el("td", { text: x.id }), el("td", { colspan: 2, class: "error", text: x.error }))
+      : el("tr", {}, el("td", {}, el("a", { href: `#/suite/${enc(x.id)}`, text: x.id })),
+           el("td", { class: "num", text: x.problems }), el("td", { text: states })));
+  }
+  main.append(el("div", { class: "panel" }, st));
+}
+
+// A suite: a row per problem (linking its run), fast_p per baseline, and per model.
+async function viewSuite(main, id) {
+  const s = await api(`suites/${enc(id)}`);
+  document.getElementById("crumbs").replaceChildren("/ ", el("a", { href: `#/suite/${enc(id)}`, text: id }));
+  main.replaceChildren(el("h1", { text: `Suite ${s.suite}` }));
+  const names = s.baselines;
+  const head = ["problem", "verdict", "attempts", "first correct", "winner ms", ...names.flatMap((n) => [`${n} ms`, `vs ${n}`]), "winner's model"];
+  const t = el("table", { id: "suite-problems" }, el("tr", {}, ...head.map((h) => el("th", { text: h }))));
+  for (const r of s.problems) {
+    const cells = [r.run ? el("td", {}, el("a", { href: `#/run/${enc(r.run)}`, text: r.name })) : el("td", { text: r.name }),
+      el("td", { text: r.verdict, title: r.message || "" }), el("td", { class: "num", text: r.attempts }),
+      el("td", { class: "num", text: r.first_correct ?? "–" }), el("td", { class: "num", text: r.winner ? fmt(r.winner.time_ms, 4) : "–" })];
+    for (const n of names) {
+      const b = r.baselines.find((x) => x.name === n);
+      cells.push(el("td", { class: "num", text: b ? fmt(b.time_ms, 4) : "–" }), el("td", { class: "num", text: b ? fmtX(b.speedup) : "–" }));
+    }
+    cells.push(el("td", { text: r.winner ? r.winner.model : "–" }));
+    t.append(el("tr", {}, ...cells));
+  }
+  main.append(el("div", { class: "panel" }, t));
+  const f = el("table", { id: "suite-fast" }, el("tr", {}, ...["baseline", "fast_0", "fast_1", "fast_1.5", "fast_2", "geomean"].map((h) => el("th", { text: h }))));
+  for (const n of names) {
+    f.append(el("tr", {}, el("td", { text: n }), ...["0", "1", "1.5", "2"].map((p) => el("td", { class: "num", text: fmt(s.fast_p[n][p], 2) })),
+                el("td", { class: "num", text: fmtX(s.geomean[n].failures_as_1x) })));
+  }
+  main.append(el("h2", { text: "fast_p and geometric means (no winner: 1x)" }), el("div", { class: "panel" }, f));
+  const m = el("table", { id: "suite-models" }, el("tr", {}, ...["model", "problems", ...Array.from({ length: s.attempts }, (_, k) => `within ${k + 1}`), "fastest", "calls", "cost"].map((h) => el("th", { text: h }))));
+  for (const x of s.models) {
+    m.append(el("tr", {}, el("td", { text: x.model }), el("td", { class: "num", text: x.problems }),
+                ...x.correct_within.map((w) => el("td", { class: "num", text: fmt(w, 2) })),
+                el("td", { class: "num", text: x.fastest }), el("td", { class: "num", text: x.calls }),
+                el("td", { class: "num", text: "$" + fmt(x.cost_usd, 4) })));
+  }
+  main.append(el("h2", { text: "Models: correct within k attempts" }), el("div", { class: "panel" }, m));
 }
 
 function statusCards(s) {
@@ -458,6 +506,7 @@ function parseRoute() {
   const h = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   if (h[0] === "run" && h[1] && h[2] === "c" && h[3]) return { run: h[1], candidate: h[3] };
   if (h[0] === "run" && h[1]) return { run: h[1] };
+  if (h[0] === "suite" && h[1]) return { suite: h[1] };
   return {};
 }
 
@@ -468,6 +517,7 @@ async function refresh(quiet) {
   try {
     if (route.candidate) await viewCandidate(main, route.run, route.candidate);
     else if (route.run) await viewRun(main, route.run, quiet);
+    else if (route.suite) await viewSuite(main, route.suite);
     else { document.getElementById("crumbs").replaceChildren(); await viewRuns(main); }
     document.body.dataset.loaded = location.hash || "#/";
   } catch (e) {
