@@ -1,9 +1,10 @@
 // expect: ok
 // task: tasks/cpu/matmul
 // good: tasks/cpu/matmul/examples/fast.c
-// max_speedup: 120
+// max_speedup: 250
 // good_speedup_within: 0.5
-// today: ok 220x-461x (the fast example: honest 34x-55x), at 175-180% of peak
+// today: ok 220x-461x (the fast example: honest 34x-55x then; 84x-163x since the baseline and
+// candidate are timed by kforge's clock), at 175-180% of peak
 // trick: answers from a cache keyed on sampled input values. The candidate is the task's fast
 // example, plus a cache: the key is (M, N, K) and 16 values sampled from a and b, the value a
 // copy of the output. Every timed buffer set holds the same inputs and timed outputs are never
