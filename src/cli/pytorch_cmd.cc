@@ -16,6 +16,7 @@
 #include "task/task.h"
 #include "task/torch_task.h"
 #include "util/files.h"
+#include "util/format.h"
 #include "util/subprocess.h"
 
 namespace kf::cli {
@@ -34,11 +35,7 @@ std::vector<fs::path> PythonFiles(const fs::path& dir) {
   return out;
 }
 
-std::string Fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), format, v);
-  return buf;
-}
+using util::Fmt;
 
 }  // namespace
 

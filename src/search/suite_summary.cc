@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "util/files.h"
+#include "util/format.h"
 
 namespace kf::search {
 namespace fs = std::filesystem;
@@ -15,11 +16,7 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string Fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), f, v);
-  return buf;
-}
+using util::Fmt;
 
 // Text from a run or a model as one markdown table cell: no markup, no line breaks.
 std::string Cell(const std::string& s) {
@@ -68,9 +65,10 @@ json BaselinesOf(const json& report) {
 
 // One problem's row of the summary.
 json ProblemRow(const ProblemOutcome& p) {
-  json row = {{"name", p.name},          {"state", p.state},  {"message", p.message},
-              {"run_dir", p.run_dir.string()}, {"attempts", 0}, {"first_correct", nullptr},
-              {"winner", nullptr},       {"baselines", json::array()}};
+  json row = {{"name", p.name},       {"state", p.state},
+              {"message", p.message}, {"run_dir", p.run_dir.string()},
+              {"attempts", 0},        {"first_correct", nullptr},
+              {"winner", nullptr},    {"baselines", json::array()}};
   int64_t attempts = 0;
   std::string last_verdict;
   for (const auto& a : p.attempts) {
@@ -244,10 +242,8 @@ json SummarizeSuite(const std::string& name, const std::vector<ProblemOutcome>& 
     tokens += m["prompt_tokens"].get<int64_t>() + m["completion_tokens"].get<int64_t>();
     calls += m["calls"].get<int64_t>();
   }
-  summary["totals"] = {{"problems", problems.size()},
-                       {"calls", calls},
-                       {"tokens", tokens},
-                       {"cost_usd", cost}};
+  summary["totals"] = {
+      {"problems", problems.size()}, {"calls", calls}, {"tokens", tokens}, {"cost_usd", cost}};
   return summary;
 }
 

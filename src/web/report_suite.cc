@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "search/suite_summary.h"
+#include "util/format.h"
 #include "web/svg_charts.h"
 
 namespace kf::web {
@@ -10,11 +11,7 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string Fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), f, v);
-  return buf;
-}
+using util::Fmt;
 
 std::string Str(const json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
@@ -112,8 +109,8 @@ TextTable SuiteModelsTable(const json& s) {
     for (const auto& w : m["correct_within"]) row.push_back(Fmt("%.2f", w.get<double>()));
     row.push_back(std::to_string(m["fastest"].get<int64_t>()));
     row.push_back(std::to_string(m["calls"].get<int64_t>()));
-    row.push_back(std::to_string(m["prompt_tokens"].get<int64_t>() +
-                                 m["completion_tokens"].get<int64_t>()));
+    row.push_back(
+        std::to_string(m["prompt_tokens"].get<int64_t>() + m["completion_tokens"].get<int64_t>()));
     row.push_back(Fmt("$%.4f", m["cost_usd"].get<double>()));
     t.rows.push_back(row);
   }
@@ -136,24 +133,24 @@ std::string SuiteReportHtml(const json& s, bool run_reports) {
       "table{border-collapse:collapse;margin:8px 0 18px}th,td{padding:3px 10px;border-bottom:"
       "1px solid #e3e6ea;text-align:left}.num{text-align:right}th{background:#f6f8fa}"
       "</style>\n</head>\n<body>\n<h1>kforge suite: " +
-      E(Str(s, "suite")) + "</h1>\n<p id=\"suite-state\">" +
-      std::to_string(s["problems"].size()) + " problems: " + E(states) + "; " +
-      std::to_string(s["totals"]["calls"].get<int64_t>()) + " model calls, " +
-      std::to_string(s["totals"]["tokens"].get<int64_t>()) + " tokens, " +
+      E(Str(s, "suite")) + "</h1>\n<p id=\"suite-state\">" + std::to_string(s["problems"].size()) +
+      " problems: " + E(states) + "; " + std::to_string(s["totals"]["calls"].get<int64_t>()) +
+      " model calls, " + std::to_string(s["totals"]["tokens"].get<int64_t>()) + " tokens, " +
       Fmt("$%.4f", s["totals"]["cost_usd"].get<double>()) + "</p>\n<h2>Problems</h2>\n" +
       HtmlTable(SuiteProblemsTable(s), 0, run_reports);
   for (const auto& r : s["problems"]) {
     if (Str(r, "state") == "failed") {
-      html += "<p>" + E(Str(r, "name")) + " failed: <code>" + E(Str(r, "message")) +
-              "</code></p>\n";
+      html +=
+          "<p>" + E(Str(r, "name")) + " failed: <code>" + E(Str(r, "message")) + "</code></p>\n";
     }
   }
-  html += "<h2>fast_p and geometric means</h2>\n<p>fast_p: the share of all problems whose "
-          "winner is correct and more than p times as fast as the baseline (p = 0: a model's "
-          "program was correct); a problem without a winner counts as 1x in the geometric "
-          "mean.</p>\n" +
-          HtmlTable(SuiteFastTable(s), -1, false) + "<h2>Models</h2>\n" +
-          HtmlTable(SuiteModelsTable(s), -1, false) + "</body>\n</html>\n";
+  html +=
+      "<h2>fast_p and geometric means</h2>\n<p>fast_p: the share of all problems whose "
+      "winner is correct and more than p times as fast as the baseline (p = 0: a model's "
+      "program was correct); a problem without a winner counts as 1x in the geometric "
+      "mean.</p>\n" +
+      HtmlTable(SuiteFastTable(s), -1, false) + "<h2>Models</h2>\n" +
+      HtmlTable(SuiteModelsTable(s), -1, false) + "</body>\n</html>\n";
   return html;
 }
 
