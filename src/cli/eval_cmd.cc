@@ -13,10 +13,10 @@
 #include <thread>
 #include <variant>
 
+#include "backends/backend.h"
 #include "cli/cli_app.h"
 #include "cli/commands.h"
 #include "eval/evaluator.h"
-#include "eval/machine.h"
 #include "task/task.h"
 
 namespace kf::cli {
@@ -102,10 +102,11 @@ int RunEval(const std::vector<std::string>& args) {
     }
   }
   const std::vector<fs::path> candidates(a.candidates.begin(), a.candidates.end());
-  if (task->backend != "cuda") {
+  const backends::Backend& backend = backends::GetBackend(task->backend);
+  if (!backend.HasDeviceOrdinals()) {
     devices = {0};
   } else if (devices.empty()) {
-    for (int d = 0; d < std::max(1, eval::VisibleGpuCount()); ++d) devices.push_back(d);
+    for (int d = 0; d < std::max(1, backend.DeviceCount()); ++d) devices.push_back(d);
   }
   if (devices.size() > candidates.size()) devices.resize(candidates.size());
   if (std::set<int>(devices.begin(), devices.end()).size() < devices.size()) {

@@ -56,7 +56,7 @@ int RunImport(const std::vector<std::string>& args) {
       ->required();
   app->add_option("--backend", settings.backend, "where the tasks run (default: cuda on a GPU)")
       ->type_name("cpu|cuda")
-      ->check(CLI::IsMember({"cpu", "cuda"}).description(""));
+      ->check(CLI::IsMember(backends::BackendNames()).description(""));
   AddSizeOptions(app.get(), &settings.sizes, &settings.dtype);
   app->add_option("--jobs", jobs, "modules probed at a time (default: cores)")
       ->type_name("N")
@@ -96,7 +96,7 @@ int RunImport(const std::vector<std::string>& args) {
          << "name: " << t->name << "\n"
          << "description: " << json(t->description).dump() << "\n"
          << "pytorch: problem.py\n"
-         << "backend: " << t->backend << "\n"
+         << "backend: " << backends::BackendName(t->backend) << "\n"
          << "tolerance: {atol: " << tol.atol << ", rtol: " << tol.rtol
          << ", rel_norm: " << tol.rel_norm << "}\n"
          << "baselines: [compile]\n";

@@ -63,7 +63,8 @@ int RunTasks(const std::vector<std::string>& args) {
       ++bad;
       continue;
     }
-    std::printf("%-22s %-8s %s\n", t->name.c_str(), t->backend.c_str(), t->description.c_str());
+    std::printf("%-22s %-8s %s\n", t->name.c_str(), backends::BackendName(t->backend).c_str(),
+                t->description.c_str());
   }
   return bad ? 2 : 0;
 }

@@ -16,6 +16,8 @@
 #include <mutex>
 #include <sstream>
 
+#include "backends/backend.h"
+#include "backends/cuda/machine_code.h"
 #include "eval/sandbox.h"
 #include "util/files.h"
 #include "util/sha256.h"
@@ -51,13 +53,12 @@ std::string CompilerIdentity(const std::string& compiler) {
   return id;
 }
 
-nlohmann::json SassSummaryUncached(const fs::path& lib);
-
 // A file the compiler writes past this is cut off (SIGXFSZ): a program's object is a few MiB; a
 // 537 MB one was once written into the cache.
 constexpr unsigned long long kCompileFileBytes = 64ull << 20;
-// Address space of a compile: 8 GiB for nvcc and NVRTC (their tools reserve large ranges), half
-// for gcc. Far beyond what a kernel's compile uses; it stops a template bomb taking the machine.
+// Address space of an NVRTC compile: 8 GiB (its tools reserve large ranges; native compiles take
+// their backend's limit, backends/backend.h). Far beyond what a kernel's compile uses; it stops a
+// template bomb taking the machine.
 constexpr unsigned long long kCompileAddressBytes = 8ull << 30;
 
 // The install prefix of a program outside the system directories (a compiler under /opt or a
@@ -215,42 +216,7 @@ std::vector<fs::path> IncludeRoots(const std::vector<fs::path>& compiler_prefixe
 
 }  // namespace
 
-nlohmann::json SassSummary(const fs::path& lib) {
-  const fs::path file = lib.parent_path() / "sass.json";
-  try {
-    if (fs::is_regular_file(file)) return nlohmann::json::parse(ReadFile(file));
-  } catch (const std::exception&) {
-    // A damaged summary is made again.
-  }
-  nlohmann::json counts = SassSummaryUncached(lib);
-  if (!counts.is_null()) WriteFileAtomically(file, counts.dump());
-  return counts;
-}
-
 namespace {
-
-nlohmann::json SassSummaryUncached(const fs::path& lib) {
-  const char* tools[] = {"/usr/local/cuda/bin/cuobjdump", "cuobjdump"};
-  for (const char* tool : tools) {
-    auto r = RunCommand({tool, "-sass", lib.string()}, 60, 64 << 20);
-    if (!r.ok() || r->timed_out || r->exit.code != 0) continue;
-    nlohmann::json counts = nlohmann::json::object();
-    for (const char* op : {"HGMMA", "HMMA", "QGMMA", "FFMA", "LDG", "STG", "LDS", "STS", "LDL",
-                           "STL", "SHFL", "BAR", "UTMALDG"}) {
-      size_t n = 0;
-      const std::string needle = std::string(" ") + op;
-      for (size_t at = r->output.find(needle); at != std::string::npos;
-           at = r->output.find(needle, at + 1)) {
-        const char next =
-            at + needle.size() < r->output.size() ? r->output[at + needle.size()] : ' ';
-        if (next == '.' || next == ' ') ++n;
-      }
-      counts[op] = n;
-    }
-    return counts;
-  }
-  return nullptr;
-}
 
 std::shared_ptr<std::mutex> KeyMutex(const std::string& key) {
   static std::mutex mu;
@@ -263,36 +229,29 @@ std::shared_ptr<std::mutex> KeyMutex(const std::string& key) {
 
 }  // namespace
 
-nlohmann::json ParsePtxasResources(const std::string& log) {
-  nlohmann::json kernels = nlohmann::json::array();
-  std::istringstream in(log);
-  std::string line;
-  nlohmann::json current;
-  auto number_before = [](const std::string& l, const std::string& what) -> long {
-    const size_t at = l.find(what);
-    if (at == std::string::npos) return -1;
-    size_t start = at;
-    while (start > 0 && (std::isdigit(static_cast<unsigned char>(l[start - 1])))) --start;
-    return start < at ? std::stol(l.substr(start, at - start)) : -1;
-  };
-  while (std::getline(in, line)) {
-    const size_t fn = line.find("Compiling entry function '");
-    if (fn != std::string::npos) {
-      if (!current.is_null()) kernels.push_back(current);
-      const size_t b = fn + 26, e = line.find('\'', b);
-      current = {{"kernel", line.substr(b, e - b)}};
-      continue;
+namespace {
+
+// A compile the cache has already seen (its output, or a failure recorded) read into `result`:
+// false when the cache has neither.
+bool ReadCached(CompileResult& result, const fs::path& output, const fs::path& log,
+                const fs::path& failed) {
+  if (!fs::is_regular_file(output) && !fs::is_regular_file(failed)) return false;
+  result.ok = fs::is_regular_file(output);
+  result.library = output;
+  result.log = ReadFile(log);
+  result.cached = true;
+  // A cached include of a host file stays one: the file it named is the log's first line.
+  const std::string kIncludes = "kforge: the program includes ";
+  if (!result.ok && result.log.rfind(kIncludes, 0) == 0) {
+    const size_t end = result.log.find(", which is outside");
+    if (end != std::string::npos) {
+      result.include_violation = result.log.substr(kIncludes.size(), end - kIncludes.size());
     }
-    if (current.is_null()) continue;
-    if (long v = number_before(line, " bytes stack frame"); v >= 0) current["stack_bytes"] = v;
-    if (long v = number_before(line, " bytes spill stores"); v >= 0) current["spill_stores"] = v;
-    if (long v = number_before(line, " bytes spill loads"); v >= 0) current["spill_loads"] = v;
-    if (long v = number_before(line, " registers"); v >= 0) current["registers"] = v;
-    if (long v = number_before(line, " bytes smem"); v >= 0) current["shared_bytes"] = v;
   }
-  if (!current.is_null()) kernels.push_back(current);
-  return kernels;
+  return true;
 }
+
+}  // namespace
 
 fs::path DefaultCacheDir() { return CacheRoot(); }
 
@@ -313,7 +272,7 @@ Result<CompileResult> Compiler::CompileKernelOnly(const fs::path& source_file,
   result.command = tool.string() + " --arch " + arch + " (NVRTC: -arch=sm_" + arch +
                    " -std=c++17 -lineinfo --ptxas-options=-v -default-device) " +
                    source_file.filename().string();
-  auto specs = ParseLaunchSpecs(source);
+  auto specs = backends::cuda::ParseLaunchSpecs(source);
   if (!specs.ok()) {
     result.log = source_file.filename().string() + ": " + specs.status().message();
     return result;
@@ -337,7 +296,7 @@ Result<CompileResult> Compiler::CompileKernelOnly(const fs::path& source_file,
   std::lock_guard<std::mutex> key_lock(*KeyMutex(key));
   result.library = cubin;
   auto describe = [&] {
-    result.resources = ParsePtxasResources(result.log);
+    result.resources = backends::cuda::ParsePtxasResources(result.log);
     if (!result.ok) return;
     try {
       result.lowered_names = nlohmann::json::parse(ReadFile(names_file));
@@ -346,18 +305,7 @@ Result<CompileResult> Compiler::CompileKernelOnly(const fs::path& source_file,
       result.log += "\n[kforge: the compiler's kernel names are unreadable]";
     }
   };
-  if (fs::is_regular_file(cubin) || fs::is_regular_file(failed)) {
-    result.ok = fs::is_regular_file(cubin);
-    result.log = ReadFile(log);
-    result.cached = true;
-    // A cached include of a host file stays one: the file it named is the log's first line.
-    const std::string kIncludes = "kforge: the program includes ";
-    if (!result.ok && result.log.rfind(kIncludes, 0) == 0) {
-      const size_t end = result.log.find(", which is outside");
-      if (end != std::string::npos) {
-        result.include_violation = result.log.substr(kIncludes.size(), end - kIncludes.size());
-      }
-    }
+  if (ReadCached(result, cubin, log, failed)) {
     describe();
     return result;
   }
@@ -410,49 +358,20 @@ Result<CompileResult> Compiler::Compile(const fs::path& source_file, bool openmp
   if (!fs::is_regular_file(source_file, ec)) {
     return Status::Error(source_file.string() + ": no such file");
   }
-  const std::string ext = source_file.extension().string();
-  const bool cuda = ext == ".cu";
-  const bool cxx = ext == ".cc" || ext == ".cpp" || ext == ".cxx" || ext == ".C";
-  if (!cuda && !cxx && ext != ".c") {
+  const backends::Backend* backend = backends::BackendForSource(source_file);
+  if (!backend) {
     return Status::Error(source_file.string() + ": expected a .c, .cc, .cpp, .cxx or .cu file");
   }
+  const bool cuda = backend->kind() == backends::BackendKind::kCuda;
+  const bool cxx = !cuda && source_file.extension() != ".c";
   if (cuda) {
     const std::string source = ReadFile(source_file);
-    if (IsKernelOnly(source)) return CompileKernelOnly(source_file, source);
+    if (backends::cuda::IsKernelOnly(source)) return CompileKernelOnly(source_file, source);
   }
-  std::string compiler;
-  std::vector<std::string> flags;
-  std::vector<std::string> libs;
-  if (cuda) {
-    const char* env = std::getenv("NVCC");
-    compiler = env && *env
-                   ? env
-                   : (fs::exists("/usr/local/cuda/bin/nvcc") ? "/usr/local/cuda/bin/nvcc" : "nvcc");
-    const char* arch_env = std::getenv("KFORGE_CUDA_ARCH");
-    const std::string arch = arch_env && *arch_env ? arch_env : "90a";
-    // -H (through to the host compiler, which preprocesses host and device code) lists every
-    // header opened, for the include check.
-    flags = {"-O3",        "-std=c++17",    "-gencode=arch=compute_" + arch + ",code=sm_" + arch,
-             "-lineinfo",  "-Xcompiler",    "-fPIC",
-             "-Xcompiler", "-O1",           "-Xcompiler",
-             "-H",         "-shared",       "-cudart",
-             "shared",     "-Xptxas",       "-v",
-             "-Xlinker",   "--no-undefined"};
-    for (const auto& l : libraries) flags.push_back("-l" + l);
-  } else {
-    const char* env = std::getenv(cxx ? "CXX" : "CC");
-    compiler = env && *env ? env : (cxx ? "g++" : "gcc");
-    flags = {"-O3",
-             "-march=native",
-             "-fPIC",
-             "-shared",
-             cxx ? "-std=c++20" : "-std=c17",
-             "-fvisibility=default",
-             "-Wl,--no-undefined",
-             "-H"};
-    if (openmp) flags.push_back("-fopenmp");
-    libs = {"-lm"};
-  }
+  const backends::Toolchain toolchain = backend->NativeToolchain(cxx, openmp, libraries);
+  const std::string& compiler = toolchain.compiler;
+  const std::vector<std::string>& flags = toolchain.flags;
+  const std::vector<std::string>& libs = toolchain.libs;
   const std::string identity = CompilerIdentity(compiler);
   if (identity.empty()) return Status::Error("cannot run the compiler '" + compiler + "'");
 
@@ -475,23 +394,8 @@ Result<CompileResult> Compiler::Compile(const fs::path& source_file, bool openmp
   for (const auto& f : flags) result.command += " " + f;
   result.command += " -o program.so " + source_file.filename().string();
   for (const auto& l : libs) result.command += " " + l;
-  auto describe = [&] {
-    if (!cuda) return;
-    result.resources = ParsePtxasResources(result.log);
-  };
-  if (fs::is_regular_file(lib) || fs::is_regular_file(failed)) {
-    result.ok = fs::is_regular_file(lib);
-    result.library = lib;
-    result.log = ReadFile(log);
-    result.cached = true;
-    // A cached include of a host file stays one: the file it named is the log's first line.
-    const std::string kIncludes = "kforge: the program includes ";
-    if (!result.ok && result.log.rfind(kIncludes, 0) == 0) {
-      const size_t end = result.log.find(", which is outside");
-      if (end != std::string::npos) {
-        result.include_violation = result.log.substr(kIncludes.size(), end - kIncludes.size());
-      }
-    }
+  auto describe = [&] { result.resources = backend->CompileResources(result.log); };
+  if (ReadCached(result, lib, log, failed)) {
     describe();
     return result;
   }
@@ -510,17 +414,15 @@ Result<CompileResult> Compiler::Compile(const fs::path& source_file, bool openmp
   // the compile's own, so that the include check can tell them from the host's /tmp.
   const fs::path tmp_dir = dir / ("tmp" + std::to_string(getpid()));
   fs::create_directories(tmp_dir, ec);
-  // The compiler's prefix where it lives outside /usr (the GPU image's CC is /opt/gcc/bin/gcc);
-  // for nvcc also its host compiler's, found on PATH as nvcc finds it.
+  // The compiler's prefix where it lives outside /usr (the GPU image's CC is /opt/gcc/bin/gcc),
+  // and those of the programs it runs (nvcc's host compiler).
   std::vector<fs::path> visible;
-  for (const std::string& program : cuda ? std::vector<std::string>{compiler, "gcc", "g++"}
-                                         : std::vector<std::string>{compiler}) {
+  for (const std::string& program : toolchain.visible_programs) {
     const fs::path prefix = ProgramPrefix(program);
     if (!prefix.empty()) visible.push_back(prefix);
   }
   auto run =
-      RunCompiler(argv, dir, timeout_s_, cuda ? kCompileAddressBytes : kCompileAddressBytes / 2,
-                  visible, sandbox_, tmp_dir);
+      RunCompiler(argv, dir, timeout_s_, toolchain.address_bytes, visible, sandbox_, tmp_dir);
   fs::remove_all(tmp_dir, ec);
   if (!run.ok()) return run.status();
   result.seconds = run->seconds;

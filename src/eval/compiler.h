@@ -1,5 +1,6 @@
-// Compiles programs under a deadline: C and C++ with the system compiler and CUDA with host code
-// with nvcc into shared objects, kernel-only CUDA (launch_spec.h) with NVRTC into a cubin; cached
+// Compiles programs under a deadline: native programs with their backend's toolchain (C and C++
+// with the system compiler, CUDA with host code with nvcc; backends/backend.h) into shared
+// objects, kernel-only CUDA (backends/cuda/launch_spec.h) with NVRTC into a cubin; cached
 // by the SHA-256 of everything that determines the output (compiler identity, flags, source). A
 // failed compile is cached too: the same source gets the same log without paying again.
 // Thread-safe: compiles may run concurrently; the cache is written by rename, so concurrent writers
@@ -11,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "eval/launch_spec.h"
+#include "backends/cuda/launch_spec.h"
 #include "util/status.h"
 
 namespace kf::eval {
@@ -21,7 +22,7 @@ struct CompileResult {
   std::filesystem::path library;  // the shared object or cubin; exists only when ok
   // Kernel-only CUDA: the declared launches and each kernel's lowered (mangled) name.
   bool kernel_only = false;
-  std::vector<LaunchSpec> launches;
+  std::vector<backends::cuda::LaunchSpec> launches;
   nlohmann::json lowered_names;
   std::string log;      // compiler output (warnings or errors)
   std::string command;  // the command line, for the record
@@ -46,15 +47,6 @@ struct IncludeTrace {
 };
 IncludeTrace ReadIncludeTrace(const std::string& output, const std::filesystem::path& source,
                               const std::vector<std::filesystem::path>& allowed_roots);
-
-// Counts of the instruction classes a kernel engineer asks about first (HGMMA, HMMA, FFMA, LDG,
-// LDL, ...) in a compiled CUDA program's machine code, from cuobjdump where installed (null
-// otherwise). Kept beside the program in the cache: a cached program costs no disassembly.
-nlohmann::json SassSummary(const std::filesystem::path& program);
-
-// Reads ptxas -v output into [{kernel, registers, shared_bytes, stack_bytes, spill_stores,
-// spill_loads}].
-nlohmann::json ParsePtxasResources(const std::string& log);
 
 class Compiler {
  public:

@@ -30,7 +30,7 @@ Result<std::pair<Roofline, std::optional<Failure>>> Evaluator::Impl::JudgeRoofli
     // The CPU's copy ceiling is one core's: several cores may stream more, so the floor allows
     // each of them that much (an upper bound; the margin belongs below the floor), and the
     // fraction a user reads is of that. A GPU's copy ceiling is already the whole device's.
-    const double best_gbps = ceilings_->copy_gbps * (task_.backend == "cpu" ? units : 1);
+    const double best_gbps = ceilings_->copy_gbps * (backend_.CopyCeilingPerUnit() ? units : 1);
     roof.peak_gbps = best_gbps;
     const double floor_s =
         std::max(roof.bytes / (best_gbps * 1e9), roof.flops / (best_gflops * 1e9));

@@ -8,43 +8,27 @@ Status Evaluator::Impl::MeasureCeilings(bool remeasure) {
   // Only a worker that never loaded candidate code measures the machine (rule 19).
   auto w = base_->Get();
   if (!w.ok()) return w.status();
-  if (task_.backend == "cuda") {
-    // Measured on this device by its worker, once per evaluator (or again when asked).
-    if (ceilings_ && !remeasure) return Status::Ok();
-    Reply r = (*w)->Request({{"op", "ceilings"}}, 120);
-    prof_.ceilings += r.seconds;
-    if (!r.ok()) return Status::Error("measuring the GPU's ceilings: " + r.message);
-    Ceilings c;
-    c.copy_gbps = std::max(ceilings_ ? ceilings_->copy_gbps : 0.0, r.body.value("copy_gbps", 0.0));
-    c.gflops_per_unit =
-        std::max({ceilings_ ? ceilings_->gflops_per_unit : 0.0,
-                  r.body.value("fp32_gemm_gflops", 0.0), r.body.value("bf16_gemm_gflops", 0.0)});
-    c.fp32_gflops =
-        std::max(ceilings_ ? ceilings_->fp32_gflops : 0.0, r.body.value("fp32_gemm_gflops", 0.0));
-    c.cores = 1;
-    ceilings_ = c;
-    gpu_ceilings_ = r.body;
-    return Status::Ok();
-  }
-  auto c = LoadOrMeasureCeilings(
+  auto c = backend_.MeasureCeilings(
       compiler_.cache_dir(),
-      [&]() -> Result<json> {
-        Reply r = (*w)->Request({{"op", "ceilings"}}, 60);
+      [&](double timeout_s) -> Result<json> {
+        Reply r = (*w)->Request({{"op", "ceilings"}}, timeout_s);
         prof_.ceilings += r.seconds;
-        if (!r.ok()) return Status::Error("measuring ceilings: " + r.message);
+        if (!r.ok()) return Status::Error(r.message);
         return r.body;
       },
-      remeasure);
+      ceilings_, remeasure);
   if (!c.ok()) return c.status();
-  ceilings_ = *c;
+  ceilings_ = c->ceilings;
+  if (!c->raw.is_null()) gpu_ceilings_ = c->raw;
   return Status::Ok();
 }
 
 json Evaluator::Impl::NsightSummary(const Loaded& cand, uint64_t seed) {
-  const fs::path ncu = FindNcu();
-  if (ncu.empty()) return {{"error", "Nsight Compute (ncu) is not installed here"}};
+  // The report's path is relative to the worker's scratch directory.
+  auto prefix = backend_.ProfilerPrefix("ncu.csv");
+  if (!prefix.ok()) return {{"error", prefix.status().message()}};
   WorkerConfig config = cand_config_;
-  config.prefix = NcuPrefix(ncu, "ncu.csv");  // relative to the worker's scratch directory
+  config.prefix = *prefix;
   config.seccomp = false;  // the profiler's injected library talks to ncu through sockets
   config.start_timeout_s = 120;
   WorkerSlot slot(config, 2);
@@ -73,14 +57,11 @@ json Evaluator::Impl::NsightSummary(const Loaded& cand, uint64_t seed) {
   if (!r.ok()) return {{"error", "the profiled call failed: " + r.message}};
   w->Finish(120);
   const std::string report = ReadFile(w->scratch() / "ncu.csv");
-  auto summary = ParseNcuCsv(report);
+  auto summary = backend_.ReadProfile(report);
   if (!summary.ok()) {
     return {
         {"error", summary.status().message() + ": " + report.substr(0, 600) + w->TakeOutput(600)}};
   }
-  (*summary)["command"] =
-      "ncu --clock-control none --cache-control all (one call at the bench "
-      "sizes, the kernels inside the worker's kforge_call range)";
   return *summary;
 }
 
@@ -103,7 +84,7 @@ Status Evaluator::Impl::Stage(Loaded& program, const Layout& l, int sets) {
   json req;
   if (!program.torch_handle.empty()) {
     return Status::Ok();  // bridges staged theirs in PrepareTimedSets
-  } else if (task_.backend == "cuda") {
+  } else if (backend_.MirrorsArena()) {
     req = {{"op", "upload"}, {"span", {0, static_cast<size_t>(sets) * l.set_bytes}}};
   } else {
     return Status::Ok();  // a CPU worker calls on the shared arena itself
@@ -279,7 +260,7 @@ Result<std::optional<Failure>> Evaluator::Impl::CheckTimedSets(Loaded& cand, con
   Worker* w = slot.current();
   if (!w) return Status::Error("the candidate's worker is gone after timing");
   const bool bridge = !cand.torch_handle.empty();
-  if (task_.backend == "cuda" && !bridge) {
+  if (backend_.MirrorsArena() && !bridge) {
     Reply r =
         w->Request({{"op", "download"}, {"span", {0, static_cast<size_t>(sets) * l.set_bytes}}},
                    30 * opt_.run_timeout_s);

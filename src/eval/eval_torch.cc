@@ -66,7 +66,7 @@ Status Evaluator::Impl::MeasureReferenceCall(const Layout& l) {
                             {"inputs", TorchSpecs(l, 0, true)},
                             {"outputs", outs},
                             {"forward_inputs", task_.torch->forward_inputs},
-                      {"scalars", json::parse(task_.torch->scalars)}},
+                            {"scalars", json::parse(task_.torch->scalars)}},
                            30 * opt_.run_timeout_s);
   prof_.reference += r.seconds;
   if (!r.ok()) {
@@ -118,7 +118,7 @@ Status Evaluator::Impl::CheckMemory(const Layout& l, int sets, bool bridge_candi
   // Device (PyTorch tasks on a GPU): each bridge holds its staged sets, one more set of inputs
   // and outputs for a checked call, and the reference its result.
   double device = 0;
-  if (torch_ && task_.backend == "cuda") {
+  if (torch_ && backend_.MapsDeviceMemory()) {
     device = (bridge_candidate ? 2 : 1) * ((sets + 1) * in_bytes + 2 * out_bytes);
   }
   *memory = {{"problem_bytes", in_bytes + out_bytes},

@@ -159,7 +159,7 @@ Result<json> Evaluator::Impl::CallRequest(const Loaded& p, const Layout& l, cons
               {"ints", ints},
               {"span", {span_begin, span_bytes}}};
   if (p.kernel_only) {
-    auto launches = EvaluateLaunches(p.launches, sizes);
+    auto launches = backends::cuda::EvaluateLaunches(p.launches, sizes);
     if (!launches.ok()) return Status::Error("launch declaration: " + launches.status().message());
     req["launches"] = *launches;
   }
@@ -304,7 +304,7 @@ Result<std::optional<Failure>> Evaluator::Impl::ReferenceCheck(
                                {"inputs", TorchSpecs(*lc, 0, true)},
                                {"outputs", outs},
                                {"forward_inputs", task_.torch->forward_inputs},
-                      {"scalars", json::parse(task_.torch->scalars)}},
+                               {"scalars", json::parse(task_.torch->scalars)}},
                               30 * opt_.run_timeout_s);
     prof_.reference += rr.seconds;
     if (!rr.ok()) {

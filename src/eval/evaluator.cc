@@ -16,13 +16,11 @@ fs::path SelfDir() {
 
 Evaluator::Impl::Impl(task::Task task, EvalOptions options)
     : task_(std::move(task)),
+      backend_(backends::GetBackend(task_.backend)),
       opt_(std::move(options)),
       compiler_(opt_.cache_dir.empty() ? DefaultCacheDir() : opt_.cache_dir,
                 opt_.compile_timeout_s) {
-  const bool cuda = task_.backend == "cuda";
-  if (opt_.worker_binary.empty()) {
-    opt_.worker_binary = SelfDir() / (cuda ? "kforge-cuda-worker" : "kforge-cpu-worker");
-  }
+  if (opt_.worker_binary.empty()) opt_.worker_binary = SelfDir() / backend_.worker_executable();
   compiler_.set_tools_dir(opt_.worker_binary.parent_path());
   compiler_.set_sandbox(opt_.sandbox);
   std::error_code ec;
@@ -38,14 +36,15 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
   wc.seccomp = opt_.seccomp;
   wc.limits.address_space_bytes = opt_.worker_memory_bytes;
   WorkerConfig ref_config = wc;
-  ref_config.binary = opt_.worker_binary.parent_path() / "kforge-cpu-worker";
+  ref_config.binary = opt_.worker_binary.parent_path() /
+                      backends::GetBackend(BackendKind::kCpu).worker_executable();
   // The task's rule on threads, enforced by the filter of the workers that run its programs (the
   // reference, trusted, may use every core).
-  if (!cuda) wc.threads = task_.allows_threads;
-  if (cuda) {
+  if (backend_.RunsOnHostCores()) wc.threads = task_.allows_threads;
+  if (backend_.MapsDeviceMemory()) {
     // The GPU driver maps the whole device's address range: an address-space limit cannot hold.
     wc.limits.address_space_bytes = 0;
-    wc.devices = GpuDeviceNodes();
+    wc.devices = backend_.DeviceNodes();
     wc.args = {"--device", std::to_string(opt_.device)};
     if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES")) {
       wc.env.push_back(std::string("CUDA_VISIBLE_DEVICES=") + v);
@@ -62,7 +61,7 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
     torch_ = true;
     init_seed_ = opt_.seed ? Mix(*opt_.seed ^ 0x1417ULL) : Mix(std::random_device{}());
     const fs::path script = task::BridgeScript();
-    const std::string device = cuda ? "cuda:" + std::to_string(opt_.device) : "cpu";
+    const std::string device = backend_.TorchDevice(opt_.device);
     WorkerConfig bridge = wc;
     bridge.threads = true;  // torch's own threads; the bridge does not take --no-threads
     bridge.binary = task_.torch->python;
@@ -74,8 +73,8 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
     bridge.env.push_back("PYTHONDONTWRITEBYTECODE=1");
     bridge.env.push_back("KFORGE_SECCOMP_LIB=" +
                          (opt_.worker_binary.parent_path() / "libkforge-seccomp.so").string());
-    if (cuda) {
-      bridge.devices = GpuDeviceNodes();
+    if (backend_.MapsDeviceMemory()) {
+      bridge.devices = backend_.DeviceNodes();
       if (const char* v = std::getenv("CUDA_VISIBLE_DEVICES")) {
         bridge.env.push_back(std::string("CUDA_VISIBLE_DEVICES=") + v);
       }
@@ -143,8 +142,7 @@ Result<std::optional<Failure>> Evaluator::Impl::CompileCandidate(Evaluation& e) 
   if (e.python && !torch_) {
     return std::optional<Failure>(Failure{
         Verdict::kCompileError, "a Python candidate (ModelNew) is for PyTorch tasks; task " +
-                                    task_.name + " takes " +
-                                    (task_.backend == "cuda" ? "CUDA" : "C or C++")});
+                                    task_.name + " takes " + backend_.language()});
   }
   if (auto v =
           e.python ? RunPythonStaticChecks(e.source) : RunStaticChecks(e.source, task_.policy)) {
@@ -230,23 +228,20 @@ Result<std::optional<Failure>> Evaluator::Impl::CompileCandidate(Evaluation& e) 
       return std::optional<Failure>(f);
     }
     if (compiled->kernel_only) {
-      if (task_.backend != "cuda") {
+      if (task_.backend != BackendKind::kCuda) {
         return std::optional<Failure>(
             Failure{Verdict::kCompileError,
                     "launch declarations (kforge-launch) are for CUDA tasks; task " + task_.name +
-                        " is a " + task_.backend + " task"});
+                        " is a " + backend_.name() + " task"});
       }
-      if (auto specs = ParseLaunchSpecs(e.source, task_.params); !specs.ok()) {
+      if (auto specs = backends::cuda::ParseLaunchSpecs(e.source, task_.params); !specs.ok()) {
         Failure f{Verdict::kCompileError, specs.status().message()};
         f.extra = {{"command", compiled->command}};
         return std::optional<Failure>(f);
       }
     }
-    if (task_.backend == "cuda" && !e.python) {
-      // The disassembly summary is feedback, not judgement: it runs beside the trials.
-      sass_ =
-          std::async(std::launch::async, [lib = compiled->library] { return SassSummary(lib); });
-    }
+    // The disassembly summary is feedback, not judgement: it runs beside the trials.
+    if (backend_.HasMachineCodeSummary() && !e.python) sass_ = SummarizeCode(compiled->library);
     e.cand = Loaded{compiled->library,
                     -1,
                     -1,
@@ -322,7 +317,7 @@ Result<std::optional<Failure>> Evaluator::Impl::SetUpWorkers(Evaluation& e) {
   }
   e.Mark("arenas");
   fresh_worker_.reset();
-  if (task_.backend == "cpu" && e.cand.torch_handle.empty()) {
+  if (backend_.RunsOnHostCores() && e.cand.torch_handle.empty()) {
     if (auto snap = SnapshotGroup((*w)->pid()); snap.ok()) fresh_worker_ = *snap;
   }
   if (auto f = Load(*cand_, e.cand); !f.ok() || *f) {
@@ -525,7 +520,7 @@ Result<std::optional<Failure>> Evaluator::Impl::Summarise(Evaluation& e) {
   if (!roof.ok()) return roof.status();
   e.res.roofline = roof->first;
   if (roof->second) return std::optional<Failure>(roof->second);
-  if (opt_.ncu && task_.backend == "cuda" && !e.python)
+  if (opt_.ncu && backend_.HasProfiler() && !e.python)
     e.res.detail["ncu"] = NsightSummary(e.cand, e.seed);
   return std::optional<Failure>();
 }

@@ -16,11 +16,11 @@
 #include <sstream>
 #include <thread>
 
+#include "backends/backend.h"
+#include "backends/cuda/launch_spec.h"
 #include "eval/batch_timing.h"
 #include "eval/compiler.h"
 #include "eval/evaluator.h"
-#include "eval/machine.h"
-#include "eval/nsight.h"
 #include "eval/process_audit.h"
 #include "eval/static_check.h"
 #include "eval/worker.h"
@@ -34,6 +34,8 @@
 namespace kf::eval {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using backends::BackendKind;
+using backends::Ceilings;
 using task::DType;
 using task::Sizes;
 
@@ -119,7 +121,7 @@ struct Loaded {
   int generation = -1;
   // Kernel-only CUDA programs: what to launch, and the kernels' lowered names.
   bool kernel_only = false;
-  std::vector<LaunchSpec> launches;
+  std::vector<backends::cuda::LaunchSpec> launches;
   json lowered_names;
   // Programs run by the PyTorch bridge: "eager" and "compile" (the reference worker's baselines)
   // or "candidate" (a ModelNew file, `library` its source).
@@ -248,8 +250,14 @@ class Evaluator::Impl {
   // check of the worker now against it (threads, libraries, executable memory).
   std::optional<ProcessSnapshot> fresh_worker_;
   std::optional<Failure> AuditCandidate(const Loaded& cand, const std::string& stage);
+  // The backend's summary of a compiled program's machine code, made on a thread of its own.
+  std::future<json> SummarizeCode(const fs::path& program) const {
+    return std::async(std::launch::async,
+                      [this, program] { return backend_.MachineCodeSummary(program); });
+  }
 
   task::Task task_;
+  const backends::Backend& backend_;  // the task's
   EvalOptions opt_;
   Compiler compiler_;
   std::vector<std::thread> precompilers_;

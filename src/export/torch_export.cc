@@ -10,7 +10,7 @@
 #include <regex>
 #include <sstream>
 
-#include "eval/launch_spec.h"
+#include "backends/cuda/launch_spec.h"
 #include "task/dtype.h"
 #include "util/files.h"
 
@@ -62,7 +62,7 @@ json TensorJson(const task::TensorSpec& t) {
 // caller's stream, as kforge's worker launches them.
 Result<std::string> LaunchWrapper(const task::Task& task, const std::string& source,
                                   const std::string& source_name, const std::string& symbol) {
-  auto specs = eval::ParseLaunchSpecs(source, task.params);
+  auto specs = backends::cuda::ParseLaunchSpecs(source, task.params);
   if (!specs.ok()) return specs.status();
   std::ostringstream w;
   w << "// Host entry for the kernel-only program " << source_name
@@ -208,7 +208,7 @@ Status ExportTorchOp(const task::Task& task, const ExportRequest& req) {
         package + "'");
   }
   const std::string ext = req.program.extension().string();
-  const bool cuda = task.backend == "cuda";
+  const bool cuda = task.backend == backends::BackendKind::kCuda;
   if (cuda ? ext != ".cu" : (ext != ".c" && ext != ".cc" && ext != ".cpp")) {
     return Status::Error(req.program.string() + ": task " + task.name + " takes " +
                          (cuda ? "a CUDA program (.cu)" : "a C or C++ program (.c, .cc, .cpp)"));
@@ -223,7 +223,7 @@ Status ExportTorchOp(const task::Task& task, const ExportRequest& req) {
   if (ec) return Status::Error("cannot create " + req.out.string() + ": " + ec.message());
   const std::string kernel_name = "kernel" + ext;
   std::string symbol = task.entry, build_source = kernel_name;
-  if (cuda && eval::IsKernelOnly(source)) {
+  if (cuda && backends::cuda::IsKernelOnly(source)) {
     symbol = "kforge_launch_" + task.entry;
     auto wrapper = LaunchWrapper(task, source, kernel_name, symbol);
     if (!wrapper.ok())
@@ -234,7 +234,7 @@ Status ExportTorchOp(const task::Task& task, const ExportRequest& req) {
   json spec = {{"op", ns + "::" + name},
                {"task", task.name},
                {"description", task.description},
-               {"backend", task.backend},
+               {"backend", backends::BackendName(task.backend)},
                {"entry", task.entry},
                {"symbol", symbol},
                {"source", kernel_name},

@@ -163,13 +163,14 @@ Result<json> Server::ListTasks() {
     auto t = task::LoadTask(path);
     json row = {{"name", name}};
     if (t.ok()) {
-      row["backend"] = t->backend;
+      row["backend"] = backends::BackendName(t->backend);
       row["description"] = t->description;
       row["pytorch"] = t->torch.has_value();
     } else {
       row["error"] = t.status().message();
     }
-    text += name + (t.ok() ? " (" + t->backend + "): " + t->description.substr(0, 120)
+    const std::string backend = t.ok() ? backends::BackendName(t->backend) : "";
+    text += name + (t.ok() ? " (" + backend + "): " + t->description.substr(0, 120)
                            : ": cannot be loaded: " + t.status().message()) +
             "\n";
     tasks.push_back(row);
@@ -201,10 +202,10 @@ Result<Server::TaskSession*> Server::Session(const std::string& name) {
                          {"llm", json::array()},                       {"budget_evals", 0},
                          {"budget_cost_usd", 0},                       {"budget_time_s", 0}};
   if (Status st = ctx.store->SetMeta("options", recorded.dump()); !st.ok()) return st;
-  const bool cuda = t->backend == "cuda";
+  const backends::Backend& backend = backends::GetBackend(t->backend);
   const std::string initial_ext = t->torch ? "" : t->initial.extension().string();
-  ctx.extension = cuda ? ".cu" : (initial_ext == ".c" ? ".c" : ".cc");
-  ctx.lang = cuda ? "cuda" : (ctx.extension == ".c" ? "c" : "cpp");
+  ctx.extension = backend.ProgramExtension(initial_ext);
+  ctx.lang = backend.FenceTag(ctx.extension);
   ctx.judge = std::make_unique<search::EvaluatorJudge>(ctx.task, options_.eval);
   ctx.start_time = MonotonicSeconds();
   TaskSession* raw = s.get();
@@ -216,7 +217,8 @@ Result<json> Server::DescribeTask(const json& args) {
   auto s = Session(args.value("task", ""));
   if (!s.ok()) return s.status();
   const task::Task& t = (*s)->ctx.task;
-  std::string text = "# " + t.name + "\n\n" + t.description + "\n\nBackend: " + t.backend +
+  std::string text = "# " + t.name + "\n\n" + t.description +
+                     "\n\nBackend: " + backends::BackendName(t.backend) +
                      ". Write the program in " + (*s)->ctx.lang + ".\n\n" + search::TaskAbi(t);
   if (t.torch) {
     text += "\n\n## The PyTorch module (the reference; eager and torch.compile are the "
@@ -228,7 +230,7 @@ Result<json> Server::DescribeTask(const json& args) {
             ReadFile(t.initial) + "```\n";
   }
   return TextContent(text, {{"task", args.value("task", "")},
-                            {"backend", t.backend},
+                            {"backend", backends::BackendName(t.backend)},
                             {"language", (*s)->ctx.lang},
                             {"entry", t.entry}});
 }
@@ -245,7 +247,7 @@ Result<json> Server::Eval(const json& args, bool profile) {
   if (profile) {
     if (!(*s)->profiler) {
       eval::EvalOptions o = options_.eval;
-      o.ncu = ctx.task.backend == "cuda";
+      o.ncu = backends::GetBackend(ctx.task.backend).HasProfiler();
       (*s)->profiler = std::make_unique<search::EvaluatorJudge>(ctx.task, o);
     }
     std::swap(ctx.judge, (*s)->profiler);
@@ -273,7 +275,7 @@ Result<json> Server::Eval(const json& args, bool profile) {
     for (const char* key : {"resources", "ncu", "nsight"}) {
       if (detail.is_object() && detail.contains(key)) structured[key] = detail[key];
     }
-    if (ctx.task.backend != "cuda") {
+    if (!backends::GetBackend(ctx.task.backend).HasProfiler()) {
       structured["note"] = "CPU: timings and the roofline position; no hardware counters";
     }
     text += "\n\nprofile:\n" + structured.dump(2);

@@ -110,7 +110,7 @@ class FakeRunTest : public TempDirTest {
     ASSERT_TRUE(store.ok()) << store.status().message();
     ctx_.store = std::move(*store);
     ctx_.task.name = "fake_task";
-    ctx_.task.backend = "cpu";
+    ctx_.task.backend = backends::BackendKind::kCpu;
     ctx_.task.entry = "kernel";
     ctx_.lang = "c";
     ctx_.extension = ".c";

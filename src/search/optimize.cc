@@ -240,10 +240,8 @@ Result<Candidate> RunContext::JudgeReply(const llm::Completion& reply, Candidate
   if (!reply.ok())
     return RecordFailure(std::string(llm::KindName(reply.error->kind)), reply.error->message, extra,
                          reply.error->message);
-  const bool cuda = task.backend == "cuda";
-  const std::vector<std::string> accepted =
-      cuda ? std::vector<std::string>{"cuda", "cu", "cpp", "c++", "cuda-cpp"}
-           : std::vector<std::string>{"c", "cpp", "c++", "cc", "C"};
+  const bool cuda = task.backend == backends::BackendKind::kCuda;
+  const std::vector<std::string> accepted = backends::GetBackend(task.backend).AcceptedFenceTags();
   auto block = llm::ExtractCodeBlock(reply.reply.text, accepted);
   if (auto* e = std::get_if<llm::Error>(&block)) {
     std::string why = e->message;
@@ -437,12 +435,12 @@ Result<json> RunOptimize(OptimizeOptions options, const JudgeFactory& make_judge
   auto task = task::LoadTask(options.task_dir);
   if (!task.ok()) return task.status();
   ctx.task = *task;
-  const bool cuda = ctx.task.backend == "cuda";
+  const backends::Backend& backend = backends::GetBackend(ctx.task.backend);
   // A PyTorch task has no initial program: the starting program's language is the run's.
   const std::string initial_ext =
       (ctx.task.torch ? options.start_program : ctx.task.initial).extension().string();
-  ctx.extension = cuda ? ".cu" : (initial_ext == ".c" ? ".c" : ".cc");
-  ctx.lang = cuda ? "cuda" : (ctx.extension == ".c" ? "c" : "cpp");
+  ctx.extension = backend.ProgramExtension(initial_ext);
+  ctx.lang = backend.FenceTag(ctx.extension);
   auto prompts = LoadPrompts(options.prompts_dir);
   if (!prompts.ok()) return prompts.status();
   ctx.prompts = *prompts;

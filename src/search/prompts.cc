@@ -68,16 +68,18 @@ std::string TaskAbi(const task::Task& t) {
   std::string params;
   for (const auto& in : t.inputs)
     params += (params.empty() ? "" : ", ") +
-              ("const " + task::CTypeName(in.dtype, t.backend == "cuda") + "* " + in.name);
+              ("const " + task::CTypeName(in.dtype, t.backend == backends::BackendKind::kCuda) +
+               "* " + in.name);
   for (const auto& out : t.outputs)
-    params += ", " + task::CTypeName(out.dtype, t.backend == "cuda") + "* " + out.name;
+    params += ", " + task::CTypeName(out.dtype, t.backend == backends::BackendKind::kCuda) + "* " +
+              out.name;
   for (const auto& p : t.params) params += ", int64_t " + p;
   std::string layout;
   for (const auto& in : t.inputs)
     layout += "- input `" + in.name + "`: " + ShapeText(in) + ", row-major\n";
   for (const auto& out : t.outputs)
     layout += "- output `" + out.name + "`: " + ShapeText(out) + ", row-major\n";
-  if (t.backend == "cuda") {
+  if (t.backend == backends::BackendKind::kCuda) {
     return "Host code compiled by nvcc into a shared object (include <cuda_runtime.h> and "
            "<cstdint>); the buffers are device pointers, launch on `stream`:\n\n```cuda\n"
            "extern \"C\" void " +
@@ -171,7 +173,7 @@ std::vector<llm::Message> TaskMessages(const Prompts& prompts, const task::Task&
   for (size_t i = 0; i < task.check_sizes.size() && i < 4; ++i) {
     checks += (i ? "; " : "") + task::SizesToString(task.check_sizes[i]);
   }
-  const bool cuda = task.backend == "cuda";
+  const bool cuda = task.backend == backends::BackendKind::kCuda;
   std::map<std::string, std::string> vars = {
       {"backend_name", cuda ? "CUDA" : "C/C++ CPU"},
       {"threads_rule", task.allows_threads

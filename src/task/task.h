@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/backend.h"
 #include "eval/static_check.h"
 #include "task/dtype.h"
 #include "util/status.h"
@@ -86,7 +87,7 @@ struct Task {
   std::filesystem::path dir;
   std::string name;
   std::string description;
-  std::string backend;  // "cpu" or "cuda"
+  backends::BackendKind backend = backends::BackendKind::kCpu;
   std::string entry;
   std::vector<std::string> params;
   Sizes bench_sizes;

@@ -90,7 +90,7 @@ TEST(TaskTest, EveryCpuTaskLoads) {
     Result<Task> t = LoadTask(dir);
     ASSERT_TRUE(t.ok()) << dir << ": " << t.status().message();
     EXPECT_EQ(t->name, dir.filename().string());
-    EXPECT_EQ(t->backend, "cpu");
+    EXPECT_EQ(t->backend, backends::BackendKind::kCpu);
     EXPECT_FALSE(t->entry.empty());
     EXPECT_FALSE(t->inputs.empty());
     EXPECT_FALSE(t->outputs.empty());
@@ -170,6 +170,20 @@ TEST_F(MalformedTaskTest, MissingEntry) {
   const std::string m = ErrorFor(Edit("entry: tiny\n", ""));
   EXPECT_TRUE(HasSubstr(m, "field 'entry'"));
   EXPECT_TRUE(HasSubstr(m, "missing; expected a string"));
+}
+
+// The backend's name is parsed once, here: an unknown one names the field and the known names.
+TEST_F(MalformedTaskTest, UnknownBackend) {
+  const std::string m = ErrorFor(Edit("backend: cpu\n", "backend: metal\n"));
+  EXPECT_TRUE(HasSubstr(m, "field 'backend': expected 'cpu' or 'cuda', got 'metal'")) << m;
+  EXPECT_TRUE(HasSubstr(ErrorFor(Edit("backend: cpu\n", "backend: CUDA\n")), "got 'CUDA'"));
+}
+
+TEST_F(MalformedTaskTest, CudaBackendLoadsAsItsKind) {
+  Write("task.yaml", Edit("backend: cpu\n", "backend: cuda\n"));
+  auto t = LoadTask(dir_);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->backend, backends::BackendKind::kCuda);
 }
 
 TEST_F(MalformedTaskTest, UnsupportedDType) {

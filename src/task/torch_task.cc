@@ -89,13 +89,14 @@ fs::path BridgeScript() {
 }
 
 std::string NativeSignature(const Task& t) {
-  auto ctype = [&](DType d) { return CTypeName(d, t.backend == "cuda"); };
-  std::string s = std::string(t.backend == "cuda" ? "extern \"C\" " : "") + "void " + t.entry + "(";
+  const bool cuda = t.backend == backends::BackendKind::kCuda;
+  auto ctype = [&](DType d) { return CTypeName(d, cuda); };
+  std::string s = std::string(cuda ? "extern \"C\" " : "") + "void " + t.entry + "(";
   std::vector<std::string> args;
   for (const auto& in : t.inputs) args.push_back("const " + ctype(in.dtype) + "* " + in.name);
   for (const auto& out : t.outputs) args.push_back(ctype(out.dtype) + "* " + out.name);
   for (const auto& p : t.params) args.push_back("int64_t " + p);
-  if (t.backend == "cuda") args.push_back("cudaStream_t stream");
+  if (cuda) args.push_back("cudaStream_t stream");
   for (size_t i = 0; i < args.size(); ++i) s += (i ? ", " : "") + args[i];
   return s + ")";
 }
@@ -299,8 +300,14 @@ Result<Task> TaskFromProbe(const fs::path& problem, const fs::path& file,
     t.description += " (forward's " + s.value("name", std::string("input")) + " = " +
                      s["value"].dump() + " in every call)";
   }
-  t.backend = settings.backend;
-  if (t.backend.empty()) t.backend = fs::exists("/dev/nvidiactl", ec) ? "cuda" : "cpu";
+  if (settings.backend.empty()) {
+    t.backend = fs::exists("/dev/nvidiactl", ec) ? backends::BackendKind::kCuda
+                                                 : backends::BackendKind::kCpu;
+  } else if (auto kind = backends::ParseBackendKind(settings.backend); kind.ok()) {
+    t.backend = *kind;
+  } else {
+    return Status::Error("backend: " + kind.status().message());
+  }
   t.entry = "forward";
   // PyTorch's own kernels are not all bitwise deterministic (cuDNN's transposed 3-D
   // convolutions add with atomics): a second run is checked against the reference instead.
@@ -404,8 +411,10 @@ Result<Task> LoadTorchTaskDir(const fs::path& dir, const Sizes& sizes, const std
   if (!s.name.empty() && !std::regex_match(s.name, std::regex("[a-z0-9_]+"))) {
     return fail("name", "expected lower-case letters, digits and '_', got '" + s.name + "'");
   }
-  if (!s.backend.empty() && s.backend != "cpu" && s.backend != "cuda") {
-    return fail("backend", "expected 'cpu' or 'cuda', got '" + s.backend + "'");
+  if (!s.backend.empty()) {
+    if (auto kind = backends::ParseBackendKind(s.backend); !kind.ok()) {
+      return fail("backend", kind.status().message());
+    }
   }
   if (const YAML::Node tol = root["tolerance"]; tol.IsDefined()) {
     if (!tol.IsMap()) return fail("tolerance", "expected {atol, rtol, rel_norm}");

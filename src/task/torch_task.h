@@ -24,7 +24,8 @@ namespace kf::task {
 
 struct TorchSettings {
   std::string python;   // empty: DefaultPython()
-  std::string backend;  // empty: "cuda" where an NVIDIA device node exists, else "cpu"
+  std::string backend;  // a backend's name (backends/backend.h); empty: "cuda" where an NVIDIA
+                        // device node exists, else "cpu"
   std::string name;     // empty: from the file's name
   std::optional<Tolerance> tolerance;
   std::vector<std::string> baselines = {"compile"};

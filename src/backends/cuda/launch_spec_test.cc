@@ -1,8 +1,8 @@
-#include "eval/launch_spec.h"
+#include "backends/cuda/launch_spec.h"
 
 #include <gtest/gtest.h>
 
-namespace kf::eval {
+namespace kf::backends::cuda {
 namespace {
 
 TEST(LaunchSpecTest, ReadsKernelGridBlockAndSharedInOrder) {
@@ -73,4 +73,4 @@ TEST(LaunchSpecTest, DimensionsOutsideCudaLimitsAreErrorsAtThatSize) {
 }
 
 }  // namespace
-}  // namespace kf::eval
+}  // namespace kf::backends::cuda

@@ -1,10 +1,10 @@
-#include "eval/nsight.h"
+#include "backends/cuda/nsight.h"
 
 #include <cstdlib>
 #include <map>
 #include <sstream>
 
-namespace kf::eval {
+namespace kf::backends::cuda {
 namespace fs = std::filesystem;
 
 namespace {
@@ -137,4 +137,4 @@ Result<nlohmann::json> ParseNcuCsv(const std::string& text) {
   return nlohmann::json{{"kernels", kernels}, {"gpu_time_us", total_us}};
 }
 
-}  // namespace kf::eval
+}  // namespace kf::backends::cuda

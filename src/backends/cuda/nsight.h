@@ -12,7 +12,7 @@
 
 #include "util/status.h"
 
-namespace kf::eval {
+namespace kf::backends::cuda {
 
 // $KFORGE_NCU, else ncu beside nvcc in /usr/local/cuda/bin, else ncu on PATH; empty when none.
 std::filesystem::path FindNcu();
@@ -27,4 +27,4 @@ std::vector<std::string> NcuPrefix(const std::filesystem::path& ncu,
 // ncu prints around the table (==PROF== ...) are skipped. An error when no kernel row is there.
 Result<nlohmann::json> ParseNcuCsv(const std::string& text);
 
-}  // namespace kf::eval
+}  // namespace kf::backends::cuda

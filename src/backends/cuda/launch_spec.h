@@ -20,7 +20,7 @@
 
 #include "util/status.h"
 
-namespace kf::eval {
+namespace kf::backends::cuda {
 
 inline constexpr std::string_view kLaunchMarker = "kforge-launch:";
 
@@ -45,4 +45,4 @@ Result<std::vector<LaunchSpec>> ParseLaunchSpecs(std::string_view source,
 Result<nlohmann::json> EvaluateLaunches(const std::vector<LaunchSpec>& specs,
                                         const std::map<std::string, int64_t>& sizes);
 
-}  // namespace kf::eval
+}  // namespace kf::backends::cuda

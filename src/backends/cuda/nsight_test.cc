@@ -1,8 +1,8 @@
-#include "eval/nsight.h"
+#include "backends/cuda/nsight.h"
 
 #include <gtest/gtest.h>
 
-namespace kf::eval {
+namespace kf::backends::cuda {
 namespace {
 
 // The shape of `ncu --csv --page raw` output: a header of metric names, a row of units, one row
@@ -51,4 +51,4 @@ TEST(NsightTest, NoKernelRowIsAnError) {
 }
 
 }  // namespace
-}  // namespace kf::eval
+}  // namespace kf::backends::cuda

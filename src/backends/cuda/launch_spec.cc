@@ -1,11 +1,11 @@
-#include "eval/launch_spec.h"
+#include "backends/cuda/launch_spec.h"
 
 #include <algorithm>
 #include <sstream>
 
 #include "task/expr.h"
 
-namespace kf::eval {
+namespace kf::backends::cuda {
 namespace {
 
 // Splits "a,(b,c),d" at commas outside parentheses and angle brackets.
@@ -169,4 +169,4 @@ Result<nlohmann::json> EvaluateLaunches(const std::vector<LaunchSpec>& specs,
   return out;
 }
 
-}  // namespace kf::eval
+}  // namespace kf::backends::cuda
