@@ -94,6 +94,12 @@ void AddRunOptions(CLI::App* app, search::OptimizeOptions* o) {
                   "then tune the best program's // kforge-tune: parameters, N more evals")
       ->type_name("N")
       ->check(NonNegativeInteger());
+  app->add_option("--final-compare", o->final_candidates,
+                  "at the end, time the N fastest candidates and the baselines again together "
+                  "(default " +
+                      std::to_string(o->final_candidates) + "; 0: none)")
+      ->type_name("N")
+      ->check(IntegerAtMost(INT_MAX));
 }
 
 // Checks the task or the run to resume, applies the config and picks the run directory.

@@ -66,13 +66,17 @@ json Evaluator::Impl::NsightSummary(const Loaded& cand, uint64_t seed) {
 }
 
 void Evaluator::Impl::PauseAllBut(WorkerSlot* running) {
-  for (WorkerSlot* slot : {native_cand_.get(), py_cand_.get(), base_.get(), ref_.get()}) {
+  std::vector<WorkerSlot*> all = {native_cand_.get(), py_cand_.get(), base_.get(), ref_.get()};
+  all.insert(all.end(), compare_slots_.begin(), compare_slots_.end());
+  for (WorkerSlot* slot : all) {
     if (slot && slot != running && slot->current()) slot->current()->Pause();
   }
 }
 
 void Evaluator::Impl::ResumeAll() {
-  for (WorkerSlot* slot : {native_cand_.get(), py_cand_.get(), base_.get(), ref_.get()}) {
+  std::vector<WorkerSlot*> all = {native_cand_.get(), py_cand_.get(), base_.get(), ref_.get()};
+  all.insert(all.end(), compare_slots_.begin(), compare_slots_.end());
+  for (WorkerSlot* slot : all) {
     if (slot && slot->current()) slot->current()->Resume();
   }
 }

@@ -82,6 +82,7 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
     WorkerConfig py_cand = bridge;
     py_cand.args.insert(py_cand.args.end(), {"--role", "candidate"});
     py_cand_ = std::make_unique<WorkerSlot>(py_cand, 2);
+    py_cand_config_ = py_cand;
     bridge.args.insert(bridge.args.end(), {"--role", "reference"});
     bridge.seccomp = false;
     bridge.limits.file_size_bytes = 0;  // Inductor's precompiled headers are large
@@ -90,6 +91,23 @@ Evaluator::Impl::Impl(task::Task task, EvalOptions options)
     return;
   }
   ref_ = std::make_unique<WorkerSlot>(ref_config, 1);
+}
+
+int Evaluator::Impl::TimedSetCount(const Layout& l, size_t llc) const {
+  // What one call brings in from memory: a native program's whole set; for a PyTorch task, the
+  // forward inputs alone (the bridges rotate those; outputs are torch's own allocations, which
+  // its caching allocator hands back warm).
+  size_t rotated = l.set_bytes;
+  if (torch_) {
+    rotated = 0;
+    for (size_t i = 0; i < task_.torch->forward_inputs; ++i) {
+      rotated += static_cast<size_t>(l.elements[i]) * task::DTypeSize(l.dtype[i]);
+    }
+    rotated = std::max<size_t>(rotated, 1);
+  }
+  int sets = static_cast<int>(std::clamp<size_t>((2 * llc + rotated - 1) / rotated, 2, kMaxSets));
+  while (sets > 2 && static_cast<size_t>(sets) * l.set_bytes > (2ull << 30)) --sets;
+  return sets;
 }
 
 void Evaluator::Impl::Evaluation::Mark(const char* stage) {
@@ -276,19 +294,7 @@ Result<std::optional<Failure>> Evaluator::Impl::SetUpWorkers(Evaluation& e) {
   e.layout = *made;
   // The cache to defeat is the worker's: the CPU's last level, or the GPU's L2.
   const size_t llc = (*w)->hello().value("cache_bytes", size_t{32} << 20);
-  // What one call brings in from memory: a native program's whole set; for a PyTorch task, the
-  // forward inputs alone (the bridges rotate those; outputs are torch's own allocations, which
-  // its caching allocator hands back warm).
-  size_t rotated = e.layout->set_bytes;
-  if (torch_) {
-    rotated = 0;
-    for (size_t i = 0; i < task_.torch->forward_inputs; ++i) {
-      rotated += static_cast<size_t>(e.layout->elements[i]) * task::DTypeSize(e.layout->dtype[i]);
-    }
-    rotated = std::max<size_t>(rotated, 1);
-  }
-  e.sets = static_cast<int>(std::clamp<size_t>((2 * llc + rotated - 1) / rotated, 2, kMaxSets));
-  while (e.sets > 2 && static_cast<size_t>(e.sets) * e.layout->set_bytes > (2ull << 30)) --e.sets;
+  e.sets = TimedSetCount(*e.layout, llc);
   json memory;
   if (auto s = CheckMemory(*e.layout, e.sets, !e.cand.torch_handle.empty(), &memory); !s.ok())
     return s;
@@ -579,6 +585,9 @@ Result<EvalResult> Evaluator::Evaluate(const fs::path& candidate) {
 }
 void Evaluator::Precompile(const std::vector<fs::path>& candidates, int jobs) {
   impl_->Precompile(candidates, jobs);
+}
+Result<Comparison> Evaluator::Compare(const std::vector<fs::path>& candidates, int rounds) {
+  return impl_->Compare(candidates, rounds);
 }
 
 }  // namespace kf::eval

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "eval/verdict.h"
 #include "task/task.h"
@@ -38,6 +40,23 @@ struct EvalOptions {
   std::filesystem::path cache_dir;                      // empty: DefaultCacheDir()
 };
 
+// One program of a comparison (Evaluator::Compare): its timing, or why it has none.
+struct ComparedProgram {
+  std::string name;  // a candidate's file, or a baseline's name
+  bool baseline = false;
+  std::optional<TimeStats> time;  // unset when it failed
+  std::string failure;            // "verdict: message" when it failed
+};
+
+// Programs timed together: every round times each of them once, in turn, on the same fresh
+// inputs; the candidates first in the order given, then the baselines (the task's initial
+// program or PyTorch eager first, then the vendor baselines).
+struct Comparison {
+  uint64_t seed = 0;
+  int rounds = 0;
+  std::vector<ComparedProgram> programs;
+};
+
 class Evaluator {
  public:
   Evaluator(task::Task task, EvalOptions options);
@@ -53,6 +72,14 @@ class Evaluator {
   // then finds each one compiled (or waits for its compile). Candidates that fail the static
   // checks are left alone: Evaluate judges them without compiling.
   void Precompile(const std::vector<std::filesystem::path>& candidates, int jobs);
+
+  // Times `candidates` (already judged correct by Evaluate) and the task's baselines together
+  // in `rounds` alternating rounds on fresh inputs, each candidate in a fresh worker of its
+  // own, every worker but the one being timed paused; after timing, each candidate's inputs are
+  // checked unchanged and its timed outputs right. A candidate that fails is reported as
+  // failed, not timed. Needs one Evaluate before it (the baselines are set up there). A Result
+  // error: the comparison could not be made (a baseline failed, no worker).
+  Result<Comparison> Compare(const std::vector<std::filesystem::path>& candidates, int rounds = 5);
 
  private:
   class Impl;

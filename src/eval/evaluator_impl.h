@@ -146,6 +146,7 @@ class Evaluator::Impl {
   }
   Result<EvalResult> Evaluate(const fs::path& candidate);
   void Precompile(const std::vector<fs::path>& candidates, int jobs);
+  Result<Comparison> Compare(const std::vector<fs::path>& candidates, int rounds);
 
  private:
   Result<Loaded> CompileProgram(const fs::path& source, const std::string& what);
@@ -265,6 +266,14 @@ class Evaluator::Impl {
   std::atomic<bool> stop_precompile_{false};
   fs::path scratch_root_;
   WorkerConfig cand_config_;
+  WorkerConfig py_cand_config_;  // PyTorch tasks: a ModelNew candidate's bridge
+  // A comparison's candidate workers, paused and resumed with the others while it runs.
+  std::vector<WorkerSlot*> compare_slots_;
+  // The number of timed buffer sets for layout l in a worker whose cache is `llc` bytes.
+  int TimedSetCount(const Layout& l, size_t llc) const;
+  // Compare's part for one candidate: compiled and loaded into its own worker, arena sized.
+  Result<std::optional<Failure>> PrepareCompared(const fs::path& file, WorkerSlot& slot,
+                                                 const Layout& l, int sets, Loaded* out);
   std::unique_ptr<WorkerSlot> native_cand_;
   std::unique_ptr<WorkerSlot> py_cand_;  // PyTorch tasks: ModelNew candidates, one per worker
   WorkerSlot* cand_ = nullptr;           // the slot of the candidate being judged

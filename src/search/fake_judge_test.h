@@ -33,9 +33,13 @@ inline eval::EvalResult FakeOk(double time_ms, double speedup,
   r.verdict = eval::Verdict::kOk;
   r.time = eval::TimeStats{};
   r.time->median_ms = time_ms;
+  r.time->ci_lo_ms = time_ms * 0.99;
+  r.time->ci_hi_ms = time_ms * 1.01;
   r.time->runs = 10;
   r.baseline = eval::TimeStats{};
   r.baseline->median_ms = time_ms * speedup;
+  r.baseline->ci_lo_ms = time_ms * speedup * 0.99;
+  r.baseline->ci_hi_ms = time_ms * speedup * 1.01;
   r.baseline->runs = 10;
   r.speedup = speedup;
   r.speedup_ci = ci ? *ci : std::pair{speedup * 0.98, speedup * 1.02};
@@ -50,12 +54,42 @@ inline eval::EvalResult FakeVerdict(eval::Verdict verdict, const std::string& me
   return r;
 }
 
+// Timing statistics of a median `ms` with a 95% interval `rel` either side.
+inline eval::TimeStats FakeTime(double ms, double rel = 0.01) {
+  eval::TimeStats t;
+  t.median_ms = t.p10_ms = t.p90_ms = t.min_ms = ms;
+  t.runs = 20;
+  t.ci95_rel = rel;
+  t.ci_lo_ms = ms * (1 - rel);
+  t.ci_hi_ms = ms * (1 + rel);
+  return t;
+}
+
 // The fake judge: the verdict on a program is what `script` says for its code (a Status error:
 // the program could not be judged at all). Remembers every program it was asked about, in order.
+// A final comparison times each program as `compare_script` says (unset: the judge cannot
+// compare) against the baseline `baseline_ms`.
 class FakeJudge : public Judge {
  public:
   using Script = std::function<Result<eval::EvalResult>(const std::string& code)>;
+  using CompareScript = std::function<eval::TimeStats(const std::string& code)>;
   explicit FakeJudge(Script script) : script_(std::move(script)) {}
+
+  Result<eval::Comparison> Compare(const std::vector<std::filesystem::path>& files) override {
+    if (!compare_script) return Judge::Compare(files);
+    eval::Comparison c;
+    c.rounds = 5;
+    for (const auto& f : files) {
+      compared.push_back(ReadFile(f));
+      c.programs.push_back({f.string(), false, compare_script(compared.back()), ""});
+    }
+    c.programs.push_back({"initial program", true, FakeTime(baseline_ms), ""});
+    return c;
+  }
+
+  CompareScript compare_script;
+  double baseline_ms = 10;
+  std::vector<std::string> compared;
 
   Result<eval::EvalResult> Evaluate(const std::filesystem::path& candidate) override {
     const std::string code = ReadFile(candidate);

@@ -26,7 +26,7 @@ LockedJudge::~LockedJudge() {
   if (fd_ >= 0) close(fd_);
 }
 
-Result<eval::EvalResult> LockedJudge::Evaluate(const std::filesystem::path& candidate) {
+Status LockedJudge::Lock() {
   if (fd_ < 0) {
     return Status::Error("cannot open the evaluation lock " + lock_file_.string() + ": " +
                          std::strerror(errno));
@@ -36,9 +36,26 @@ Result<eval::EvalResult> LockedJudge::Evaluate(const std::filesystem::path& cand
       return Status::Error("cannot lock " + lock_file_.string() + ": " + std::strerror(errno));
     }
   }
+  return Status::Ok();
+}
+
+Result<eval::EvalResult> LockedJudge::Evaluate(const std::filesystem::path& candidate) {
+  if (Status st = Lock(); !st.ok()) return st;
   auto r = inner_->Evaluate(candidate);
   flock(fd_, LOCK_UN);
   return r;
+}
+
+Result<eval::Comparison> LockedJudge::Compare(
+    const std::vector<std::filesystem::path>& candidates) {
+  if (Status st = Lock(); !st.ok()) return st;
+  auto r = inner_->Compare(candidates);
+  flock(fd_, LOCK_UN);
+  return r;
+}
+
+Result<eval::Comparison> EvaluatorJudge::Compare(const std::vector<std::filesystem::path>& c) {
+  return evaluator_.Compare(c);
 }
 
 }  // namespace kf::search

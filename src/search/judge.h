@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "eval/evaluator.h"
 #include "eval/verdict.h"
@@ -24,6 +25,13 @@ class Judge {
   // EvalResult; a Result error means the candidate could not be judged at all, which stops the
   // run.
   virtual Result<eval::EvalResult> Evaluate(const std::filesystem::path& candidate) = 0;
+  // The final comparison (eval::Evaluator::Compare): `candidates`, already judged correct, and
+  // the task's baselines timed together in alternating rounds on fresh inputs. A judge that
+  // cannot compare says so; the run then reports its evaluations' figures.
+  virtual Result<eval::Comparison> Compare(const std::vector<std::filesystem::path>& candidates) {
+    (void)candidates;
+    return Status::Error("this judge makes no final comparison");
+  }
 };
 
 // The real judge: one eval::Evaluator for the run's task.
@@ -31,6 +39,7 @@ class EvaluatorJudge final : public Judge {
  public:
   EvaluatorJudge(task::Task task, eval::EvalOptions options);
   Result<eval::EvalResult> Evaluate(const std::filesystem::path& candidate) override;
+  Result<eval::Comparison> Compare(const std::vector<std::filesystem::path>& candidates) override;
 
  private:
   eval::Evaluator evaluator_;
@@ -44,8 +53,10 @@ class LockedJudge final : public Judge {
   LockedJudge(std::unique_ptr<Judge> inner, std::filesystem::path lock_file);
   ~LockedJudge() override;
   Result<eval::EvalResult> Evaluate(const std::filesystem::path& candidate) override;
+  Result<eval::Comparison> Compare(const std::vector<std::filesystem::path>& candidates) override;
 
  private:
+  Status Lock();
   std::unique_ptr<Judge> inner_;
   std::filesystem::path lock_file_;
   int fd_ = -1;

@@ -10,6 +10,8 @@
 #include "eval/compiler.h"
 #include "llm/call_log.h"
 #include "llm/code.h"
+#include "search/baseline_history.h"
+#include "search/final_comparison.h"
 #include "search/report.h"
 #include "search/run_context.h"
 #include "search/strategy.h"
@@ -41,7 +43,8 @@ json OptionsJson(const OptimizeOptions& o) {
           {"start_program", o.start_program.empty() ? "" : fs::absolute(o.start_program).string()},
           {"prompts_dir", o.prompts_dir.empty() ? "" : fs::absolute(o.prompts_dir).string()},
           {"evolve", o.evolve},
-          {"tune_after", o.tune_after}};
+          {"tune_after", o.tune_after},
+          {"final_candidates", o.final_candidates}};
 }
 
 void RestoreOptions(const json& j, OptimizeOptions* o) {
@@ -56,6 +59,7 @@ void RestoreOptions(const json& j, OptimizeOptions* o) {
   o->prompts_dir = j.value("prompts_dir", std::string());
   o->evolve = j.value("evolve", nlohmann::json::object());
   o->tune_after = j.value("tune_after", int64_t{0});
+  o->final_candidates = j.value("final_candidates", o->final_candidates);
   // Budgets given again on the command line extend the run; otherwise the recorded ones hold.
   if (o->budget_evals < 0) o->budget_evals = j.value("budget_evals", int64_t{20});
   if (o->budget_cost_usd < 0) o->budget_cost_usd = j.value("budget_cost_usd", 0.0);
@@ -134,9 +138,9 @@ Result<Candidate> RunContext::Judge(const std::string& code, Candidate extra,
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out << code;
   }
-  const double t0 = MonotonicSeconds();
-  auto r = judge->Evaluate(file);
-  eval_seconds += MonotonicSeconds() - t0;
+  double seconds = 0;
+  auto r = EvaluateWithHistory(*this, file, &seconds);
+  eval_seconds += seconds;
   if (!r.ok()) return r.status();
   ++new_evals;
   Candidate c = std::move(extra);
@@ -151,6 +155,7 @@ Result<Candidate> RunContext::Judge(const std::string& code, Candidate extra,
   auto id = store->Add(c);
   if (!id.ok()) return id.status();
   c.id = *id;
+  if (Status st = RecordBaselineTimings(*this, c.id, *r); !st.ok()) return st;
   Status st = store->SetMeta("time_used_s", std::to_string(MonotonicSeconds() - start_time));
   if (!st.ok()) return st;
   Consider(c);
@@ -500,6 +505,11 @@ Result<json> RunOptimize(OptimizeOptions options, const JudgeFactory& make_judge
   if (options.progress_tty) std::fprintf(stderr, "\n");
   if (!st.ok()) return st;
   if (ctx.stop_reason.empty()) ctx.stop_reason = "the strategy finished";
+  if (ctx.stop_reason != "interrupted") {
+    auto final_comparison = RunFinalComparison(ctx);
+    if (!final_comparison.ok()) return final_comparison.status();
+    ctx.final_comparison = *final_comparison;
+  }
   Status saved =
       ctx.store->SetMeta("time_used_s", std::to_string(MonotonicSeconds() - ctx.start_time));
   if (!saved.ok()) return saved;

@@ -34,6 +34,9 @@ struct OptimizeOptions {
   // After an LLM strategy stops on its own (or on its evaluation budget), tune the best
   // program's declared parameters with this many more evaluations (0: do not).
   int64_t tune_after = 0;
+  // At the end, this many of the fastest candidates are timed again together with the
+  // baselines (search/final_comparison.h); 0: no final comparison.
+  int final_candidates = 3;
   std::filesystem::path start_program;  // tune (and others): start here, not the initial program
   std::filesystem::path prompts_dir;    // override the built-in prompt templates
   nlohmann::json evolve = nlohmann::json::object();  // the optimize.evolve config section

@@ -59,17 +59,173 @@ json ModelTotals(RunContext& ctx) {
           {"cost_usd", t->cost_usd}};
 }
 
+std::string Interval(const json& ci) {
+  if (!ci.is_array() || ci.size() != 2 || !ci[0].is_number()) return "";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), " [%.2f, %.2f]", ci[0].get<double>(), ci[1].get<double>());
+  return buf;
+}
+
+// The final comparison's winner row, or null.
+const json* WinnerRow(const json& final_comparison) {
+  const int64_t winner = final_comparison.value("winner", int64_t{0});
+  if (winner == 0) return nullptr;
+  for (const auto& p : final_comparison["programs"]) {
+    if (p.value("candidate_id", int64_t{0}) == winner && !p.value("baseline", false)) return &p;
+  }
+  return nullptr;
+}
+
+// The best program against each baseline: from the final comparison where it has a winner
+// (timed side by side), else from the best program's own evaluation.
+json BaselinesJson(const Candidate& best, const json& final_comparison) {
+  json baselines = json::array();
+  if (const json* w = WinnerRow(final_comparison)) {
+    eval::TimeStats mine;
+    mine.median_ms = (*w)["median_ms"].get<double>();
+    mine.ci_lo_ms = (*w)["ci_ms"][0].get<double>();
+    mine.ci_hi_ms = (*w)["ci_ms"][1].get<double>();
+    for (const auto& p : final_comparison["programs"]) {
+      if (!p.value("baseline", false)) continue;
+      json b = {{"name", p.value("name", "")}, {"source", "final comparison"}};
+      if (!p.value("failure", "").empty()) {
+        b["failure"] = p["failure"];
+        b["time_ms"] = 0.0;
+        b["speedup"] = 0.0;
+      } else {
+        eval::TimeStats theirs;
+        theirs.median_ms = p["median_ms"].get<double>();
+        theirs.ci_lo_ms = p["ci_ms"][0].get<double>();
+        theirs.ci_hi_ms = p["ci_ms"][1].get<double>();
+        const auto ci = eval::SpeedupInterval(theirs, mine);
+        b["time_ms"] = theirs.median_ms;
+        b["speedup"] = theirs.median_ms / std::max(mine.median_ms, 1e-12);
+        b["speedup_ci"] = {ci.first, ci.second};
+        b["significant"] = ci.first > eval::EvalResult::kSignificantRatio ||
+                           ci.second < 1 / eval::EvalResult::kSignificantRatio;
+      }
+      baselines.push_back(b);
+    }
+    return baselines;
+  }
+  baselines.push_back({{"name", best.result.value("baseline_name", "initial program")},
+                       {"source", "evaluation"},
+                       {"time_ms", best.result.value("baseline_time_ms", 0.0)},
+                       {"speedup", best.speedup},
+                       {"speedup_ci", best.result.value("speedup_ci", json())},
+                       {"significant", best.result.value("speedup_significant", json())}});
+  for (const auto& b : best.result.value("baselines", json::array())) {
+    const bool timed = b.contains("time_ms") && b["time_ms"].is_object();
+    baselines.push_back({{"name", b.value("name", "")},
+                         {"source", "evaluation"},
+                         {"time_ms", timed ? b["time_ms"].value("median", 0.0) : 0.0},
+                         {"speedup", b.value("speedup", 0.0)},
+                         {"speedup_ci", b.value("speedup_ci", json())},
+                         {"significant", b.value("significant", json())}});
+  }
+  return baselines;
+}
+
+// A speedup for people: "3.10x [2.98, 3.22]", with "not significant" when its interval
+// reaches into [1/1.01, 1.01].
+std::string SpeedupText(const json& b) {
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%.2fx", b.value("speedup", 0.0));
+  std::string s = buf + Interval(b.value("speedup_ci", json()));
+  if (b.contains("significant") && b["significant"].is_boolean() && !b["significant"].get<bool>())
+    s += " (not significant)";
+  return s;
+}
+
+// The final comparison as a markdown section.
+std::string FinalMarkdown(const json& fc) {
+  if (fc.contains("error")) {
+    return "\n## Final comparison\n\nNot made: " + fc["error"].get<std::string>() +
+           ". The figures above are the best program's own evaluation.\n";
+  }
+  if (!fc.contains("programs")) return "";
+  std::string first_baseline;
+  for (const auto& p : fc["programs"]) {
+    if (p.value("baseline", false)) {
+      first_baseline = p.value("name", "");
+      break;
+    }
+  }
+  std::string md =
+      "\n## Final comparison\n\nThe fastest candidates and the baselines timed again "
+      "together: " +
+      std::to_string(fc.value("rounds", 0)) +
+      " alternating rounds on fresh inputs. The winner and its speedups come from "
+      "here.\n\n| program | median ms | 95% interval ms | speedup vs " +
+      first_baseline + " |  |\n|---|---|---|---|---|\n";
+  char line[512];
+  for (const auto& p : fc["programs"]) {
+    const bool base = p.value("baseline", false);
+    const std::string name =
+        base ? p.value("name", "") : "#" + std::to_string(p.value("candidate_id", int64_t{0}));
+    if (!p.value("failure", "").empty()) {
+      md += "| " + name + " | | | | failed: " + p["failure"].get<std::string>() + " |\n";
+      continue;
+    }
+    const std::string speedup = base && name == first_baseline ? "1.00x" : SpeedupText(p);
+    std::snprintf(line, sizeof(line), "| %s | %.4f | %.4f - %.4f | %s | %s |\n", name.c_str(),
+                  p.value("median_ms", 0.0), p["ci_ms"][0].get<double>(),
+                  p["ci_ms"][1].get<double>(), speedup.c_str(),
+                  p.value("winner", false) ? "**winner**" : "");
+    md += line;
+  }
+  if (fc.contains("vs_next")) {
+    const json& v = fc["vs_next"];
+    std::snprintf(line, sizeof(line), "\nThe winner against the runner-up (#%lld): %s.\n",
+                  static_cast<long long>(v.value("candidate_id", int64_t{0})),
+                  SpeedupText(v).c_str());
+    md += line;
+  }
+  if (fc.value("winner", int64_t{0}) == 0) {
+    md += "\nNo candidate was shown faster than " + first_baseline +
+          " here: the starting program stands.\n";
+  }
+  return md;
+}
+
 // The one-screen summary on stdout, from the report's JSON.
 void PrintSummary(const RunContext& ctx, const Candidate& best, const fs::path& best_file,
                   const json& report) {
   std::printf("kforge optimize: %s, strategy %s: %s\n", ctx.task.name.c_str(),
               ctx.options.strategy.c_str(), ctx.stop_reason.c_str());
-  std::printf("  best      #%lld: %.4f ms, %.2fx %s -> %s\n", static_cast<long long>(best.id),
-              best.time_ms, best.speedup, BaselineLabel(best.result).c_str(), best_file.c_str());
   const json& baselines = report["baselines"];
+  const json& fc = report["final_comparison"];
+  std::printf("  best      #%lld: %.4f ms, %s %s%s -> %s\n", static_cast<long long>(best.id),
+              report["best"]["time_ms"].get<double>(), SpeedupText(baselines[0]).c_str(),
+              baselines[0]["name"].get<std::string>().c_str(),
+              baselines[0].value("source", "") == "final comparison" ? " (final comparison)" : "",
+              best_file.c_str());
   for (size_t i = 1; i < baselines.size(); ++i) {
-    std::printf("  vs %-7s %.2fx\n", baselines[i]["name"].get<std::string>().c_str(),
-                baselines[i]["speedup"].get<double>());
+    std::printf("  vs %-7s %s\n", baselines[i]["name"].get<std::string>().c_str(),
+                SpeedupText(baselines[i]).c_str());
+  }
+  if (fc.contains("programs")) {
+    std::string line;
+    char part[96];
+    for (const auto& p : fc["programs"]) {
+      const std::string name = p.value("baseline", false)
+                                   ? p.value("name", "")
+                                   : "#" + std::to_string(p.value("candidate_id", int64_t{0}));
+      if (!p.value("failure", "").empty()) {
+        std::snprintf(part, sizeof(part), "%s failed", name.c_str());
+      } else {
+        std::snprintf(part, sizeof(part), "%s %.4f ms", name.c_str(), p.value("median_ms", 0.0));
+      }
+      line += (line.empty() ? "" : ", ") + std::string(part);
+    }
+    std::printf("  final     %d rounds: %s\n", fc.value("rounds", 0), line.c_str());
+    if (fc.contains("vs_next")) {
+      std::printf("            winner vs #%lld: %s\n",
+                  static_cast<long long>(fc["vs_next"].value("candidate_id", int64_t{0})),
+                  SpeedupText(fc["vs_next"]).c_str());
+    }
+  } else if (fc.contains("error")) {
+    std::printf("  final     not made: %s\n", fc["error"].get<std::string>().c_str());
   }
   std::string vs;
   for (const auto& [v, n] : report["verdicts"].items()) {
@@ -106,15 +262,10 @@ Result<json> WriteReport(RunContext& ctx) {
   const store::VerdictCounts& counts = *counted;
   json verdicts = json::object();
   for (const auto& [v, n] : counts.by_verdict) verdicts[v] = n;
-  json baselines = json::array();
-  baselines.push_back({{"name", "initial"},
-                       {"time_ms", best.result.value("baseline_time_ms", 0.0)},
-                       {"speedup", best.speedup}});
-  for (const auto& b : best.result.value("baselines", json::array())) {
-    baselines.push_back({{"name", b.value("name", "")},
-                         {"time_ms", b["time_ms"].value("median", 0.0)},
-                         {"speedup", b.value("speedup", 0.0)}});
-  }
+  const json baselines = BaselinesJson(best, ctx.final_comparison);
+  const json* final_winner = WinnerRow(ctx.final_comparison);
+  const double best_ms = final_winner ? (*final_winner)["median_ms"].get<double>() : best.time_ms;
+  const double best_speedup = baselines[0].value("speedup", 0.0);
   const json llm_totals = ModelTotals(ctx);
   const double total = MonotonicSeconds() - ctx.start_time;
   json report = {
@@ -132,11 +283,13 @@ Result<json> WriteReport(RunContext& ctx) {
        {{"id", best.id},
         {"file", Absolute(best_file)},
         {"verdict", best.verdict},
-        {"time_ms", best.time_ms},
-        {"speedup", best.speedup},
+        {"time_ms", best_ms},
+        {"speedup", best_speedup},
+        {"source", final_winner ? "final comparison" : "evaluation"},
         {"params", best.params},
         {"result", best.result}}},
       {"baselines", baselines},
+      {"final_comparison", ctx.final_comparison},
       {"lineage", *lineage},
       {"llm", llm_totals},
       {"seconds", {{"total", total}, {"evaluation", ctx.eval_seconds}, {"llm", ctx.llm_seconds}}},
@@ -155,17 +308,19 @@ Result<json> WriteReport(RunContext& ctx) {
                 static_cast<long long>(counts.total), static_cast<long long>(ctx.new_evals),
                 ctx.stop_reason.c_str());
   md += line;
-  std::snprintf(line, sizeof(line), "**Best: candidate #%lld, %.4f ms, %.2fx %s** (`%s`).\n\n",
-                static_cast<long long>(best.id), best.time_ms, best.speedup,
-                BaselineLabel(best.result).c_str(), best_file.filename().c_str());
+  std::snprintf(line, sizeof(line), "**Best: candidate #%lld, %.4f ms, %s %s** (`%s`; %s).\n\n",
+                static_cast<long long>(best.id), best_ms, SpeedupText(baselines[0]).c_str(),
+                baselines[0]["name"].get<std::string>().c_str(), best_file.filename().c_str(),
+                final_winner ? "timed side by side with the baselines in the final comparison"
+                             : "figures from its own evaluation");
   md += line;
-  md += "| baseline | its median ms | best's speedup |\n|---|---|---|\n";
+  md += "| baseline | its median ms | best's speedup (95% interval) |\n|---|---|---|\n";
   for (const auto& b : baselines) {
-    std::snprintf(line, sizeof(line), "| %s | %.4f | %.2fx |\n",
-                  b["name"].get<std::string>().c_str(), b["time_ms"].get<double>(),
-                  b["speedup"].get<double>());
+    std::snprintf(line, sizeof(line), "| %s | %.4f | %s |\n", b["name"].get<std::string>().c_str(),
+                  b["time_ms"].get<double>(), SpeedupText(b).c_str());
     md += line;
   }
+  md += FinalMarkdown(ctx.final_comparison);
   md +=
       "\n## Lineage\n\n| candidate | origin | round | verdict | speedup | params "
       "|\n|---|---|---|---|---|---|\n";

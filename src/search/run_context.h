@@ -36,6 +36,8 @@ struct RunContext {
   std::atomic<bool>* interrupted = nullptr;
   std::string stop_reason;
   std::optional<Candidate> initial;
+  // The final comparison (search/final_comparison.h) once made: {} before or without one.
+  nlohmann::json final_comparison = nlohmann::json::object();
 
   // True when a budget is spent or the user interrupted; sets stop_reason.
   bool ShouldStop();

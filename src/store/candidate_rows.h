@@ -11,5 +11,7 @@ namespace kf::store {
 extern const char* const kSelectCandidate;
 // The current row of a kSelectCandidate query.
 Candidate ReadCandidate(Stmt& q);
+// Every row of the final comparison, in order (run_store_timings.cc).
+Result<std::vector<FinalRow>> ReadFinalRows(Db& db);
 
 }  // namespace kf::store

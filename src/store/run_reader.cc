@@ -118,7 +118,8 @@ Result<std::unique_ptr<RunReader>> RunReader::Open(const fs::path& run_dir) {
   auto has_candidates = d.HasTable("candidates");
   auto has_migrations = d.HasTable("migrations");
   auto has_llm_calls = d.HasTable("llm_calls");
-  for (const auto* r : {&has_candidates, &has_migrations, &has_llm_calls}) {
+  auto has_final = d.HasTable("final_comparison");
+  for (const auto* r : {&has_candidates, &has_migrations, &has_llm_calls, &has_final}) {
     if (!r->ok()) return r->status();
   }
   if (!*has_candidates) {
@@ -126,6 +127,7 @@ Result<std::unique_ptr<RunReader>> RunReader::Open(const fs::path& run_dir) {
   }
   reader->has_migrations_ = *has_migrations;
   reader->has_llm_calls_ = *has_llm_calls;
+  reader->has_final_ = *has_final;
   return reader;
 }
 
@@ -271,6 +273,11 @@ Result<std::vector<ModelSpend>> RunReader::SpendByModel() {
     if (!*row) return out;
     out.push_back({q.Text(0), q.Int(1), q.Int(2), q.Int(3), q.Int(4), q.Double(5)});
   }
+}
+
+Result<std::vector<FinalRow>> RunReader::FinalComparison() {
+  if (!has_final_) return std::vector<FinalRow>();
+  return ReadFinalRows(*db_);
 }
 
 }  // namespace kf::store

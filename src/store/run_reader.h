@@ -102,6 +102,9 @@ class RunReader {
   Result<std::vector<AttemptRow>> Attempts();
   // The model calls by model, in the order each model was first asked.
   Result<std::vector<ModelSpend>> SpendByModel();
+  // The run's final comparison (store/run_store.h), in order; empty before it was made and in
+  // stores written before version 2.
+  Result<std::vector<FinalRow>> FinalComparison();
 
  private:
   explicit RunReader(std::unique_ptr<Db> db);
@@ -113,6 +116,7 @@ class RunReader {
   std::unique_ptr<Db> db_;
   bool has_migrations_ = false;  // stores from before evolve lack the table
   bool has_llm_calls_ = false;   // and those of runs without a model, the call log
+  bool has_final_ = false;       // and those from before version 2, the final comparison
 };
 
 }  // namespace kf::store

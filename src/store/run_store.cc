@@ -131,6 +131,20 @@ Result<std::optional<Candidate>> RunStore::Best() {
   return ReadOne(q);
 }
 
+Result<std::vector<Candidate>> RunStore::Fastest(int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(*db_, std::string(kSelectCandidate) +
+                   "WHERE verdict = 'ok' AND time_ms > 0 ORDER BY time_ms, id LIMIT ?");
+  q.Bind(1, limit);
+  std::vector<Candidate> out;
+  for (;;) {
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(ReadCandidate(q));
+  }
+}
+
 Result<VerdictCounts> RunStore::Counts() {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt q(*db_, "SELECT verdict, COUNT(*) FROM candidates GROUP BY verdict");

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "util/status.h"
 
@@ -40,6 +41,29 @@ struct Candidate {
   double at = 0;  // unix time it was recorded (Add sets it; reads fill it)
 };
 
+// One timing of a baseline, from one evaluation; `believed` false when it lay far outside the
+// baseline's earlier timings.
+struct BaselineTiming {
+  int64_t candidate_id = 0;
+  std::string name;
+  double median_ms = 0, ci_lo_ms = 0, ci_hi_ms = 0;
+  bool believed = true;
+  std::string note;
+};
+
+// One program of the final comparison.
+struct FinalRow {
+  int64_t candidate_id = 0;  // 0 for a baseline
+  std::string name;
+  bool baseline = false;
+  double median_ms = 0, ci_lo_ms = 0, ci_hi_ms = 0, p10_ms = 0, p90_ms = 0;
+  int64_t runs = 0;
+  std::string failure;                                 // empty unless it failed
+  double speedup = 0, speedup_lo = 0, speedup_hi = 0;  // against the first baseline
+  bool significant = false;
+  bool winner = false;
+};
+
 struct VerdictCounts {
   std::map<std::string, int64_t> by_verdict;
   int64_t total = 0;
@@ -63,10 +87,18 @@ class RunStore {
   Result<std::optional<Candidate>> FindByHash(const std::string& code_hash);
   // The fastest `ok` candidate.
   Result<std::optional<Candidate>> Best();
+  // The `limit` `ok` candidates with the lowest median times, fastest first.
+  Result<std::vector<Candidate>> Fastest(int limit);
   Result<VerdictCounts> Counts();
   Result<int64_t> Size();
   // Evolve: `candidate` copied from island `from` to island `to` at step `step` (recorded once).
   [[nodiscard]] Status AddMigration(int64_t step, int64_t candidate, int from, int to);
+  // A baseline's timing, and its history in the order recorded.
+  [[nodiscard]] Status AddBaselineTiming(const BaselineTiming& t);
+  Result<std::vector<BaselineTiming>> BaselineTimings(const std::string& name);
+  // The final comparison, replacing any earlier one; and reading it back (empty: none yet).
+  [[nodiscard]] Status SetFinalComparison(const std::vector<FinalRow>& rows);
+  Result<std::vector<FinalRow>> FinalComparison();
 
  private:
   RunStore(std::unique_ptr<Db> db, std::filesystem::path path);

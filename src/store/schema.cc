@@ -52,6 +52,33 @@ CREATE INDEX IF NOT EXISTS llm_calls_by_key ON llm_calls (request_key);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 )sql";
 
+// Version 2: every baseline timing of the run (its history: a timing far from it is measured
+// again or flagged, not believed) and the final comparison (the top candidates and the
+// baselines timed together at the end of a run; one row per program, replaced when a resumed
+// run compares again).
+constexpr std::string_view kTablesV2 = R"sql(
+CREATE TABLE IF NOT EXISTS baseline_timings (
+  id INTEGER PRIMARY KEY,
+  candidate_id INTEGER,          -- the evaluation that timed it
+  name TEXT NOT NULL,            -- initial program, PyTorch eager, torch.compile, cublas, ...
+  median_ms REAL, ci_lo_ms REAL, ci_hi_ms REAL,
+  believed INTEGER NOT NULL DEFAULT 1,
+  note TEXT
+);
+CREATE TABLE IF NOT EXISTS final_comparison (
+  position INTEGER PRIMARY KEY,
+  candidate_id INTEGER,          -- 0 for a baseline
+  name TEXT NOT NULL,
+  baseline INTEGER NOT NULL DEFAULT 0,
+  median_ms REAL, ci_lo_ms REAL, ci_hi_ms REAL, p10_ms REAL, p90_ms REAL, runs INTEGER,
+  failure TEXT,
+  speedup REAL, speedup_lo REAL, speedup_hi REAL,   -- against the first baseline
+  significant INTEGER NOT NULL DEFAULT 0,
+  winner INTEGER NOT NULL DEFAULT 0
+);
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
+)sql";
+
 // One step of the schema's history: the SQL that brings a store of version `to - 1` to `to`.
 // A later change appends a step (ALTER TABLE ..., UPDATE meta SET value = 'N' WHERE key =
 // 'schema_version') and raises kSchemaVersion; the readers learn the new columns at once.
@@ -61,7 +88,7 @@ struct Migration {
 };
 
 // Version 1: the first tables; a store from before user_version gets those it lacks.
-constexpr Migration kMigrations[] = {{1, kTablesV1}};
+constexpr Migration kMigrations[] = {{1, kTablesV1}, {2, kTablesV2}};
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per version");
 
 Status TooNew(Db& db, const std::string& version) {

@@ -19,7 +19,7 @@
 
 namespace kf::store {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // Opens (creating if needed) the database at `path` for writing, in WAL mode, and migrates it
 // to kSchemaVersion. Errors name the file: not a database, a schema version this kforge does

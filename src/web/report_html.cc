@@ -100,6 +100,12 @@ std::string Status(const ReportData& d) {
             "</div>\n<div class=\"big\" id=\"best-speedup\">" +
             E(FormatSpeedup(NumberOf(best, "speedup"))) + "</div>\n";
     body += Table(BaselineTable(d.summary), "baselines");
+    if (!ArrayOf(d.summary, "final_comparison").empty()) {
+      body +=
+          "<div class=\"muted\">final comparison: the fastest candidates and the baselines "
+          "timed again together, in alternating rounds on fresh inputs</div>\n" +
+          Table(FinalTable(d.summary), "final-comparison");
+    }
   } else {
     body += "<p class=\"muted\">No correct candidate yet.</p>\n";
   }

@@ -107,6 +107,13 @@ MarkdownReport ReportMarkdown(const ReportData& d) {
   if (const json& best = ObjectOf(s, "best"); !best.empty()) {
     md += "Best: candidate #" + std::to_string(IntOf(best, "id")) + ", **" +
           FormatSpeedup(NumberOf(best, "speedup")) + "**\n\n" + Table(BaselineTable(s));
+    if (!ArrayOf(s, "final_comparison").empty()) {
+      md +=
+          "Final comparison: the fastest candidates and the baselines timed again together, "
+          "in alternating rounds on fresh inputs; the winner and its speedups come from "
+          "here.\n\n" +
+          Table(FinalTable(s));
+    }
   } else {
     md += "No correct candidate yet.\n\n";
   }

@@ -121,6 +121,35 @@ TextTable BaselineTable(const json& s) {
   return t;
 }
 
+TextTable FinalTable(const json& s) {
+  TextTable t{{"program", "median", "95% interval", "speedup vs the first baseline", ""},
+              {},
+              {false, true, true, true, false}};
+  for (const auto& p : ArrayOf(s, "final_comparison")) {
+    const bool baseline = p.value("baseline", false);
+    const std::string name = baseline ? TextOf(p, "name") : Id(IntOf(p, "candidate_id"));
+    if (!TextOf(p, "failure").empty()) {
+      t.rows.push_back({name, "", "", "", "failed: " + TextOf(p, "failure")});
+      continue;
+    }
+    const json& ci = p.contains("ci_ms") ? p["ci_ms"] : json::array();
+    const json& sci = p.contains("speedup_ci") ? p["speedup_ci"] : json::array();
+    const bool has_ci = ci.is_array() && ci.size() == 2;
+    const bool has_sci = sci.is_array() && sci.size() == 2;
+    std::string speedup = FormatSpeedup(NumberOf(p, "speedup"));
+    if (has_sci) {
+      speedup += " [" + FormatFixed(sci[0].get<double>(), 2) + ", " +
+                 FormatFixed(sci[1].get<double>(), 2) + "]";
+    }
+    if (!baseline && !p.value("significant", false)) speedup += " (not significant)";
+    t.rows.push_back(
+        {name, FormatMs(NumberOf(p, "median_ms")),
+         has_ci ? FormatMs(ci[0].get<double>()) + " - " + FormatMs(ci[1].get<double>()) : "",
+         speedup, p.value("winner", false) ? "winner" : ""});
+  }
+  return t;
+}
+
 TextTable WinnerFacts(const json& w) {
   TextTable t{{"", ""}, {}, {false, false}};
   const json& result = ObjectOf(w, "result");

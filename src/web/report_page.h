@@ -53,6 +53,8 @@ TextTable StatusTable(const nlohmann::json& summary);    // budget against spent
 TextTable VerdictTable(const nlohmann::json& summary);   // count per verdict
 TextTable BaselineTable(const nlohmann::json& summary);  // the best against each baseline
 TextTable WinnerFacts(const nlohmann::json& winner);     // key, value
+// The final comparison: each program timed side by side at the end of the run, the winner marked.
+TextTable FinalTable(const nlohmann::json& summary);
 TextTable TimingsTable(const nlohmann::json& winner);    // median, p10, p90, runs, CI
 TextTable TopTable(const nlohmann::json& top);
 

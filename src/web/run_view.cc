@@ -124,7 +124,41 @@ Result<json> RunView::SummaryLocked() {
   auto time_used = reader_->Meta("time_used_s");
   if (!time_used.ok()) return time_used.status();
   json best = nullptr;
-  if (const Row* b = BestLocked()) {
+  // The final comparison, once made, names the winner and its figures (timed side by side).
+  auto final_rows = reader_->FinalComparison();
+  if (!final_rows.ok()) return final_rows.status();
+  const store::FinalRow* final_winner = nullptr;
+  json final_comparison = json::array();
+  for (const auto& f : *final_rows) {
+    if (f.winner) final_winner = &f;
+    final_comparison.push_back({{"candidate_id", f.candidate_id},
+                                {"name", f.name},
+                                {"baseline", f.baseline},
+                                {"median_ms", f.median_ms},
+                                {"ci_ms", {f.ci_lo_ms, f.ci_hi_ms}},
+                                {"runs", f.runs},
+                                {"failure", f.failure},
+                                {"speedup", f.speedup},
+                                {"speedup_ci", {f.speedup_lo, f.speedup_hi}},
+                                {"significant", f.significant},
+                                {"winner", f.winner}});
+  }
+  if (final_winner && FindLocked(final_winner->candidate_id)) {
+    json baselines = json::array();
+    for (const auto& f : *final_rows) {
+      if (!f.baseline || !f.failure.empty()) continue;
+      baselines.push_back({{"name", f.name},
+                           {"time_ms", f.median_ms},
+                           {"speedup", f.median_ms / std::max(final_winner->median_ms, 1e-12)}});
+    }
+    const Row* b = FindLocked(final_winner->candidate_id);
+    best = {{"id", b->id},
+            {"speedup", final_winner->speedup},
+            {"time_ms", final_winner->median_ms},
+            {"island", b->island},
+            {"source", "final comparison"},
+            {"baselines", baselines}};
+  } else if (const Row* b = BestLocked()) {
     auto full = reader_->GetCandidate(b->id);
     if (!full.ok()) return full.status();
     const json r = *full ? (*full)->result : json::object();
@@ -167,6 +201,7 @@ Result<json> RunView::SummaryLocked() {
               {"verdicts", verdicts},
               {"islands", static_cast<int64_t>(islands.size())},
               {"best", best},
+              {"final_comparison", final_comparison},
               {"budget",
                {{"evals", options_.value("budget_evals", 0)},
                 {"cost_usd", options_.value("budget_cost_usd", 0.0)},
