@@ -1,5 +1,6 @@
 // The evaluator: one evaluation's stages in order (docs/architecture.md); the parts live in
 // eval_trials.cc, eval_timing.cc and eval_torch.cc (evaluator_impl.h).
+#include "backends/cpu/host.h"
 #include "eval/evaluator_impl.h"
 
 namespace kf::eval {
@@ -549,6 +550,8 @@ EvalResult Evaluator::Impl::Finish(Evaluation& e, std::optional<Failure> f) {
     e.res.sandbox = "none";
     e.res.detail["sandbox_note"] = "the program never ran";
   }
+  if (task_.backend == backends::BackendKind::kCpu)
+    e.res.detail["host"] = backends::cpu::CpuFacts();
   if (Worker* w = cand_->current(); w && w->hello().contains("device")) {
     e.res.detail["device"] = w->hello()["device"];
     if (!gpu_ceilings_.is_null()) e.res.detail["device"]["ceilings"] = gpu_ceilings_;

@@ -1,13 +1,18 @@
 // The agent and swarm strategies: ask, judge, feed the verdict back, keep the fastest.
 //
 // agent: a conversation per round, started from the best program so far; each attempt's
-// verdict (compiler log, worst mismatch, time, roofline fraction) goes back to the model, up to
-// attempts_per_round attempts; then a new round from the best.
+// verdict (compiler log, worst mismatch, time against its parent and the best so far, roofline
+// fraction) goes back to the model, up to attempts_per_round attempts; then a new round from
+// the best. The conversation keeps the task, the round's best attempt and the last one, so it
+// does not grow by a program per turn. Each attempt's parent is the program it revises: the
+// last attempt that gave one, else the round's starting program.
 //
 // swarm: each round asks several models (or several samples) at once with the same prompt,
 // judges every reply as it arrives, keeps the fastest correct, and tells every model the
 // round's lessons in the next round's prompt.
+#include <cstdio>
 #include <future>
+#include <optional>
 #include <vector>
 
 #include "search/run_context.h"
@@ -30,10 +35,51 @@ std::string Join(const std::vector<std::string>& lines) {
   return s;
 }
 
-std::string Instruction(const Candidate& c, const Candidate& parent) {
-  if (c.verdict != "ok") return "Fix the problem and keep the program fast.";
-  if (c.speedup > parent.speedup) return "It is faster. Find more speed.";
-  return "It is correct but not faster than the current program. Try a different idea.";
+std::string Ms(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.4f ms", ms);
+  return buf;
+}
+
+std::string Id(const Candidate& c) { return "#" + std::to_string(c.id); }
+
+}  // namespace
+
+std::string Instruction(const Candidate& c, const Candidate& parent, const Candidate& best) {
+  const std::string best_text = "the best so far is " + Id(best) + " at " + Ms(best.time_ms);
+  if (c.verdict != "ok") return "Fix the problem (" + best_text + ").";
+  if (c.id == best.id) {
+    return "It is the fastest so far (" + Ms(c.time_ms) + "; its parent " + Id(parent) + " took " +
+           Ms(parent.time_ms) + "). Find more speed.";
+  }
+  if (c.time_ms < parent.time_ms) {
+    return "It is faster than its parent " + Id(parent) + " (" + Ms(parent.time_ms) +
+           ") but not shown faster than " + best_text + ". Find more speed.";
+  }
+  return "It is correct but not faster than its parent " + Id(parent) + " (" + Ms(parent.time_ms) +
+         "), and " + best_text + ". Try a different idea.";
+}
+
+namespace {
+
+// An attempt the agent's conversation keeps: the model's reply and the verdict sent back.
+struct Turn {
+  std::string reply, feedback;
+  Candidate candidate;
+};
+
+// The conversation of a round: the task, then the round's best attempt (when it is not the
+// last) and the last attempt. Earlier attempts are dropped: their lessons are in the history.
+std::vector<llm::Message> Conversation(const std::vector<llm::Message>& opening,
+                                       const std::optional<Turn>& best,
+                                       const std::optional<Turn>& last) {
+  std::vector<llm::Message> m = opening;
+  for (const auto* t : {&best, &last}) {
+    if (!*t || (t == &best && last && best->candidate.id == last->candidate.id)) continue;
+    m.push_back({"assistant", (*t)->reply});
+    m.push_back({"user", (*t)->feedback});
+  }
+  return m;
 }
 
 }  // namespace
@@ -42,16 +88,21 @@ Status RunAgent(RunContext& ctx) {
   int64_t sample = 0;
   std::vector<std::string> history;
   for (int round = 1; !ctx.ShouldStop(); ++round) {
-    const Candidate parent = ctx.Best();
-    auto messages =
-        TaskMessages(ctx.prompts, ctx.task, ctx.lang, parent, *ctx.initial, Join(history));
-    const size_t first_turn = messages.size();
+    const Candidate start = ctx.Best();
+    const auto opening =
+        TaskMessages(ctx.prompts, ctx.task, ctx.lang, start, *ctx.initial, Join(history));
+    std::optional<Turn> best, last;
+    // Each reply revises the last program the conversation showed: the last attempt that gave
+    // one, else the round's starting program.
+    Candidate parent = start;
     for (int attempt = 1; attempt <= ctx.options.attempts_per_round && !ctx.ShouldStop();
          ++attempt) {
-      auto reply = ctx.Ask(messages, ++sample);
+      auto reply = ctx.Ask(Conversation(opening, best, last), ++sample);
       if (!reply) continue;
       if (!reply->ok() && reply->error->kind == llm::Error::Kind::kContextLength) {
-        messages.resize(first_turn);  // start the conversation again from the task
+        best.reset();  // start the conversation again from the task
+        last.reset();
+        parent = start;
         continue;
       }
       Candidate extra;
@@ -63,9 +114,10 @@ Status RunAgent(RunContext& ctx) {
       if (!c.ok()) return c.status();
       AddLesson(history, *c);
       if (!reply->ok()) continue;  // an empty reply: ask again
-      messages.push_back({"assistant", reply->reply.text});
-      messages.push_back(
-          {"user", RetryMessage(ctx.prompts, ctx.lang, *c, Instruction(*c, parent))});
+      last = Turn{reply->reply.text,
+                  RetryMessage(ctx.prompts, ctx.lang, *c, Instruction(*c, parent, ctx.Best())), *c};
+      if (c->verdict == "ok" && (!best || c->time_ms < best->candidate.time_ms)) best = last;
+      if (!c->code.empty()) parent = *c;
     }
   }
   return Status::Ok();

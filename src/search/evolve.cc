@@ -65,7 +65,8 @@ Status RunEvolve(RunContext& ctx) {
       const auto inspirations = db.Inspirations(island, parent);
       std::string failures;
       for (const auto& f : db.failures(island)) failures += "- " + f + "\n";
-      auto messages = TaskMessages(ctx.prompts, ctx.task, ctx.lang, parent, *ctx.initial, "");
+      auto messages = TaskMessages(ctx.prompts, ctx.task, ctx.lang, parent, *ctx.initial, "",
+                                   config->diff ? EditsAnswer() : "");
       std::string& user = messages.back().content;
       if (config->diff) {
         user +=

@@ -146,13 +146,26 @@ Candidate EvolveDatabase::Parent(int island) {
 
 std::vector<Candidate> EvolveDatabase::Inspirations(int island, const Candidate& parent) {
   Island& is = islands_[island];
+  // The island's fastest programs by their own time; while the island has few (early in a run,
+  // only the starting program), the fastest of the other islands fill in.
+  auto fastest = [](const Candidate& a, const Candidate& b) {
+    return a.time_ms < b.time_ms || (a.time_ms == b.time_ms && a.id < b.id);
+  };
   std::vector<Candidate> sorted = is.archive;
-  std::sort(sorted.begin(), sorted.end(),
-            [](const Candidate& a, const Candidate& b) { return a.speedup > b.speedup; });
+  std::sort(sorted.begin(), sorted.end(), fastest);
+  std::vector<Candidate> others;
+  for (size_t i = 0; i < islands_.size(); ++i) {
+    if (static_cast<int>(i) == island) continue;
+    others.insert(others.end(), islands_[i].archive.begin(), islands_[i].archive.end());
+  }
+  std::sort(others.begin(), others.end(), fastest);
+  sorted.insert(sorted.end(), others.begin(), others.end());
   std::vector<Candidate> out;
   for (const auto& c : sorted) {
     if (static_cast<int>(out.size()) >= config_.inspirations) break;
-    if (c.id != parent.id) out.push_back(c);
+    bool taken = c.id == parent.id;
+    for (const auto& o : out) taken |= o.id == c.id;
+    if (!taken) out.push_back(c);
   }
   std::vector<const Candidate*> diverse;
   const auto parent_cell = Cell(parent);

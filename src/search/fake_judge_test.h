@@ -116,6 +116,7 @@ class FakeModel : public llm::Provider {
   llm::Completion Complete(const llm::Request& request, const llm::TextSink& sink) override {
     std::lock_guard<std::mutex> lock(mu_);
     prompts.push_back(request.messages.back().content);
+    sizes.push_back(request.messages.size());
     llm::Completion c;
     c.reply.text = replies_.empty() ? "" : replies_[std::min(next_++, replies_.size() - 1)];
     c.reply.finish_reason = "stop";
@@ -126,6 +127,7 @@ class FakeModel : public llm::Provider {
   }
 
   std::vector<std::string> prompts;
+  std::vector<size_t> sizes;  // messages per request
 
  private:
   std::mutex mu_;

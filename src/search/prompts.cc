@@ -89,26 +89,132 @@ std::string TaskAbi(const task::Task& t) {
          t.entry + "(" + params + ");\n```\n\n" + layout;
 }
 
-std::string MachineText(const Candidate& initial) {
-  const auto& r = initial.result;
-  std::string s;
-  if (r.contains("detail") && r["detail"].contains("device") && r["detail"]["device"].is_object()) {
-    const auto& d = r["detail"]["device"];
-    s += "GPU: " + d.value("name", std::string("?")) + ", " +
-         std::to_string(d.value("sm_count", 0)) + " SMs, L2 " +
-         std::to_string(d.value("l2_bytes", 0) >> 20) + " MiB, compute capability " +
-         d.value("compute_capability", std::string("?")) + ".\n";
+namespace {
+
+std::string Bytes(double b) {
+  char buf[32];
+  if (b >= 1 << 30) {
+    std::snprintf(buf, sizeof(buf), "%.0f GiB", b / (1 << 30));
+  } else if (b >= 1 << 20) {
+    std::snprintf(buf, sizeof(buf), "%.0f MiB", b / (1 << 20));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.0f KiB", b / 1024);
   }
-  if (r.contains("roofline") && r["roofline"].is_object()) {
+  return buf;
+}
+
+std::string CpuText(const nlohmann::json& h) {
+  std::string s = "CPU: " + h.value("model", std::string("?")) + ", " +
+                  std::to_string(h.value("logical_cpus", 0)) + " logical CPUs.";
+  std::string isa;
+  for (const auto& f : h.value("isa", nlohmann::json::array())) {
+    isa += (isa.empty() ? "" : " ") + f.get<std::string>();
+  }
+  if (!isa.empty()) s += " Vector and arithmetic extensions: " + isa + ".";
+  std::string caches;
+  for (const auto& c : h.value("caches", nlohmann::json::array())) {
+    const std::string type = c.value("type", "");
+    caches += (caches.empty() ? "" : ", ") + std::string("L") +
+              std::to_string(c.value("level", 0)) +
+              (type == "Data"          ? "d"
+               : type == "Instruction" ? "i"
+                                       : "") +
+              " " + Bytes(c.value("bytes", 0.0)) + " (CPUs " + c.value("shared_by", "?") + ")";
+  }
+  if (!caches.empty()) s += " Caches per core group: " + caches + ".";
+  return s + "\n";
+}
+
+std::string GpuText(const nlohmann::json& d) {
+  std::string s = "GPU: " + d.value("name", std::string("?")) + ", compute capability " +
+                  d.value("compute_capability", std::string("?")) + ", " +
+                  std::to_string(d.value("sm_count", 0)) + " SMs, L2 " +
+                  Bytes(d.value("l2_bytes", 0.0));
+  if (d.contains("shared_memory_per_sm")) {
+    s += ", per SM " + Bytes(d.value("shared_memory_per_sm", 0.0)) + " shared memory, " +
+         std::to_string(d.value("registers_per_sm", 0)) + " 32-bit registers and " +
+         std::to_string(d.value("max_threads_per_sm", 0)) + " threads; up to " +
+         Bytes(d.value("shared_memory_per_block_optin", 0.0)) + " shared memory per block (opt-in)";
+  }
+  if (d.contains("memory_bytes")) s += ", " + Bytes(d.value("memory_bytes", 0.0)) + " memory";
+  s += ".\n";
+  if (d.contains("ceilings") && d["ceilings"].is_object()) {
+    const auto& c = d["ceilings"];
     char line[256];
     std::snprintf(line, sizeof(line),
-                  "Measured limits: memory bandwidth %.1f GB/s (read + write), arithmetic %.1f "
-                  "GFLOP/s. The task moves at least %.3g MB and does %.3g GFLOP per call.",
-                  r["roofline"].value("peak_gbps", 0.0), r["roofline"].value("peak_gflops", 0.0),
-                  r["roofline"].value("bytes", 0.0) / 1e6, r["roofline"].value("flops", 0.0) / 1e9);
+                  "Measured on this GPU: device copy %.0f GB/s, cuBLAS fp32 GEMM %.0f GFLOP/s, "
+                  "bf16 GEMM %.0f GFLOP/s.\n",
+                  c.value("copy_gbps", 0.0), c.value("fp32_gemm_gflops", 0.0),
+                  c.value("bf16_gemm_gflops", 0.0));
+    s += line;
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string MachineText(const Candidate& initial) {
+  const auto& r = initial.result;
+  const auto detail = r.value("detail", nlohmann::json::object());
+  std::string s;
+  if (detail.contains("device") && detail["device"].is_object()) s += GpuText(detail["device"]);
+  if (detail.contains("host") && detail["host"].is_object()) s += CpuText(detail["host"]);
+  if (r.contains("roofline") && r["roofline"].is_object()) {
+    const auto& roof = r["roofline"];
+    char line[512];
+    std::snprintf(line, sizeof(line),
+                  "Measured limits for this task: memory bandwidth %.1f GB/s (read + write), "
+                  "arithmetic %.1f GFLOP/s. The task moves at least %.3g MB and does %.3g GFLOP "
+                  "per call at the timed sizes: no program can take less than %.4f ms.",
+                  roof.value("peak_gbps", 0.0), roof.value("peak_gflops", 0.0),
+                  roof.value("bytes", 0.0) / 1e6, roof.value("flops", 0.0) / 1e9,
+                  roof.value("floor_ms", 0.0));
     s += line;
   }
   return s.empty() ? "(not measured)" : s;
+}
+
+std::string ToleranceText(const task::Task& t) {
+  std::string s;
+  for (const auto& out : t.outputs) {
+    const task::Tolerance tol = t.ToleranceFor(out);
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "- `%s`: every element within %g + %g * |reference|, and the relative error "
+                  "norm ||out - ref|| / ||ref|| within %g; NaN or Inf where the reference has "
+                  "none fails.\n",
+                  out.name.c_str(), tol.atol, tol.rtol, tol.rel_norm);
+    s += line;
+  }
+  return s;
+}
+
+std::string DistributionsText(const task::Task& t) {
+  if (t.torch) {
+    return "drawn by the module's own get_inputs() under fresh secret seeds (the module's "
+           "parameters as its constructor makes them)";
+  }
+  std::string s;
+  for (const auto& d : t.distributions) {
+    char buf[128];
+    if (d.kind == task::Distribution::Kind::kNormal) {
+      std::snprintf(buf, sizeof(buf), "%s (normal, mean %g, std %g)", d.name.c_str(), d.a, d.b);
+    } else {
+      std::snprintf(buf, sizeof(buf), "%s (uniform on [%g, %g])", d.name.c_str(), d.a, d.b);
+    }
+    s += (s.empty() ? "" : "; ") + std::string(buf);
+  }
+  for (const auto& in : t.inputs) {
+    if (in.distribution) s += "; input `" + in.name + "` always from " + in.distribution->name;
+  }
+  return s.empty() ? "(the task's defaults)" : s;
+}
+
+std::string CheckSizesText(const task::Task& t) {
+  std::string s;
+  for (const auto& sizes : t.check_sizes) s += "- " + task::SizesToString(sizes) + "\n";
+  s += "- " + task::SizesToString(t.bench_sizes) + " (the timed sizes)\n";
+  return s;
 }
 
 std::string BaselineLabel(const nlohmann::json& result) {
@@ -136,6 +242,19 @@ std::string FeedbackText(const Candidate& c) {
     std::snprintf(line, sizeof(line), " Median time %.4f ms; %s takes %.4f ms: %.2fx.", c.time_ms,
                   BaselineLabel(r).c_str(), r.value("baseline_time_ms", 0.0), c.speedup);
     s += line;
+    if (r.contains("time_ms") && r["time_ms"].is_object()) {
+      const auto& t = r["time_ms"];
+      std::snprintf(line, sizeof(line),
+                    " Spread over %d timed batches: p10 %.4f ms, p90 %.4f ms; the median's 95%% "
+                    "interval is within %.1f%%.",
+                    t.value("runs", 0), t.value("p10", 0.0), t.value("p90", 0.0),
+                    100 * t.value("ci95_rel", 0.0));
+      s += line;
+    }
+    if (detail.contains("baseline_check") && !detail["baseline_check"].value("believed", true)) {
+      s += " (The baseline's timing in this evaluation was far from its earlier ones and is not "
+           "believed: the speedup is against its earlier timings.)";
+    }
     if (r.contains("roofline") && r["roofline"].is_object()) {
       std::snprintf(line, sizeof(line),
                     " Achieved %.1f GB/s and %.2f GFLOP/s: %.0f%% of the machine's limit for "
@@ -166,13 +285,22 @@ std::string FeedbackText(const Candidate& c) {
   return s;
 }
 
+std::string WholeProgramAnswer(const std::string& lang) {
+  return "Reply with the complete program in one ```" + lang +
+         " block. Explain briefly, before the block, what you changed and why it should be "
+         "faster.";
+}
+
+std::string EditsAnswer() {
+  return "Reply with SEARCH/REPLACE edits to the current program, in the form given at the end "
+         "of this prompt. Explain briefly, before the edits, what you change and why it should "
+         "be faster.";
+}
+
 std::vector<llm::Message> TaskMessages(const Prompts& prompts, const task::Task& task,
                                        const std::string& lang, const Candidate& parent,
-                                       const Candidate& initial, const std::string& history) {
-  std::string checks;
-  for (size_t i = 0; i < task.check_sizes.size() && i < 4; ++i) {
-    checks += (i ? "; " : "") + task::SizesToString(task.check_sizes[i]);
-  }
+                                       const Candidate& initial, const std::string& history,
+                                       const std::string& answer) {
   const bool cuda = task.backend == backends::BackendKind::kCuda;
   std::map<std::string, std::string> vars = {
       {"backend_name", cuda ? "CUDA" : "C/C++ CPU"},
@@ -186,7 +314,10 @@ std::vector<llm::Message> TaskMessages(const Prompts& prompts, const task::Task&
       {"task_description", task.description},
       {"abi", TaskAbi(task)},
       {"bench_sizes", task::SizesToString(task.bench_sizes)},
-      {"check_sizes", checks},
+      {"check_sizes", CheckSizesText(task)},
+      {"tolerance", ToleranceText(task)},
+      {"distributions", DistributionsText(task)},
+      {"answer_format", answer.empty() ? WholeProgramAnswer(lang) : answer},
       {"reference", Trim(task.torch ? task.torch->source : ReadFile(task.reference), 6000)},
       {"reference_lang", task.torch ? "python" : "c"},
       {"reference_note",

@@ -30,8 +30,19 @@ std::string Fill(const std::string& tmpl, const std::map<std::string, std::strin
 
 // The entry point's C signature and the calling convention, for the task's backend.
 std::string TaskAbi(const task::Task& task);
-// The machine as the evaluator measured it (from the initial program's result).
+// The machine as the evaluator saw it (from the initial program's result): the CPU (model, vector
+// extensions, caches, cores) or the GPU (SMs, shared memory and registers per SM, L2, measured
+// copy and GEMM rates), and the task's roofline (bytes, FLOPs, the floor time).
 std::string MachineText(const Candidate& initial);
+// How outputs are compared, per output: atol, rtol and the relative-norm bound.
+std::string ToleranceText(const task::Task& task);
+// The input distributions correctness trials draw from.
+std::string DistributionsText(const task::Task& task);
+// Every size the program is checked at, one per line, the timed sizes last.
+std::string CheckSizesText(const task::Task& task);
+// The instruction that ends a prompt: a whole program in one fenced block, or (evolve) edits.
+std::string WholeProgramAnswer(const std::string& lang);
+std::string EditsAnswer();
 // A verdict with the numbers that matter: "ok: 0.412 ms, 3.20x faster than the initial program".
 // What a result's speedup is against: "the initial program", or "PyTorch eager".
 std::string BaselineLabel(const nlohmann::json& result);
@@ -42,9 +53,11 @@ std::string SummaryText(const Candidate& c);
 std::string FeedbackText(const Candidate& c);
 
 // The first messages of a conversation: system, then the task with `parent` to improve.
+// `answer`: how to reply (empty: WholeProgramAnswer).
 std::vector<llm::Message> TaskMessages(const Prompts& prompts, const task::Task& task,
                                        const std::string& lang, const Candidate& parent,
-                                       const Candidate& initial, const std::string& history);
+                                       const Candidate& initial, const std::string& history,
+                                       const std::string& answer = "");
 // The follow-up after a judged attempt.
 std::string RetryMessage(const Prompts& prompts, const std::string& lang, const Candidate& c,
                          const std::string& instruction);

@@ -73,6 +73,10 @@ struct RunContext {
   void Progress(const Candidate& c);
 };
 
+// What the agent tells the model after judging `c`, relative to the program it revised and to
+// the best so far (agent.cc).
+std::string Instruction(const Candidate& c, const Candidate& parent, const Candidate& best);
+
 // The strategies.
 Status RunAgent(RunContext& ctx);
 Status RunSwarm(RunContext& ctx);

@@ -125,12 +125,13 @@ TEST_F(AgentStrategyTest, EachCandidateRecordsTheParentItWasAskedToImprove) {
   }
   ASSERT_EQ(by.size(), 5u);
   const int64_t initial = ctx_.initial->id;
-  // Round 1 starts from the initial program; round 2 from a, the best after round 1 (b is wrong);
-  // round 3 from c: d's median is lower but not shown faster, so it is never the parent.
+  // Round 1 starts from the initial program, and b revises a (the conversation's last program);
+  // round 2 from a, the best after round 1 (b is wrong), and d revises c; round 3 from c: d's
+  // median is lower but not shown faster, so it never starts a round.
   EXPECT_EQ(by["a"].parent_id, initial);
-  EXPECT_EQ(by["b"].parent_id, initial);
+  EXPECT_EQ(by["b"].parent_id, by["a"].id);
   EXPECT_EQ(by["c"].parent_id, by["a"].id);
-  EXPECT_EQ(by["d"].parent_id, by["a"].id);
+  EXPECT_EQ(by["d"].parent_id, by["c"].id);
   EXPECT_EQ(by["e"].parent_id, by["c"].id);
   EXPECT_EQ(by["a"].round, 1);
   EXPECT_EQ(by["c"].round, 2);
@@ -246,6 +247,34 @@ eval::EvalResult SlightlyFaster(const std::string& code) {
   return FakeOk(ms, 10 / ms);
 }
 
+TEST_F(AgentStrategyTest, TheConversationKeepsTheBestAndTheLastAttemptsOnly) {
+  ctx_.options.strategy = "agent";
+  ctx_.options.attempts_per_round = 6;
+  ctx_.options.budget_evals = 7;
+  // r3 is the fastest; r1, r2, r4 and r5 slower, each a correct program.
+  Start(
+      kInitial,
+      [](const std::string& code) {
+        const size_t at = code.find("// r");
+        if (at == std::string::npos) return FakeOk(10, 1.0);
+        const int i = std::stoi(code.substr(at + 4));
+        const double ms = i == 3 ? 2.0 : 5.0 + i;
+        return FakeOk(ms, 10 / ms);
+      },
+      ManyReplies(6));
+  ASSERT_TRUE(RunAgent(ctx_).ok());
+  ASSERT_EQ(model_->sizes.size(), 6u);
+  // system + task, then one attempt, then best and last (two attempts) at most.
+  EXPECT_EQ(model_->sizes[0], 2u);
+  EXPECT_EQ(model_->sizes[1], 4u);
+  for (size_t i = 2; i < model_->sizes.size(); ++i) EXPECT_LE(model_->sizes[i], 6u) << i;
+  // After r4 (slower than r3, the best): never told it is faster.
+  const std::string after_r4 = model_->prompts[4];
+  EXPECT_EQ(after_r4.find("It is faster"), std::string::npos) << after_r4;
+  EXPECT_NE(after_r4.find("not faster than its parent"), std::string::npos) << after_r4;
+  EXPECT_NE(after_r4.find("the best so far is #4"), std::string::npos) << after_r4;
+}
+
 TEST_F(AgentStrategyTest, TheEvaluationBudgetStopsTheLoop) {
   ctx_.options.strategy = "agent";
   ctx_.options.attempts_per_round = 3;
@@ -299,7 +328,10 @@ TEST_F(AgentStrategyTest, AFailedCandidateIsRecordedFedBackAndTheLoopGoesOn) {
   EXPECT_EQ(all[1].verdict, "no_code");
   EXPECT_EQ(all[2].verdict, "compile_error");
   EXPECT_EQ(all[3].verdict, "ok");
-  for (size_t i = 1; i < all.size(); ++i) EXPECT_EQ(all[i].parent_id, ctx_.initial->id);
+  // A reply without a program leaves the parent as it was; r1 revises the broken program.
+  EXPECT_EQ(all[1].parent_id, ctx_.initial->id);
+  EXPECT_EQ(all[2].parent_id, ctx_.initial->id);
+  EXPECT_EQ(all[3].parent_id, all[2].id);
   EXPECT_EQ(judge_->judged.size(), 3u);  // a reply without a program is never judged
   ASSERT_EQ(model_->prompts.size(), 3u);
   EXPECT_NE(model_->prompts[1].find("no_code"), std::string::npos) << model_->prompts[1];

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -26,6 +27,75 @@ std::string CpuModelName() {
     }
   }
   return "unknown cpu";
+}
+
+namespace {
+
+// Flags of /proc/cpuinfo worth naming to someone writing vector code.
+bool InterestingFlag(const std::string& f) {
+  static const char* kPrefixes[] = {"sse", "ssse3", "avx", "fma",  "f16c",   "amx",
+                                    "bmi", "asimd", "sve", "neon", "popcnt", "vnni"};
+  for (const char* p : kPrefixes) {
+    if (f.rfind(p, 0) == 0) return true;
+  }
+  return false;
+}
+
+size_t SizeBytes(std::string s) {
+  size_t mult = 1;
+  if (!s.empty() && s.back() == 'K') mult = 1024;
+  if (!s.empty() && s.back() == 'M') mult = 1024 * 1024;
+  if (mult != 1) s.pop_back();
+  try {
+    return std::stoul(s) * mult;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+std::string FirstLine(const fs::path& p) {
+  std::ifstream in(p);
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
+nlohmann::json ReadCpuFacts() {
+  nlohmann::json isa = nlohmann::json::array();
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0 && line.rfind("Features", 0) != 0) continue;
+    std::istringstream flags(line.substr(line.find(':') + 1));
+    std::string f;
+    while (flags >> f) {
+      if (InterestingFlag(f)) isa.push_back(f);
+    }
+    break;
+  }
+  nlohmann::json caches = nlohmann::json::array();
+  const fs::path dir = "/sys/devices/system/cpu/cpu0/cache";
+  for (int i = 0; i < 8; ++i) {
+    const fs::path index = dir / ("index" + std::to_string(i));
+    const size_t bytes = SizeBytes(FirstLine(index / "size"));
+    if (bytes == 0) continue;
+    const std::string shared = FirstLine(index / "shared_cpu_list");
+    caches.push_back({{"level", std::atoi(FirstLine(index / "level").c_str())},
+                      {"type", FirstLine(index / "type")},
+                      {"bytes", bytes},
+                      {"shared_by", shared}});
+  }
+  return {{"model", CpuModelName()},
+          {"logical_cpus", std::max(1u, std::thread::hardware_concurrency())},
+          {"isa", isa},
+          {"caches", caches}};
+}
+
+}  // namespace
+
+nlohmann::json CpuFacts() {
+  static const nlohmann::json facts = ReadCpuFacts();
+  return facts;
 }
 
 namespace {

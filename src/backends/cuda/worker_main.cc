@@ -107,8 +107,8 @@ json DoMap(const json& req) {
   g.device_arena = nullptr;
   g.size = 0;
   const int populate = req.value("populate", false) ? MAP_POPULATE : 0;
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | populate,
-                 kf::worker::kArenaFd, 0);
+  void* p =
+      mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | populate, kf::worker::kArenaFd, 0);
   if (p == MAP_FAILED)
     return {{"ok", false}, {"error", std::string("mmap arena: ") + strerror(errno)}};
   g.host = static_cast<unsigned char*>(p);
@@ -458,7 +458,12 @@ int main(int argc, char** argv) {
                 {"l2_bytes", g.props.l2CacheSize},
                 {"compute_capability",
                  std::to_string(g.props.major) + "." + std::to_string(g.props.minor)},
-                {"memory_bytes", g.props.totalGlobalMem}}}};
+                {"memory_bytes", g.props.totalGlobalMem},
+                {"shared_memory_per_sm", g.props.sharedMemPerMultiprocessor},
+                {"shared_memory_per_block_optin", g.props.sharedMemPerBlockOptin},
+                {"registers_per_sm", g.props.regsPerMultiprocessor},
+                {"max_threads_per_sm", g.props.maxThreadsPerMultiProcessor},
+                {"warp_size", g.props.warpSize}}}};
     }
     if (op == "map") return DoMap(req);
     if (op == "load_cubin") return DoLoadCubin(req);
