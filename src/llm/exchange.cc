@@ -5,7 +5,10 @@
 // and waits up to spec.timeouts.total_s for DIR/ID.reply.md, whose whole content is the reply
 // (write it under another name and rename it, or kforge waits until its size stops changing).
 // DIR/ID.error.txt instead declines the request. ID is derived from the request, so a resumed
-// run finds replies already written.
+// run finds replies already written. prompt.md opens with the request's id and sample number,
+// so identical prompts of one batch (several samples of one request) are told apart. When the
+// provider is ended (the run is over, whatever the reason) it writes DIR/ended.txt, so an
+// answerer knows no more requests will come; a new provider on the directory removes it.
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +25,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr char kEnded[] = "ended.txt";
+
 bool WriteAtomically(const fs::path& path, const std::string& content) {
   const fs::path tmp = path.string() + ".tmp";
   {
@@ -36,7 +41,18 @@ bool WriteAtomically(const fs::path& path, const std::string& content) {
 
 class ExchangeProvider : public Provider {
  public:
-  explicit ExchangeProvider(ProviderSpec spec) : Provider(std::move(spec)) {}
+  explicit ExchangeProvider(ProviderSpec spec) : Provider(std::move(spec)) {
+    std::error_code ec;
+    fs::remove(fs::path(spec_.dir) / kEnded, ec);
+  }
+
+  ~ExchangeProvider() override {
+    std::error_code ec;
+    if (fs::is_directory(spec_.dir, ec)) {
+      (void)WriteAtomically(fs::path(spec_.dir) / kEnded,
+                            "The run has ended: no more requests will come.\n");
+    }
+  }
 
   Completion Complete(const Request& request, const TextSink& sink) override {
     const fs::path dir = spec_.dir;
@@ -53,7 +69,10 @@ class ExchangeProvider : public Provider {
     const fs::path error = dir / (id + ".error.txt");
     const double start = MonotonicSeconds();
     if (!fs::exists(reply) && !fs::exists(error)) {
-      if (!WriteAtomically(dir / (id + ".prompt.md"), RenderAsText(request.messages)) ||
+      const std::string head = "<!-- kforge request " + id + ", sample " +
+                               std::to_string(request.sample) +
+                               ": answer each sample of a request on its own -->\n\n";
+      if (!WriteAtomically(dir / (id + ".prompt.md"), head + RenderAsText(request.messages)) ||
           !WriteAtomically(dir / (id + ".request.json"), req.dump(2) + "\n")) {
         return Completion::Fail(Error::Kind::kConfig,
                                 "cannot write the request into '" + spec_.dir + "'");

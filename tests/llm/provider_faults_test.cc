@@ -1034,10 +1034,41 @@ TEST(ProviderFaults, ExchangeReplyFile) {
   for (const auto& entry : fs::directory_iterator(ex)) {
     if (entry.path().string().ends_with(".prompt.md")) {
       prompt_found = true;
-      EXPECT_EQ(ReadAll(entry.path()), "exchange me");
+      const std::string prompt = ReadAll(entry.path());
+      EXPECT_TRUE(prompt.ends_with("\n\nexchange me")) << prompt;
+      EXPECT_NE(prompt.find(", sample 0:"), std::string::npos) << prompt;
     }
   }
   EXPECT_TRUE(prompt_found);
+  // The provider ended with the call: the answerer is told no more requests will come.
+  EXPECT_TRUE(fs::exists(ex / "ended.txt"));
+}
+
+TEST(ProviderFaults, ExchangeNumbersTheSamplesOfOneRequestAndClearsAnOldEndMarker) {
+  TempDir dir;
+  const fs::path ex = dir.path() / "exchange";
+  fs::create_directories(ex);
+  std::ofstream(ex / "ended.txt") << "from an earlier run";
+  ProviderSpec spec = Spec("exchange:" + ex.string(), 0.3);
+  auto provider = MakeProvider(spec);
+  EXPECT_FALSE(fs::exists(ex / "ended.txt"));
+  for (int sample : {1, 2}) {
+    Request r = Prompt("same prompt");
+    r.sample = sample;
+    (void)provider->Complete(r, {});  // unanswered: times out
+  }
+  std::vector<std::string> heads;
+  for (const auto& entry : fs::directory_iterator(ex)) {
+    if (!entry.path().string().ends_with(".prompt.md")) continue;
+    const std::string prompt = ReadAll(entry.path());
+    heads.push_back(prompt.substr(0, prompt.find('\n')));
+  }
+  ASSERT_EQ(heads.size(), 2u);
+  const bool first_is_1 = heads[0].find(", sample 1:") != std::string::npos;
+  EXPECT_NE(heads[first_is_1 ? 0 : 1].find(", sample 1:"), std::string::npos) << heads[0];
+  EXPECT_NE(heads[first_is_1 ? 1 : 0].find(", sample 2:"), std::string::npos) << heads[1];
+  provider.reset();
+  EXPECT_TRUE(fs::exists(ex / "ended.txt"));
 }
 
 TEST(ProviderFaults, ExchangeWithoutReplyTimesOut) {
