@@ -94,6 +94,11 @@ void AddRunOptions(CLI::App* app, search::OptimizeOptions* o) {
                   "then tune the best program's // kforge-tune: parameters, N more evals")
       ->type_name("N")
       ->check(NonNegativeInteger());
+  app->add_option("--language", o->language,
+                  "the programs' language: c, cpp, cuda, cuda-kernel or modelnew (default: the "
+                  "starting program's; a PyTorch task without --start: c on a CPU, cuda on a GPU, "
+                  "and the model writes the first program)")
+      ->type_name("L");
   app->add_option("--final-compare", o->final_candidates,
                   "at the end, time the N fastest candidates and the baselines again together "
                   "(default " +

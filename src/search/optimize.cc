@@ -12,6 +12,7 @@
 #include "llm/code.h"
 #include "search/baseline_history.h"
 #include "search/final_comparison.h"
+#include "search/first_program.h"
 #include "search/report.h"
 #include "search/run_context.h"
 #include "search/strategy.h"
@@ -44,7 +45,8 @@ json OptionsJson(const OptimizeOptions& o) {
           {"prompts_dir", o.prompts_dir.empty() ? "" : fs::absolute(o.prompts_dir).string()},
           {"evolve", o.evolve},
           {"tune_after", o.tune_after},
-          {"final_candidates", o.final_candidates}};
+          {"final_candidates", o.final_candidates},
+          {"language", o.language}};
 }
 
 void RestoreOptions(const json& j, OptimizeOptions* o) {
@@ -60,6 +62,7 @@ void RestoreOptions(const json& j, OptimizeOptions* o) {
   o->evolve = j.value("evolve", nlohmann::json::object());
   o->tune_after = j.value("tune_after", int64_t{0});
   o->final_candidates = j.value("final_candidates", o->final_candidates);
+  o->language = j.value("language", std::string());
   // Budgets given again on the command line extend the run; otherwise the recorded ones hold.
   if (o->budget_evals < 0) o->budget_evals = j.value("budget_evals", int64_t{20});
   if (o->budget_cost_usd < 0) o->budget_cost_usd = j.value("budget_cost_usd", 0.0);
@@ -246,7 +249,10 @@ Result<Candidate> RunContext::JudgeReply(const llm::Completion& reply, Candidate
     return RecordFailure(std::string(llm::KindName(reply.error->kind)), reply.error->message, extra,
                          reply.error->message);
   const bool cuda = task.backend == backends::BackendKind::kCuda;
-  const std::vector<std::string> accepted = backends::GetBackend(task.backend).AcceptedFenceTags();
+  const bool python = extension == ".py";
+  const std::vector<std::string> accepted =
+      python ? std::vector<std::string>{"python", "py"}
+             : backends::GetBackend(task.backend).AcceptedFenceTags();
   auto block = llm::ExtractCodeBlock(reply.reply.text, accepted);
   if (auto* e = std::get_if<llm::Error>(&block)) {
     std::string why = e->message;
@@ -260,14 +266,17 @@ Result<Candidate> RunContext::JudgeReply(const llm::Completion& reply, Candidate
   const auto& b = std::get<llm::CodeBlock>(block);
   if (!b.lang.empty() && std::find(accepted.begin(), accepted.end(), b.lang) == accepted.end()) {
     return RecordFailure("wrong_language",
-                         "the reply's code is tagged ```" + b.lang + "; this task needs " +
-                             (cuda ? "CUDA C++ (```cuda)" : "C or C++ (```" + lang + ")") +
+                         "the reply's code is tagged ```" + b.lang + "; this run needs " +
+                             (python ? "a Python ModelNew (```python)"
+                              : cuda ? "CUDA C++ (```cuda)"
+                                     : "C or C++ (```" + lang + ")") +
                              " with the interface given.",
                          extra, reply.reply.text);
   }
   std::string ext;
-  if (!cuda && (b.lang == "cpp" || b.lang == "c++" || b.lang == "cc")) ext = ".cc";
-  if (!cuda && (b.lang == "c" || b.lang == "C")) ext = ".c";
+  if (python) ext = ".py";
+  if (!cuda && !python && (b.lang == "cpp" || b.lang == "c++" || b.lang == "cc")) ext = ".cc";
+  if (!cuda && !python && (b.lang == "c" || b.lang == "C")) ext = ".c";
   return Judge(b.code, extra, ext);
 }
 
@@ -422,6 +431,40 @@ Status SettleOptions(RunStore* store, OptimizeOptions* options) {
 
 }  // namespace
 
+namespace {
+
+// The strategy from the judged starting program, then tuning, the final comparison and the
+// report.
+Result<json> FinishRun(RunContext& ctx, const Strategy& strategy) {
+  Status st = strategy.run(ctx);
+  if (st.ok() && ctx.options.tune_after > 0 && strategy.run != RunTune &&
+      (ctx.stop_reason.empty() || ctx.stop_reason.rfind("evaluation budget", 0) == 0)) {
+    const Candidate best = ctx.Best();
+    auto params = ParseTuneParams(best.code);
+    if (params.ok() && !params->empty()) {
+      ctx.stop_reason.clear();
+      ctx.options.budget_evals = ctx.judged + ctx.options.tune_after;
+      std::fprintf(stderr, "%skforge optimize: tuning the best program (#%lld)\n",
+                   ctx.options.progress_tty ? "\n" : "", static_cast<long long>(best.id));
+      st = TuneFrom(ctx, best);
+    }
+  }
+  if (ctx.options.progress_tty) std::fprintf(stderr, "\n");
+  if (!st.ok()) return st;
+  if (ctx.stop_reason.empty()) ctx.stop_reason = "the strategy finished";
+  if (ctx.stop_reason != "interrupted") {
+    auto final_comparison = RunFinalComparison(ctx);
+    if (!final_comparison.ok()) return final_comparison.status();
+    ctx.final_comparison = *final_comparison;
+  }
+  Status saved =
+      ctx.store->SetMeta("time_used_s", std::to_string(MonotonicSeconds() - ctx.start_time));
+  if (!saved.ok()) return saved;
+  return WriteReport(ctx);
+}
+
+}  // namespace
+
 Result<json> RunOptimize(OptimizeOptions options) {
   return RunOptimize(std::move(options), [](const task::Task& task, const eval::EvalOptions& o) {
     return std::make_unique<EvaluatorJudge>(task, o);
@@ -441,11 +484,22 @@ Result<json> RunOptimize(OptimizeOptions options, const JudgeFactory& make_judge
   if (!task.ok()) return task.status();
   ctx.task = *task;
   const backends::Backend& backend = backends::GetBackend(ctx.task.backend);
-  // A PyTorch task has no initial program: the starting program's language is the run's.
+  const bool cuda = ctx.task.backend == backends::BackendKind::kCuda;
+  // A PyTorch task has no initial program: the starting program's language is the run's, or
+  // the one asked for (the model writes the first program).
+  const bool first_from_model = ctx.task.torch && options.start_program.empty();
   const std::string initial_ext =
       (ctx.task.torch ? options.start_program : ctx.task.initial).extension().string();
-  ctx.extension = backend.ProgramExtension(initial_ext);
-  ctx.lang = backend.FenceTag(ctx.extension);
+  ctx.extension = initial_ext == ".py" ? ".py" : backend.ProgramExtension(initial_ext);
+  ctx.lang = ctx.extension == ".py" ? "python" : backend.FenceTag(ctx.extension);
+  ctx.language = ctx.lang;
+  if (first_from_model || !options.language.empty()) {
+    auto language = RunLanguage(options.language, cuda ? "cuda" : "cpu");
+    if (!language.ok()) return language.status();
+    ctx.lang = language->first == "cuda-kernel" ? "cuda" : language->first;
+    ctx.language = language->first;
+    ctx.extension = language->second;
+  }
   auto prompts = LoadPrompts(options.prompts_dir);
   if (!prompts.ok()) return prompts.status();
   ctx.prompts = *prompts;
@@ -465,15 +519,20 @@ Result<json> RunOptimize(OptimizeOptions options, const JudgeFactory& make_judge
   if (!used.ok()) return used.status();
   if (*used) ctx.start_time -= std::stod(**used);
 
-  // The starting program, judged like any candidate: it is the first parent.
-  if (options.start_program.empty() && ctx.task.torch) {
-    return Status::Error(
-        "a PyTorch task has no initial program: give --start FILE, a native "
-        "program with " +
-        task::NativeSignature(ctx.task) +
-        " (docs/pytorch.md); speedups are reported against PyTorch eager "
-        "and torch.compile");
+  // A PyTorch task without a starting program: the model writes the first one.
+  if (first_from_model && !strategy.uses_models) {
+    return Status::Error("--strategy tune on a PyTorch task needs --start FILE, a program with " +
+                         task::NativeSignature(ctx.task) + " declaring // kforge-tune: values");
   }
+  if (first_from_model) {
+    if (Status st = WriteFirstProgram(ctx); !st.ok()) return st;
+    if (!ctx.initial) {
+      if (options.progress_tty) std::fprintf(stderr, "\n");
+      return WriteNoProgramReport(ctx);
+    }
+  }
+  if (first_from_model) return FinishRun(ctx, strategy);
+
   const fs::path start = options.start_program.empty() ? ctx.task.initial : options.start_program;
   const std::string start_code = ReadFile(start);
   if (start_code.empty()) return Status::Error(start.string() + ": missing or empty");
@@ -489,31 +548,7 @@ Result<json> RunOptimize(OptimizeOptions options, const JudgeFactory& make_judge
   ctx.initial = *judged;
   ctx.best = *judged;
 
-  Status st = strategy.run(ctx);
-  if (st.ok() && options.tune_after > 0 && strategy.run != RunTune &&
-      (ctx.stop_reason.empty() || ctx.stop_reason.rfind("evaluation budget", 0) == 0)) {
-    const Candidate best = ctx.Best();
-    auto params = ParseTuneParams(best.code);
-    if (params.ok() && !params->empty()) {
-      ctx.stop_reason.clear();
-      ctx.options.budget_evals = ctx.judged + options.tune_after;
-      std::fprintf(stderr, "%skforge optimize: tuning the best program (#%lld)\n",
-                   options.progress_tty ? "\n" : "", static_cast<long long>(best.id));
-      st = TuneFrom(ctx, best);
-    }
-  }
-  if (options.progress_tty) std::fprintf(stderr, "\n");
-  if (!st.ok()) return st;
-  if (ctx.stop_reason.empty()) ctx.stop_reason = "the strategy finished";
-  if (ctx.stop_reason != "interrupted") {
-    auto final_comparison = RunFinalComparison(ctx);
-    if (!final_comparison.ok()) return final_comparison.status();
-    ctx.final_comparison = *final_comparison;
-  }
-  Status saved =
-      ctx.store->SetMeta("time_used_s", std::to_string(MonotonicSeconds() - ctx.start_time));
-  if (!saved.ok()) return saved;
-  return WriteReport(ctx);
+  return FinishRun(ctx, strategy);
 }
 
 }  // namespace kf::search

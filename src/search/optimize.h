@@ -37,6 +37,9 @@ struct OptimizeOptions {
   // At the end, this many of the fastest candidates are timed again together with the
   // baselines (search/final_comparison.h); 0: no final comparison.
   int final_candidates = 3;
+  // The language of the run's programs: c, cpp, cuda, cuda-kernel or modelnew; empty: the
+  // starting program's, or for a PyTorch task without one c on a CPU, cuda on a GPU.
+  std::string language;
   std::filesystem::path start_program;  // tune (and others): start here, not the initial program
   std::filesystem::path prompts_dir;    // override the built-in prompt templates
   nlohmann::json evolve = nlohmann::json::object();  // the optimize.evolve config section

@@ -21,7 +21,8 @@ fs::path BuiltinPromptsDir() {
 Result<Prompts> LoadPrompts(const fs::path& dir) {
   Prompts p;
   for (auto [name, out] : {std::pair{"system.md", &p.system}, std::pair{"task.md", &p.task},
-                           std::pair{"retry.md", &p.retry}, std::pair{"evolve.md", &p.evolve}}) {
+                           std::pair{"retry.md", &p.retry}, std::pair{"evolve.md", &p.evolve},
+                           std::pair{"first.md", &p.first}}) {
     fs::path file =
         !dir.empty() && fs::exists(dir / name) ? dir / name : BuiltinPromptsDir() / name;
     *out = ReadFile(file);
@@ -64,7 +65,40 @@ std::string Trim(std::string s, size_t max) {
 
 }  // namespace
 
-std::string TaskAbi(const task::Task& t) {
+namespace {
+
+std::string params_text(const task::Task& t) {
+  std::string params;
+  for (const auto& in : t.inputs)
+    params += (params.empty() ? "" : ", ") +
+              ("const " + task::CTypeName(in.dtype, t.backend == backends::BackendKind::kCuda) +
+               "* " + in.name);
+  for (const auto& out : t.outputs)
+    params += ", " + task::CTypeName(out.dtype, t.backend == backends::BackendKind::kCuda) + "* " +
+              out.name;
+  for (const auto& p : t.params) params += ", int64_t " + p;
+  return params;
+}
+
+std::string layout_text(const task::Task& t) {
+  std::string layout;
+  for (const auto& in : t.inputs)
+    layout += "- input `" + in.name + "`: " + ShapeText(in) + ", row-major\n";
+  for (const auto& out : t.outputs)
+    layout += "- output `" + out.name + "`: " + ShapeText(out) + ", row-major\n";
+  return layout;
+}
+
+}  // namespace
+
+std::string TaskAbi(const task::Task& t, const std::string& lang) {
+  if (lang == "python") {
+    return "A Python file defining `class ModelNew(nn.Module)` with the same constructor "
+           "arguments as `Model` (parameters created in the same order get the same values) and "
+           "a `forward` taking the same inputs and returning the same outputs. It may use torch, "
+           "triton, numpy and pure standard modules; nothing that reaches files, processes or "
+           "the network.\n";
+  }
   std::string params;
   for (const auto& in : t.inputs)
     params += (params.empty() ? "" : ", ") +
@@ -79,6 +113,15 @@ std::string TaskAbi(const task::Task& t) {
     layout += "- input `" + in.name + "`: " + ShapeText(in) + ", row-major\n";
   for (const auto& out : t.outputs)
     layout += "- output `" + out.name + "`: " + ShapeText(out) + ", row-major\n";
+  if (t.backend == backends::BackendKind::kCuda && lang == "cuda-kernel") {
+    return "CUDA kernels only, compiled by NVRTC (no host code, no includes beyond <cstdint>), "
+           "each launched as declared by a line at the top of the program:\n\n```cuda\n"
+           "// kforge-launch: kernel=NAME grid=X,Y block=X shared=BYTES\n```\n\n"
+           "Expressions use the size parameters with + - * / and parentheses, without spaces. "
+           "Every kernel takes every input and output pointer, then every size as int64_t, in "
+           "this order:\n\n```cuda\n__global__ void NAME(" +
+           params_text(t) + ");\n```\n\n" + layout_text(t);
+  }
   if (t.backend == backends::BackendKind::kCuda) {
     return "Host code compiled by nvcc into a shared object (include <cuda_runtime.h> and "
            "<cstdint>); the buffers are device pointers, launch on `stream`:\n\n```cuda\n"
@@ -332,6 +375,36 @@ std::vector<llm::Message> TaskMessages(const Prompts& prompts, const task::Task&
       {"history", history.empty() ? "" : "\n## Already tried\n\n" + history + "\n"},
   };
   return {{"system", Fill(prompts.system, vars)}, {"user", Fill(prompts.task, vars)}};
+}
+
+std::vector<llm::Message> FirstProgramMessages(const Prompts& prompts, const task::Task& task,
+                                               const std::string& lang,
+                                               const std::string& history) {
+  Candidate none;
+  none.verdict = "none";
+  const std::string fence = lang == "cuda-kernel" ? "cuda" : lang;
+  auto messages = TaskMessages(prompts, task, fence, none, none, history);
+  const bool cuda = task.backend == backends::BackendKind::kCuda;
+  const std::string name = lang == "python"        ? "ModelNew (Python)"
+                           : lang == "cuda-kernel" ? "CUDA kernel-only"
+                           : cuda                  ? "CUDA"
+                                                   : "C";
+  std::map<std::string, std::string> vars = {
+      {"task_name", task.name},
+      {"task_description", task.description},
+      {"language_name", name},
+      {"abi", TaskAbi(task, lang)},
+      {"bench_sizes", task::SizesToString(task.bench_sizes)},
+      {"check_sizes", CheckSizesText(task)},
+      {"distributions", DistributionsText(task)},
+      {"tolerance", ToleranceText(task)},
+      {"reference", Trim(task.torch ? task.torch->source : ReadFile(task.reference), 6000)},
+      {"reference_lang", task.torch ? "python" : "c"},
+      {"reference_note", "PyTorch eager"},
+      {"history", history.empty() ? "" : "\n## Already tried\n\n" + history},
+      {"answer_format", WholeProgramAnswer(fence)}};
+  messages.back().content = Fill(prompts.first, vars);
+  return messages;
 }
 
 std::string RetryMessage(const Prompts& prompts, const std::string& lang, const Candidate& c,

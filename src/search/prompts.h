@@ -17,7 +17,7 @@
 namespace kf::search {
 
 struct Prompts {
-  std::string system, task, retry, evolve;
+  std::string system, task, retry, evolve, first;
 };
 
 // The built-in templates: $KFORGE_PROMPTS, else prompts/ beside the build, else the source's.
@@ -28,8 +28,9 @@ Result<Prompts> LoadPrompts(const std::filesystem::path& dir);
 // Replaces each {{name}} with vars[name]; an unknown name is left as it is.
 std::string Fill(const std::string& tmpl, const std::map<std::string, std::string>& vars);
 
-// The entry point's C signature and the calling convention, for the task's backend.
-std::string TaskAbi(const task::Task& task);
+// The entry point's C signature and the calling convention, for the task's backend; for `lang`
+// "python" the ModelNew class, for "cuda-kernel" kernels with launch declarations.
+std::string TaskAbi(const task::Task& task, const std::string& lang = "");
 // The machine as the evaluator saw it (from the initial program's result): the CPU (model, vector
 // extensions, caches, cores) or the GPU (SMs, shared memory and registers per SM, L2, measured
 // copy and GEMM rates), and the task's roofline (bytes, FLOPs, the floor time).
@@ -58,6 +59,12 @@ std::vector<llm::Message> TaskMessages(const Prompts& prompts, const task::Task&
                                        const std::string& lang, const Candidate& parent,
                                        const Candidate& initial, const std::string& history,
                                        const std::string& answer = "");
+// The first messages asking for a PyTorch task's first program, from the module alone (no
+// program exists yet); `history`: earlier attempts' verdicts.
+std::vector<llm::Message> FirstProgramMessages(const Prompts& prompts, const task::Task& task,
+                                               const std::string& lang,
+                                               const std::string& history);
+
 // The follow-up after a judged attempt.
 std::string RetryMessage(const Prompts& prompts, const std::string& lang, const Candidate& c,
                          const std::string& instruction);

@@ -361,4 +361,46 @@ Result<json> WriteReport(RunContext& ctx) {
   return report;
 }
 
+Result<json> WriteNoProgramReport(RunContext& ctx) {
+  auto counted = ctx.store->Counts();
+  if (!counted.ok()) return counted.status();
+  json verdicts = json::object();
+  for (const auto& [v, n] : counted->by_verdict) verdicts[v] = n;
+  json attempts = json::array();
+  std::string md = "# kforge optimize: " + ctx.task.name +
+                   "\n\nNo correct first program: " + ctx.stop_reason +
+                   ".\n\n| candidate | verdict | feedback |\n|---|---|---|\n";
+  for (int64_t id = 1;; ++id) {
+    auto c = ctx.store->Get(id);
+    if (!c.ok()) return c.status();
+    if (!*c) break;
+    std::string feedback = (*c)->feedback.substr(0, 300);
+    attempts.push_back({{"id", id}, {"verdict", (*c)->verdict}, {"feedback", feedback}});
+    for (char& ch : feedback) {
+      if (ch == '\n' || ch == '|') ch = ' ';
+    }
+    md += "| #" + std::to_string(id) + " | " + (*c)->verdict + " | " + feedback + " |\n";
+  }
+  const json llm_totals = ModelTotals(ctx);
+  json report = {{"task", ctx.task.name},
+                 {"task_dir", Absolute(ctx.task.dir)},
+                 {"task_file", Absolute(ctx.task.torch ? ctx.task.torch->file : ctx.task.dir)},
+                 {"strategy", ctx.options.strategy},
+                 {"models", ctx.options.llm_specs},
+                 {"stopped", ctx.stop_reason},
+                 {"candidates", counted->total},
+                 {"verdicts", verdicts},
+                 {"best", nullptr},
+                 {"attempts", attempts},
+                 {"llm", llm_totals}};
+  std::ofstream(ctx.options.run_dir / "report.json", std::ios::trunc) << report.dump(2) << "\n";
+  std::ofstream(ctx.options.run_dir / "report.md", std::ios::trunc) << md;
+  std::printf("kforge optimize: %s, strategy %s: %s\n", ctx.task.name.c_str(),
+              ctx.options.strategy.c_str(), ctx.stop_reason.c_str());
+  std::printf("  best      none: no attempt gave a correct program (%lld candidates)\n",
+              static_cast<long long>(counted->total));
+  std::printf("  report    %s\n", (ctx.options.run_dir / "report.md").c_str());
+  return report;
+}
+
 }  // namespace kf::search

@@ -13,4 +13,9 @@ struct RunContext;
 
 Result<nlohmann::json> WriteReport(RunContext& ctx);
 
+// The end of a run that never had a correct program (a PyTorch task whose first program the
+// model did not get right within the budget): report.json and report.md with every attempt's
+// verdict and why the run stopped, and the summary; no best program.
+Result<nlohmann::json> WriteNoProgramReport(RunContext& ctx);
+
 }  // namespace kf::search

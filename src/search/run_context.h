@@ -27,7 +27,8 @@ struct RunContext {
   std::unique_ptr<llm::Ensemble> models;  // null for tune
   std::unique_ptr<RunStore> store;
   Prompts prompts;
-  std::string lang;       // the fence tag asked for: "c", "cpp" or "cuda"
+  std::string lang;       // the fence tag asked for: "c", "cpp", "cuda" or "python"
+  std::string language;   // as the prompts name it: the fence tag, or "cuda-kernel"
   std::string extension;  // of candidate files: ".c", ".cc", ".cu"
   double start_time = 0;
   int64_t judged = 0;     // candidates judged or replayed in this process

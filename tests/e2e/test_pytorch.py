@@ -280,6 +280,42 @@ class PyTorchTaskTest(unittest.TestCase):
         self.assertIn("--start", proc.stderr)
         self.assertIn("void forward(const float* x, float* out", proc.stderr)
 
+    def test_optimize_from_the_module_alone(self):
+        # The model (a scripted fake) writes the first program: a reply without code, then one
+        # with the wrong signature, then a correct one; each is recorded and fed back.
+        problem = os.path.join(REPO, "tests/pytorch/problems/01_relu.py")
+        replies = os.path.join(self.tmp, "replies")
+        self.write("replies/01.md", "I would rather describe the idea first.")
+        self.write("replies/02.md", "```c\n#include <stdint.h>\nvoid forward(const float* x, float* out) {}\n```\n")
+        with open(os.path.join(REPO, "tests/pytorch/candidates/01_relu.c")) as f:
+            self.write("replies/03.md", "```c\n" + f.read() + "```\n")
+        model = "command:python3 " + os.path.join(REPO, "tests/e2e/scripted_model.py") + " " + replies
+        run = os.path.join(self.tmp, "run")
+        proc = kforge("optimize", problem, "--llm", model, "--budget-evals", "4", "--attempts", "2",
+                      "--timing-seconds", "0.3", "--out", run)
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        with open(os.path.join(run, "report.json")) as f:
+            r = json.load(f)
+        self.assertEqual(r["verdicts"].get("no_code"), 1, r["verdicts"])
+        self.assertEqual(r["verdicts"].get("ok", 0) >= 1, True, r["verdicts"])
+        self.assertEqual(r["baselines"][0]["name"], "PyTorch eager")
+        self.assertIn("programs", r["final_comparison"])
+        with open(os.path.join(replies, "prompts.log")) as f:
+            prompts = f.read()
+        self.assertIn("write the first C", prompts)
+        self.assertIn("void forward(const float* x, float* out, int64_t batch_size", prompts)
+
+        # A model that never gives a program: the run ends with a report saying so.
+        self.write("never/01.md", "No.")
+        run = os.path.join(self.tmp, "run-never")
+        never = "command:python3 " + os.path.join(REPO, "tests/e2e/scripted_model.py") + " " + \
+            os.path.join(self.tmp, "never")
+        proc = kforge("optimize", problem, "--llm", never, "--budget-evals", "2", "--out", run)
+        self.assertEqual(proc.returncode, 0, describe(proc))
+        self.assertIn("no correct first program", proc.stdout)
+        with open(os.path.join(run, "report.json")) as f:
+            self.assertIsNone(json.load(f)["best"])
+
 
 def main(argv):
     global KFORGE, REPO
