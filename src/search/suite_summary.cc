@@ -83,7 +83,9 @@ json ProblemRow(const ProblemOutcome& p) {
   const int64_t best_id = best.is_object() ? best.value("id", int64_t{0}) : 0;
   for (const auto& a : p.attempts) {
     if (a.id != best_id || a.model.empty() || a.verdict != "ok") continue;
-    row["winner"] = {{"id", a.id}, {"model", a.model}, {"time_ms", a.time_ms}};
+    // The report's time: from the final comparison when there was one.
+    row["winner"] = {
+        {"id", a.id}, {"model", a.model}, {"time_ms", best.value("time_ms", a.time_ms)}};
     row["baselines"] = BaselinesOf(p.report);
   }
   // The problem's verdict in a word: its winner, a correct program that was not faster, or

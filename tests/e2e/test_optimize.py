@@ -120,7 +120,9 @@ class OptimizeTest(unittest.TestCase):
         report = json.load(open(os.path.join(run, "report.json")))
         self.assertGreater(report["best"]["speedup"], 1.5)
         self.assertEqual(report["best"]["id"], 6)
-        self.assertEqual([l["id"] for l in report["lineage"]], [1, 6])
+        # Each attempt revises the conversation's last program: #4 revises #1, #5
+        # revises #4 (replies without a program leave the parent as it was), #6 revises #5.
+        self.assertEqual([l["id"] for l in report["lineage"]], [1, 4, 5, 6])
         self.assertEqual(open(os.path.join(run, "best.c")).read(), self.fast)
         self.assertIn("Best: candidate #6", open(os.path.join(run, "report.md")).read())
         self.assertIn("best      #6", r.stdout)
@@ -128,7 +130,7 @@ class OptimizeTest(unittest.TestCase):
         prompts = open(os.path.join(d, "prompts.log")).read()
         for needle in ["no code block", "tagged ```python", "compile_error", "expected expression",
                        "wrong_answer",
-                       "exceed the tolerance", "It is faster"]:
+                       "exceed the tolerance", "It is the fastest so far"]:
             self.assertTrue(needle in prompts, needle)
         last = self.rows(run, "SELECT feedback FROM candidates WHERE id = 7")[0][0]
         self.assertIn("never closes", last)
