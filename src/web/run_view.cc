@@ -99,6 +99,16 @@ const RunView::Row* RunView::BestLocked() const {
   return best;
 }
 
+const RunView::Row* RunView::WinnerLocked() {
+  if (auto final_rows = reader_->FinalComparison(); final_rows.ok()) {
+    for (const auto& f : *final_rows) {
+      if (!f.winner) continue;
+      if (const Row* r = FindLocked(f.candidate_id)) return r;
+    }
+  }
+  return BestLocked();
+}
+
 const RunView::Row* RunView::FindLocked(int64_t id) const {
   auto it = std::lower_bound(rows_.begin(), rows_.end(), id,
                              [](const Row& r, int64_t v) { return r.id < v; });
@@ -224,6 +234,7 @@ Result<json> RunView::Progress() {
     std::map<int, json> per_island;
     std::map<int, const Row*> island_best;
     const Row* best = nullptr;
+    const Row* winner = WinnerLocked();
     const double t0 = rows_.empty() ? 0 : rows_.front().at;
     int64_t n = 0;
     for (const auto& r : rows_) {
@@ -232,8 +243,10 @@ Result<json> RunView::Progress() {
       if (r.verdict != "ok") continue;
       // [evaluation number, seconds since the first candidate, speedup, candidate id]
       const json point = json::array({n, r.at - t0, r.speedup, r.id});
-      // The first correct candidate (the start) begins a chart; then each new winner.
-      if (!best || BeatsLocked(r, best)) {
+      // The first correct candidate (the start) begins a chart; then each new best, up to the
+      // run's winner (the final comparison's, which may differ from the best by one-off timings).
+      const bool after_winner = winner && r.id > winner->id;
+      if (!after_winner && (!best || BeatsLocked(r, best) || &r == winner)) {
         best = &r;
         overall.push_back(point);
       }
@@ -264,7 +277,7 @@ Result<json> RunView::Lineage(int64_t after, int limit) {
       depth[r.id] = it == depth.end() ? 0 : it->second + 1;
     }
     std::set<int64_t> best_path;
-    if (const Row* b = BestLocked()) {
+    if (const Row* b = WinnerLocked()) {
       for (const Row* r = b; r && !best_path.count(r->id); r = FindLocked(r->parent)) {
         best_path.insert(r->id);
       }

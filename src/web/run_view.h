@@ -71,6 +71,8 @@ class RunView {
   Result<nlohmann::json> SummaryLocked();
   nlohmann::json GridLocked() const;
   const Row* BestLocked() const;
+  // The final comparison's winner once there is one, else BestLocked().
+  const Row* WinnerLocked();
   static bool BeatsLocked(const Row& r, const Row* best);
   const Row* FindLocked(int64_t id) const;
 
