@@ -106,11 +106,11 @@ int RunReport(const std::vector<std::string>& args) {
   std::vector<std::string> positional;
   bool html = false, md = false;
   std::string out;
-  auto app = NewCommandApp(
-      "report",
-      "A self-contained report of a run (or of a suite, with each of its runs' own): one HTML file with inline SVG charts (default: "
-      "RUN_DIR/report.html), or markdown with SVG plots beside it (default: "
-      "RUN_DIR/report/report.md). docs/dashboard.md.");
+  auto app = NewCommandApp("report",
+                           "A self-contained report of a run (or of a suite, with each of its "
+                           "runs' own): one HTML file with inline SVG charts (default: "
+                           "RUN_DIR/report.html), or markdown with SVG plots beside it (default: "
+                           "RUN_DIR/report/report.md). docs/dashboard.md.");
   app->add_option("RUN_DIR", positional, "the run")->type_name("")->take_all();
   app->add_flag("--html", html, "one HTML file (the default)");
   app->add_flag("--md", md, "markdown, its charts as SVG files beside it");

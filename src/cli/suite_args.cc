@@ -100,8 +100,8 @@ Status AddProblems(const std::string& word, std::vector<search::SuiteProblem>* o
 // Every flag given on the command line but the suite's own, as words again: each run parses
 // them itself (its config file under them, as for one run).
 std::vector<std::string> RunFlags(const CLI::App& app) {
-  static const std::set<std::string> kSuiteOwn = {"TASK",      "--out",   "--jobs", "--devices",
-                                                  "--start",   "--resume", "--help", "--eval-lock"};
+  static const std::set<std::string> kSuiteOwn = {"TASK",    "--out",    "--jobs", "--devices",
+                                                  "--start", "--resume", "--help", "--eval-lock"};
   std::vector<std::string> out;
   for (const CLI::Option* opt : app.get_options()) {
     const std::string name = opt->get_name();
@@ -149,9 +149,10 @@ std::optional<ParseStop> FinishSuiteOptions(const CLI::App& app, OptimizeArgs* a
   if (!start.empty()) {
     std::error_code ec;
     if (!fs::is_directory(start, ec)) {
-      return UsageError(app, "in a suite --start takes a directory of programs named after the "
-                             "problems (NAME.c, .cc, .cu, .py); " +
-                                 start.string() + " is not one");
+      return UsageError(app,
+                        "in a suite --start takes a directory of programs named after the "
+                        "problems (NAME.c, .cc, .cu, .py); " +
+                            start.string() + " is not one");
     }
     for (auto& p : s.problems) {
       if (p.start.empty()) p.start = StartIn(start, p.name);

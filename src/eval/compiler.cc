@@ -28,18 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool WriteFileAtomically(const fs::path& p, const std::string& data) {
-  const fs::path tmp = p.string() + ".tmp" + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << data;
-    if (!out) return false;
-  }
-  std::error_code ec;
-  fs::rename(tmp, p, ec);
-  return !ec;
-}
-
 // `cc --version` once per compiler per process: part of the cache key.
 std::string CompilerIdentity(const std::string& compiler) {
   static std::mutex mu;

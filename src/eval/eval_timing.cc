@@ -191,13 +191,13 @@ Status Evaluator::Impl::PrepareTimedSets(const Layout& l, int sets, uint64_t see
       if (auto st = DrawTorchInputs(l, Mix(seed ^ 0x7157ULL ^ (uint64_t(d) << 40)), 0); !st.ok())
         return st;
       const int repeat = (sets - d + drawn - 1) / drawn;  // the sets t with t % drawn == d
-      const json stage = {
-          {"op", "stage"},
-          {"sets",
-           {{{"inputs", TorchSpecs(l, 0, true)}, {"forward_inputs", task_.torch->forward_inputs},
-                      {"scalars", json::parse(task_.torch->scalars)}}}},
-          {"append", d > 0},
-          {"repeat", repeat}};
+      const json stage = {{"op", "stage"},
+                          {"sets",
+                           {{{"inputs", TorchSpecs(l, 0, true)},
+                             {"forward_inputs", task_.torch->forward_inputs},
+                             {"scalars", json::parse(task_.torch->scalars)}}}},
+                          {"append", d > 0},
+                          {"repeat", repeat}};
       auto rw = ref_->Get();
       if (!rw.ok()) return rw.status();
       Reply r = (*rw)->Request(stage, 30 * opt_.run_timeout_s);

@@ -170,8 +170,9 @@ Result<json> Server::ListTasks() {
       row["error"] = t.status().message();
     }
     const std::string backend = t.ok() ? backends::BackendName(t->backend) : "";
-    text += name + (t.ok() ? " (" + backend + "): " + t->description.substr(0, 120)
-                           : ": cannot be loaded: " + t.status().message()) +
+    text += name +
+            (t.ok() ? " (" + backend + "): " + t->description.substr(0, 120)
+                    : ": cannot be loaded: " + t.status().message()) +
             "\n";
     tasks.push_back(row);
   }
@@ -198,9 +199,12 @@ Result<Server::TaskSession*> Server::Session(const std::string& name) {
   auto store = search::RunStore::Open(ctx.options.run_dir);
   if (!store.ok()) return store.status();
   ctx.store = std::move(*store);
-  const json recorded = {{"task_dir", fs::absolute(t->dir).string()}, {"strategy", "mcp"},
-                         {"llm", json::array()},                       {"budget_evals", 0},
-                         {"budget_cost_usd", 0},                       {"budget_time_s", 0}};
+  const json recorded = {{"task_dir", fs::absolute(t->dir).string()},
+                         {"strategy", "mcp"},
+                         {"llm", json::array()},
+                         {"budget_evals", 0},
+                         {"budget_cost_usd", 0},
+                         {"budget_time_s", 0}};
   if (Status st = ctx.store->SetMeta("options", recorded.dump()); !st.ok()) return st;
   const backends::Backend& backend = backends::GetBackend(t->backend);
   const std::string initial_ext = t->torch ? "" : t->initial.extension().string();
@@ -221,8 +225,10 @@ Result<json> Server::DescribeTask(const json& args) {
                      "\n\nBackend: " + backends::BackendName(t.backend) +
                      ". Write the program in " + (*s)->ctx.lang + ".\n\n" + search::TaskAbi(t);
   if (t.torch) {
-    text += "\n\n## The PyTorch module (the reference; eager and torch.compile are the "
-            "baselines)\n\n```python\n" + t.torch->source + "\n```\n";
+    text +=
+        "\n\n## The PyTorch module (the reference; eager and torch.compile are the "
+        "baselines)\n\n```python\n" +
+        t.torch->source + "\n```\n";
   } else {
     text += "\n\n## task.yaml\n\n```yaml\n" + ReadFile(t.dir / "task.yaml") +
             "```\n\n## The reference\n\n```c\n" + ReadFile(t.reference) +
@@ -264,8 +270,8 @@ Result<json> Server::Eval(const json& args, bool profile) {
                      {"speedup", c->speedup},
                      {"baseline", search::BaselineLabel(c->result)},
                      {"feedback", c->feedback}};
-  std::string text = "candidate #" + std::to_string(c->id) + ": " + search::SummaryText(*c) +
-                     "\n\n" + c->feedback;
+  std::string text =
+      "candidate #" + std::to_string(c->id) + ": " + search::SummaryText(*c) + "\n\n" + c->feedback;
   if (profile) {
     structured["time"] = c->result.value("time_ms", json());  // median, p10, p90, runs, CI
     for (const char* key : {"baseline", "baselines", "roofline", "profile"}) {
@@ -293,9 +299,8 @@ Result<json> Server::History(const json& args) {
     if (!c.ok()) return c.status();
     if (!*c) return Status::Error("no candidate #" + args["id"].dump());
     const auto& got = **c;
-    return TextContent("candidate #" + std::to_string(got.id) + ": " +
-                           search::SummaryText(got) + "\n\n" + got.feedback + "\n\n```\n" +
-                           got.code + "\n```",
+    return TextContent("candidate #" + std::to_string(got.id) + ": " + search::SummaryText(got) +
+                           "\n\n" + got.feedback + "\n\n```\n" + got.code + "\n```",
                        {{"id", got.id},
                         {"verdict", got.verdict},
                         {"time_ms", got.time_ms},

@@ -62,8 +62,7 @@ std::vector<llm::Message> TaskMessages(const Prompts& prompts, const task::Task&
 // The first messages asking for a PyTorch task's first program, from the module alone (no
 // program exists yet); `history`: earlier attempts' verdicts.
 std::vector<llm::Message> FirstProgramMessages(const Prompts& prompts, const task::Task& task,
-                                               const std::string& lang,
-                                               const std::string& history);
+                                               const std::string& lang, const std::string& history);
 
 // The follow-up after a judged attempt.
 std::string RetryMessage(const Prompts& prompts, const std::string& lang, const Candidate& c,

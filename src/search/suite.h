@@ -34,8 +34,8 @@ struct SuiteOptions {
   // One entry per device: a CUDA ordinal (the run sees it alone, as CUDA_VISIBLE_DEVICES), or
   // "" for the machine as it is (the CPU, or every GPU).
   std::vector<std::string> devices = {""};
-  int jobs = 0;      // problems in flight; 0: two per device
-  int attempts = 5;  // the K of "correct within k attempts"
+  int jobs = 0;                  // problems in flight; 0: two per device
+  int attempts = 5;              // the K of "correct within k attempts"
   std::filesystem::path kforge;  // the binary to run; empty: this process's own
   bool progress_tty = false;
   std::atomic<bool>* interrupt = nullptr;  // set to stop: the runs stop after their step

@@ -29,11 +29,12 @@ ProblemOutcome Won(const std::string& name, int64_t best, double speedup,
   p.name = name;
   p.state = "finished";
   p.attempts = std::move(attempts);
-  p.report = {{"task", name},
-              {"best", {{"id", best}, {"result", {{"baseline_name", "PyTorch eager"}}}}},
-              {"baselines",
-               json::array({{{"name", "initial"}, {"time_ms", 2.0}, {"speedup", speedup}},
-                            {{"name", "torch.compile"}, {"time_ms", 1.0}, {"speedup", speedup / 2}}})}};
+  p.report = {
+      {"task", name},
+      {"best", {{"id", best}, {"result", {{"baseline_name", "PyTorch eager"}}}}},
+      {"baselines",
+       json::array({{{"name", "initial"}, {"time_ms", 2.0}, {"speedup", speedup}},
+                    {{"name", "torch.compile"}, {"time_ms", 1.0}, {"speedup", speedup / 2}}})}};
   return p;
 }
 
@@ -67,8 +68,7 @@ TEST(SuiteSummaryTest, CountsWinnersAttemptsAndFastP) {
   EXPECT_NEAR(s["fast_p"]["PyTorch eager"]["0"].get<double>(), 1.0 / 3, 1e-12);
   EXPECT_NEAR(s["fast_p"]["PyTorch eager"]["2"].get<double>(), 1.0 / 3, 1e-12);
   EXPECT_NEAR(s["fast_p"]["torch.compile"]["2"].get<double>(), 0.0, 1e-12);
-  EXPECT_NEAR(s["geomean"]["PyTorch eager"]["failures_as_1x"].get<double>(), std::cbrt(4.0),
-              1e-9);
+  EXPECT_NEAR(s["geomean"]["PyTorch eager"]["failures_as_1x"].get<double>(), std::cbrt(4.0), 1e-9);
   EXPECT_NEAR(s["geomean"]["torch.compile"]["winners_only"].get<double>(), 2.0, 1e-9);
 
   ASSERT_EQ(s["models"].size(), 2u);

@@ -1,6 +1,8 @@
 // Small file helpers shared by the CLI and the evaluator.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +17,19 @@ inline std::string ReadFile(const std::filesystem::path& p) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Writes through a temporary file renamed into place, so readers never see a partial file.
+inline bool WriteFileAtomically(const std::filesystem::path& p, const std::string& data) {
+  const std::filesystem::path tmp = p.string() + ".tmp" + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << data;
+    if (!out) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, p, ec);
+  return !ec;
 }
 
 // kforge's cache: $KFORGE_CACHE, else $XDG_CACHE_HOME/kforge, else ~/.cache/kforge.

@@ -55,7 +55,7 @@ TextTable BaselineTable(const nlohmann::json& summary);  // the best against eac
 TextTable WinnerFacts(const nlohmann::json& winner);     // key, value
 // The final comparison: each program timed side by side at the end of the run, the winner marked.
 TextTable FinalTable(const nlohmann::json& summary);
-TextTable TimingsTable(const nlohmann::json& winner);    // median, p10, p90, runs, CI
+TextTable TimingsTable(const nlohmann::json& winner);  // median, p10, p90, runs, CI
 TextTable TopTable(const nlohmann::json& top);
 
 // The winner's unified diff against its parent: {op, text} with op ' ', '+', '-', or '@' for

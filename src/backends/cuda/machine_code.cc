@@ -14,18 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool WriteFileAtomically(const fs::path& p, const std::string& data) {
-  const fs::path tmp = p.string() + ".tmp" + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << data;
-    if (!out) return false;
-  }
-  std::error_code ec;
-  fs::rename(tmp, p, ec);
-  return !ec;
-}
-
 nlohmann::json SassSummaryUncached(const fs::path& lib) {
   const char* tools[] = {"/usr/local/cuda/bin/cuobjdump", "cuobjdump"};
   for (const char* tool : tools) {

@@ -301,7 +301,8 @@ json DoCall(const json& req) {
           "copying inputs");
   KF_CUDA(cudaDeviceSynchronize(), "before the call");
   const double t0 = kf::worker::NowNs();
-  nvtxRangePushA("kforge_call");  // what Nsight Compute profiles, when asked (backends/cuda/nsight.h)
+  nvtxRangePushA(
+      "kforge_call");  // what Nsight Compute profiles, when asked (backends/cuda/nsight.h)
   const std::string launch_error = Run(p, 0);
   nvtxRangePop();
   if (json e = Synchronise("the program"); !e.is_null()) return e;
