@@ -99,15 +99,7 @@ std::string TaskAbi(const task::Task& t, const std::string& lang) {
            "triton, numpy and pure standard modules; nothing that reaches files, processes or "
            "the network.\n";
   }
-  std::string params;
-  for (const auto& in : t.inputs)
-    params += (params.empty() ? "" : ", ") +
-              ("const " + task::CTypeName(in.dtype, t.backend == backends::BackendKind::kCuda) +
-               "* " + in.name);
-  for (const auto& out : t.outputs)
-    params += ", " + task::CTypeName(out.dtype, t.backend == backends::BackendKind::kCuda) + "* " +
-              out.name;
-  for (const auto& p : t.params) params += ", int64_t " + p;
+  const std::string params = params_text(t);
   std::string layout;
   for (const auto& in : t.inputs)
     layout += "- input `" + in.name + "`: " + ShapeText(in) + ", row-major\n";
